@@ -1,0 +1,126 @@
+"""The WSGI application: the committed contract on GET, SOAP 1.1 or 1.2 on POST.
+
+    GET  /v1/ketenpartner?wsdl        wsdl/ketenpartner.wsdl, byte for byte
+    GET  /wsdl/<name>.wsdl            the committed WSDLs
+    GET  /schemas/xsd/<name>.xsd      the committed XSDs (the WSDL's relative imports land here)
+    GET  /health                      200 when the database answers
+    POST /v1/ketenpartner             text/xml → SOAP 1.1, application/soap+xml → SOAP 1.2
+
+Spyne never publishes a contract of its own: GET requests do not reach it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from spyne import Application
+from spyne.server.wsgi import WsgiApplication
+from sqlalchemy import text
+
+from gateway import ns
+from gateway.config import Settings
+from gateway.contract import ketenpartner_schema, served_files
+from gateway.domain.regels import Regels
+from gateway.errors import GatewayError, TransportError
+from gateway.faults import render_fault_envelope
+from gateway.protocol import VirSoap11, VirSoap12
+from gateway.service import Deps, Ketenpartner
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+KETENPARTNER_PATH = "/v1/ketenpartner"
+
+StartResponse = Callable[..., Any]
+
+
+def _spyne(deps: Deps, in_protocol: Any, out_protocol: Any) -> WsgiApplication:
+    app = Application([Ketenpartner], tns=ns.KETENPARTNER, name="Ketenpartner",
+                      in_protocol=in_protocol, out_protocol=out_protocol)
+    app.vir = deps
+    return WsgiApplication(app)
+
+
+class GatewayApp:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.max_bytes = deps.settings.max_request_bytes
+        self.soap11 = _spyne(deps, VirSoap11(), VirSoap11())
+        self.soap12 = _spyne(deps, VirSoap12(), VirSoap12())
+        # Contract files are read once; what is served is what is committed.
+        self.files = {path: p.read_bytes() for path, p in served_files().items()}
+        self.wsdl = self.files["/wsdl/ketenpartner.wsdl"]
+        ketenpartner_schema()  # compile now, not on the first request
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "") or "/"
+        if method in ("GET", "HEAD"):
+            return self._get(environ, path, start_response)
+        if path != KETENPARTNER_PATH:
+            return self._plain(start_response, "404 Not Found", b"not found\n")
+        if method != "POST":
+            return self._fault(start_response, ns.SOAP11_ENV, TransportError(code="VIR-HTTP-METHODE"),
+                               "405 Method Not Allowed", [("Allow", "GET, POST")])
+        ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if ctype == "text/xml":
+            target, env_ns = self.soap11, ns.SOAP11_ENV
+        elif ctype == "application/soap+xml":
+            target, env_ns = self.soap12, ns.SOAP12_ENV
+        else:
+            return self._fault(start_response, ns.SOAP11_ENV, TransportError(code="VIR-HTTP-CONTENTTYPE"),
+                               "415 Unsupported Media Type")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > self.max_bytes:
+            return self._fault(start_response, env_ns, TransportError(code="VIR-BERICHT-TE-GROOT"))
+        body = environ["wsgi.input"].read(length if length else self.max_bytes + 1)
+        if len(body) > self.max_bytes:
+            return self._fault(start_response, env_ns, TransportError(code="VIR-BERICHT-TE-GROOT"))
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return target(environ, start_response)  # type: ignore[no-any-return]
+
+    def _get(self, environ: dict[str, Any], path: str, start_response: StartResponse) -> Iterable[bytes]:
+        query = (environ.get("QUERY_STRING") or "").lower()
+        if path == KETENPARTNER_PATH and query == "wsdl":
+            return self._plain(start_response, "200 OK", self.wsdl, "text/xml; charset=utf-8")
+        if path in self.files:
+            return self._plain(start_response, "200 OK", self.files[path], "text/xml; charset=utf-8")
+        if path == "/health":
+            try:
+                with self.deps.db.transaction(write=False) as s:
+                    s.execute(text("SELECT 1"))
+            except GatewayError:
+                return self._plain(start_response, "503 Service Unavailable", b"database unavailable\n")
+            return self._plain(start_response, "200 OK", b"ok\n")
+        return self._plain(start_response, "404 Not Found", b"not found\n")
+
+    @staticmethod
+    def _plain(start_response: StartResponse, status: str, body: bytes,
+               ctype: str = "text/plain; charset=utf-8") -> Iterable[bytes]:
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def _fault(start_response: StartResponse, env_ns: str, error: GatewayError,
+               status: str = "500 Internal Server Error",
+               extra: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+        body = render_fault_envelope(error, env_ns, str(uuid.uuid4()))
+        ctype = "text/xml; charset=utf-8" if env_ns == ns.SOAP11_ENV else "application/soap+xml; charset=utf-8"
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))), *(extra or [])])
+        return [body]
+
+
+def create_app(settings: Settings, db: Database | None = None) -> GatewayApp:
+    """The application for one process. Create it after forking: it opens database connections."""
+    # Spyne logs every fault with the request document; we log faults ourselves, without payloads.
+    logging.getLogger("spyne").setLevel(logging.CRITICAL)
+    regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
+    return GatewayApp(Deps(settings, db or Database(settings.url), regels))

@@ -1,0 +1,153 @@
+"""``vir-gateway``: serve, manage the database and register instanties.
+
+    vir-gateway serve [--host H] [--port P] [--workers N] [--demo] [--port-file F]
+    vir-gateway db upgrade
+    vir-gateway instantie add --oin OIN --naam NAAM [--vestiging V]
+    vir-gateway instantie list
+
+Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway import config
+from gateway.server import bind_socket, is_loopback, run
+from store.db import Database
+from store.migrate import upgrade
+from store.repository import Repository
+
+DEMO_INSTANTIES = [
+    ("00000001111111111000", "Jeugdzorg Noord", "Groningen"),
+    ("00000001222222222000", "GGD Fryslân", "Leeuwarden"),
+    ("00000001333333333000", "OBS De Regenboog", "Assen"),
+]
+
+DEV_BANNER = """\
+************************************************************************************
+* DEVELOPMENT MODE: no TLS, no client certificates. The sender's identity is taken *
+* from stuurgegevens/zender/oin as it stands in the message. Listening on loopback *
+* only; never expose this process to a network.                                    *
+************************************************************************************"""
+
+
+def _open_db(settings: config.Settings) -> Database:
+    db = Database(settings.url)
+    upgrade(db)
+    return db
+
+
+def _register(db: Database, oin: str, naam: str, vestiging: str | None) -> bool:
+    with db.transaction() as s:
+        repo = Repository(s)
+        if repo.instantie(oin) is not None:
+            return False
+        repo.add_instantie(oin, naam, vestiging, datetime.now(UTC))
+        return True
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = config.from_env()
+    if settings.development and not is_loopback(args.host):
+        print(f"refused: development mode listens on loopback only, not on {args.host}", file=sys.stderr)
+        return 2
+    db = _open_db(settings)
+    if args.demo:
+        for oin, naam, vestiging in DEMO_INSTANTIES:
+            _register(db, oin, naam, vestiging)
+    db.dispose()
+    sock = bind_socket(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    if settings.development:
+        print(DEV_BANNER, file=sys.stderr)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"vir-gateway listening on http://{shown}:{port}/v1/ketenpartner "
+          f"(WSDL: http://{shown}:{port}/v1/ketenpartner?wsdl), database {_safe_url(settings.url)}",
+          flush=True)
+    if args.demo:
+        print("demo instanties: " + ", ".join(f"{o} {n}" for o, n, _ in DEMO_INSTANTIES), flush=True)
+    if args.port_file:
+        Path(args.port_file).write_text(str(port))
+
+    def factory() -> object:
+        from gateway.app import create_app
+
+        return create_app(settings)
+
+    run(factory, sock, settings, args.workers, args.worker_class)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//***@", url)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = config.from_env()
+    _open_db(settings).dispose()
+    print(f"database at newest schema: {_safe_url(settings.url)}")
+    return 0
+
+
+def cmd_instantie_add(args: argparse.Namespace) -> int:
+    if not re.fullmatch(r"[0-9]{20}", args.oin):
+        print("an OIN has exactly 20 digits", file=sys.stderr)
+        return 2
+    db = _open_db(config.from_env())
+    if not _register(db, args.oin, args.naam, args.vestiging):
+        print(f"instantie {args.oin} is already registered", file=sys.stderr)
+        return 1
+    print(f"registered {args.oin} {args.naam}")
+    return 0
+
+
+def cmd_instantie_list(args: argparse.Namespace) -> int:
+    db = _open_db(config.from_env())
+    with db.transaction(write=False) as s:
+        rows = Repository(s).instanties()
+        print(f"{'OIN':<20}  {'status':<8}  {'naam':<30}  vestiging")
+        for r in rows:
+            print(f"{r.oin:<20}  {'actief' if r.actief else 'geschorst':<8}  {r.naam:<30}  {r.vestiging or ''}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vir-gateway", description="SOAP gateway for the Verwijsindex Risicojongeren")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("serve", help="run the gateway")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--worker-class", default="sync", help=argparse.SUPPRESS)
+    s.add_argument("--demo", action="store_true", help="register the demo instanties")
+    s.add_argument("--port-file", help="write the port to this file once listening")
+    s.set_defaults(fn=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="dbcmd", required=True)
+    db.add_parser("upgrade", help="migrate to the newest schema").set_defaults(fn=cmd_db_upgrade)
+
+    inst = sub.add_parser("instantie", help="registered organisations").add_subparsers(dest="icmd", required=True)
+    a = inst.add_parser("add", help="register an instantie")
+    a.add_argument("--oin", required=True)
+    a.add_argument("--naam", required=True)
+    a.add_argument("--vestiging")
+    a.set_defaults(fn=cmd_instantie_add)
+    inst.add_parser("list", help="list instanties").set_defaults(fn=cmd_instantie_list)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

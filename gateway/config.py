@@ -1,0 +1,83 @@
+"""Settings of one gateway process: a frozen dataclass, read from the environment in one place.
+
+Every default is the safe one: the law's numbers for the rules, loopback-only development mode,
+and limits that refuse oversized or deeply nested input before it costs memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEMO_GATEWAY_OIN = "00000001000000000000"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("vir-data")
+    """Where the embedded SQLite database lives (created on first start)."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; None means SQLite in ``data_dir``. PostgreSQL: ``postgresql+psycopg://…``."""
+
+    gateway_oin: str = DEMO_GATEWAY_OIN
+    """This gateway's own OIN; requests addressed (``ontvanger``) to another OIN are refused."""
+
+    applicatie: str = "vir-gateway"
+    """Our name as ``zender/applicatie`` in answers."""
+
+    development: bool = True
+    """Identity from ``stuurgegevens/zender/oin`` instead of a client certificate. Safe only because
+    ``serve`` then refuses every address but loopback."""
+
+    max_request_bytes: int = 4 * 1024 * 1024
+    """Larger bodies are refused before parsing (a batch of 1,000 meldingen is about 0.7 MiB)."""
+
+    max_melding_jaren: int = 2
+    """Jeugdwet: a melding ends at the latest two years after filing."""
+
+    max_leeftijd: int = 23
+    """Jeugdwet: the index is for youths up to their 23rd birthday."""
+
+    archief_jaren: int = 5
+    """Archived meldingen (risk gone, expired) are kept this long."""
+
+    max_pagina_grootte: int = 100
+    """Default page size of MatchesOpvragen."""
+
+    max_signalen: int = 100
+    """Default number of signals one SignalenOphalen returns."""
+
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vir-gateway.sqlite3').resolve()}"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def from_env(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from ``VIR_*`` environment variables; the only place the environment is read."""
+    env = os.environ if environ is None else environ
+    s = Settings()
+    changes: dict[str, object] = {}
+    if v := env.get("VIR_DATA_DIR"):
+        changes["data_dir"] = Path(v)
+    if v := env.get("VIR_DATABASE_URL"):
+        changes["database_url"] = v
+    if v := env.get("VIR_GATEWAY_OIN"):
+        changes["gateway_oin"] = v
+    if v := env.get("VIR_MAX_REQUEST_BYTES"):
+        changes["max_request_bytes"] = int(v)
+    if v := env.get("VIR_MAX_MELDING_JAREN"):
+        changes["max_melding_jaren"] = int(v)
+    if v := env.get("VIR_MAX_LEEFTIJD"):
+        changes["max_leeftijd"] = int(v)
+    if v := env.get("VIR_ARCHIEF_JAREN"):
+        changes["archief_jaren"] = int(v)
+    return s.with_(**changes) if changes else s

@@ -1,0 +1,57 @@
+"""The legal rules a melding must meet (Jeugdwet §7.1). The numbers come from ``Regels`` so that an
+operator can follow a change in the law; the defaults are the law today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from gateway.errors import RuleError
+
+
+def bsn_is_geldig(bsn: str) -> bool:
+    """The eleven-test (elfproef) for a BSN: Σ (9..2)·dᵢ − d₉ ≡ 0 (mod 11), and not all zeros."""
+    if len(bsn) != 9 or not bsn.isdigit() or bsn == "000000000":
+        return False
+    total = sum(int(d) * w for d, w in zip(bsn[:8], range(9, 1, -1), strict=True)) - int(bsn[8])
+    return total % 11 == 0
+
+
+def plus_jaren(d: date, jaren: int) -> date:
+    """``d`` plus whole years; 29 February becomes 28 February in a common year."""
+    try:
+        return d.replace(year=d.year + jaren)
+    except ValueError:
+        return d.replace(year=d.year + jaren, day=28)
+
+
+@dataclass(frozen=True)
+class Regels:
+    max_melding_jaren: int = 2
+    max_leeftijd: int = 23
+    archief_jaren: int = 5
+
+    def controleer_bsn(self, bsn: str, xpath: str) -> None:
+        if not bsn_is_geldig(bsn):
+            raise RuleError(code="VIR-BSN-ONGELDIG", xpath=xpath)
+
+    def controleer_leeftijd(self, geboortedatum: date | None, vandaag: date, xpath: str) -> None:
+        if geboortedatum is None:
+            return
+        if geboortedatum > vandaag:
+            raise RuleError(code="VIR-GEBOORTEDATUM-TOEKOMST", xpath=xpath)
+        if plus_jaren(geboortedatum, self.max_leeftijd) <= vandaag:
+            raise RuleError(code="VIR-JONGERE-TE-OUD", xpath=xpath)
+
+    def uiterste_einddatum(self, afgegeven: date) -> date:
+        return plus_jaren(afgegeven, self.max_melding_jaren)
+
+    def geplande_einddatum(self, gevraagd: date | None, afgegeven: date, vandaag: date, xpath: str) -> date:
+        """The planned end date: the requested one if it lies after today and within the maximum."""
+        uiterste = self.uiterste_einddatum(afgegeven)
+        if gevraagd is None:
+            return uiterste
+        if gevraagd <= vandaag or gevraagd > uiterste:
+            raise RuleError(f"(uiterlijk {uiterste.isoformat()})", detail_en=f"(at most {uiterste.isoformat()})",
+                            code="VIR-EINDDATUM-ONGELDIG", xpath=xpath)
+        return gevraagd

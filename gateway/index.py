@@ -1,0 +1,227 @@
+"""The verwijsindex operations, inside one transaction.
+
+Each method takes the authenticated instantie and plain values, applies the rules of
+``gateway.domain`` and persists through ``store.repository``. The caller owns the transaction, so
+the melding, its matches, the signals and (later) the log entry and outbox rows commit together.
+
+Concurrency: every change to a youth's meldingen first locks the youth's row, so two instanties
+filing on the same youth at once are serialised and the second one sees the first one's melding.
+Signal numbers are reserved per instantie in ascending instantie id, so transactions never wait
+for each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from gateway.domain import matching
+from gateway.domain.jongere import Jongere
+from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
+from gateway.domain.regels import Regels, plus_jaren
+from gateway.errors import RuleError
+from store import models as m
+from store.repository import ACTIEF, Repository
+
+
+@dataclass(frozen=True)
+class Afgegeven:
+    melding_id: str
+    geplande_einddatum: date
+    matches: tuple[MatchBeeld, ...]
+
+
+@dataclass(frozen=True)
+class Beeindigd:
+    melding_id: str
+    resultaat: str  # gearchiveerd | verwijderd
+    beeindigde_matches: int
+
+
+@dataclass(frozen=True)
+class Signalen:
+    bevestigd: int
+    meer: bool
+    signalen: tuple[SignaalBeeld, ...]
+
+
+def kaart(melding: m.Melding, instantie: m.Instantie) -> Contactkaart:
+    mb = Meldingsbevoegde(melding.mb_naam, melding.mb_functie, melding.mb_telefoon, melding.mb_email)
+    return Contactkaart(instantie.oin, instantie.naam, instantie.vestiging, mb, melding.bronsysteem)
+
+
+class Verwijsindex:
+    def __init__(self, repo: Repository, regels: Regels, nu: datetime) -> None:
+        self.repo = repo
+        self.regels = regels
+        self.nu = nu
+        self.vandaag = nu.date()
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _eigen_melding(self, zender: m.Instantie, melding_id: str, xpath: str) -> m.Melding:
+        melding = self.repo.melding(melding_id)
+        if melding is None:
+            raise RuleError(code="VIR-MELDING-ONBEKEND", xpath=xpath)
+        if melding.instantie_id != zender.id:
+            # The same answer shape as "unknown" would hide existence, but the owner needs to know
+            # why; meldingIds are random UUIDs, so this reveals nothing about a youth.
+            raise RuleError(code="VIR-MELDING-NIET-EIGEN", xpath=xpath)
+        if melding.status != ACTIEF:
+            raise RuleError(code="VIR-MELDING-NIET-ACTIEF", xpath=xpath)
+        return melding
+
+    def _beeld(self, match: m.Match, voor: m.Melding, actieve: Sequence[m.Melding],
+               instanties: dict[int, m.Instantie], status: str | None = None) -> MatchBeeld:
+        partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in actieve
+                         if a.instantie_id != voor.instantie_id)
+        return MatchBeeld(match.match_id, voor.melding_id, match.soort, status or match.status,
+                          match.ontstaan, partijen)
+
+    def _signaleer(self, wijziging: matching.MatchWijziging, match: m.Match, actieve: Sequence[m.Melding],
+                   betrokken: m.Melding, instanties: dict[int, m.Instantie]) -> None:
+        """Issue one signal per notice, reserving numbers in ascending instantie id."""
+        per_instantie = {a.instantie_id: a for a in actieve}
+        per_instantie.setdefault(betrokken.instantie_id, betrokken)
+        for k in sorted(wijziging.kennisgevingen, key=lambda k: k.instantie):
+            eigen = per_instantie[k.instantie]
+            if k.soort == "beeindigdeMatch":
+                # The parties the match was with, from this party's side.
+                if k.instantie == betrokken.instantie_id:
+                    anderen = [a for a in actieve if a.instantie_id != k.instantie]
+                else:
+                    anderen = [betrokken]
+                partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in anderen)
+                beeld = MatchBeeld(match.match_id, eigen.melding_id, match.soort, "beeindigd",
+                                   match.ontstaan, partijen)
+            else:
+                beeld = self._beeld(match, eigen, actieve, instanties)
+            nummer = self.repo.volgnummers(k.instantie, 1)
+            self.repo.add(m.Signaal(instantie_id=k.instantie, volgnummer=nummer, soort=k.soort,
+                                    tijdstip=self.nu, melding_id=eigen.melding_id,
+                                    inhoud=json.dumps(beeld.to_json(), separators=(",", ":"))))
+
+    # --- operations -------------------------------------------------------------------------
+
+    def afgeven(self, zender: m.Instantie, jongere: Jongere, mb: Meldingsbevoegde,
+                gevraagde_einddatum: date | None, bronsysteem: str) -> Afgegeven:
+        einddatum = self.regels.geplande_einddatum(gevraagde_einddatum, self.vandaag, self.vandaag,
+                                                   "/kp:MeldingAfgeven/kp:geplandeEinddatum")
+        rij = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
+        actieve = list(self.repo.actieve_meldingen(rij.id))
+        if any(a.instantie_id == zender.id for a in actieve):
+            raise RuleError(code="VIR-MELDING-BESTAAT-AL", xpath="/kp:MeldingAfgeven/kp:jongere")
+        melding = m.Melding(
+            melding_id=str(uuid.uuid4()), instantie_id=zender.id, jongere_id=rij.id, status=ACTIEF,
+            afgegeven=self.nu, gewijzigd=self.nu, geplande_einddatum=einddatum, versie=1,
+            mb_naam=mb.naam, mb_functie=mb.functie, mb_telefoon=mb.telefoon, mb_email=mb.email,
+            bronsysteem=bronsysteem,
+        )
+        self.repo.add(melding)
+        wijziging = matching.bij_toetreden({a.instantie_id for a in actieve}, zender.id)
+        if wijziging.gebeurtenis is matching.Gebeurtenis.GEEN:
+            return Afgegeven(melding.melding_id, einddatum, ())
+        actieve.append(melding)
+        match = self.repo.actieve_match(rij.id)
+        if match is None:
+            match = m.Match(match_id=str(uuid.uuid4()), jongere_id=rij.id, soort="clientmatch",
+                            status=ACTIEF, ontstaan=self.nu)
+            self.repo.add(match)
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+        self._signaleer(wijziging, match, actieve, melding, instanties)
+        return Afgegeven(melding.melding_id, einddatum, (self._beeld(match, melding, actieve, instanties),))
+
+    def wijzigen(self, zender: m.Instantie, melding_id: str, mb: Meldingsbevoegde | None,
+                 einddatum: date | None, bronsysteem: str) -> Afgegeven:
+        xp = "/kp:MeldingWijzigen"
+        melding = self._eigen_melding(zender, melding_id, f"{xp}/kp:meldingId")
+        self.repo.lock_jongere_by_id(melding.jongere_id)
+        if einddatum is not None:
+            melding.geplande_einddatum = self.regels.geplande_einddatum(
+                einddatum, melding.afgegeven.date(), self.vandaag, f"{xp}/kp:geplandeEinddatum")
+        kaart_gewijzigd = False
+        if mb is not None:
+            oud = (melding.mb_naam, melding.mb_functie, melding.mb_telefoon, melding.mb_email,
+                   melding.bronsysteem)
+            melding.mb_naam, melding.mb_functie = mb.naam, mb.functie
+            melding.mb_telefoon, melding.mb_email = mb.telefoon, mb.email
+            melding.bronsysteem = bronsysteem
+            kaart_gewijzigd = oud != (mb.naam, mb.functie, mb.telefoon, mb.email, bronsysteem)
+        melding.gewijzigd = self.nu
+        melding.versie += 1
+        self.repo.s.flush()
+        match = self.repo.actieve_match(melding.jongere_id)
+        if match is None:
+            return Afgegeven(melding.melding_id, melding.geplande_einddatum, ())
+        actieve = list(self.repo.actieve_meldingen(melding.jongere_id))
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+        if kaart_gewijzigd:
+            wijziging = matching.bij_wijziging({a.instantie_id for a in actieve}, zender.id)
+            self._signaleer(wijziging, match, actieve, melding, instanties)
+        return Afgegeven(melding.melding_id, melding.geplande_einddatum,
+                         (self._beeld(match, melding, actieve, instanties),))
+
+    def beeindigen(self, zender: m.Instantie, melding_id: str, reden: str) -> Beeindigd:
+        melding = self._eigen_melding(zender, melding_id, "/kp:MeldingBeeindigen/kp:meldingId")
+        self.repo.lock_jongere_by_id(melding.jongere_id)
+        actieve = list(self.repo.actieve_meldingen(melding.jongere_id))
+        blijvers = [a for a in actieve if a.melding_id != melding.melding_id]
+        wijziging = matching.bij_vertrek({a.instantie_id for a in blijvers}, zender.id)
+        beeindigde = 0
+        match = self.repo.actieve_match(melding.jongere_id)
+        if match is not None and wijziging.gebeurtenis is not matching.Gebeurtenis.GEEN:
+            instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+            if wijziging.gebeurtenis is matching.Gebeurtenis.BEEINDIGD:
+                match.status = "beeindigd"
+                match.beeindigd = self.nu
+            self._signaleer(wijziging, match, blijvers, melding, instanties)
+            beeindigde = 1
+        if reden == "risicoWeggenomen":
+            melding.status = "gearchiveerd"
+            melding.beeindigd = self.nu
+            melding.reden = reden
+            melding.archief_tot = plus_jaren(self.vandaag, self.regels.archief_jaren)
+            melding.versie += 1
+            self.repo.s.flush()
+            return Beeindigd(melding.melding_id, "gearchiveerd", beeindigde)
+        self.repo.delete(melding)
+        return Beeindigd(melding.melding_id, "verwijderd", beeindigde)
+
+    def matches(self, zender: m.Instantie, melding_id: str | None, pagina: int,
+                grootte: int) -> tuple[int, tuple[MatchBeeld, ...]]:
+        if melding_id is not None:
+            melding = self.repo.melding(melding_id)
+            if melding is None:
+                raise RuleError(code="VIR-MELDING-ONBEKEND", xpath="/kp:MatchesOpvragen/kp:meldingId")
+            if melding.instantie_id != zender.id:
+                raise RuleError(code="VIR-MELDING-NIET-EIGEN", xpath="/kp:MatchesOpvragen/kp:meldingId")
+        totaal, rijen = self.repo.eigen_meldingen_met_match(zender.id, melding_id, (pagina - 1) * grootte,
+                                                            grootte)
+        beelden = []
+        for melding, match in rijen:
+            actieve = self.repo.actieve_meldingen(melding.jongere_id)
+            instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+            beelden.append(self._beeld(match, melding, actieve, instanties))
+        return totaal, tuple(beelden)
+
+    def signalen_ophalen(self, zender: m.Instantie, vanaf: int | None, maximaal: int) -> Signalen:
+        na = zender.signaal_bevestigd if vanaf is None else vanaf
+        rijen = self.repo.signalen_na(zender.id, na, maximaal + 1)
+        signalen = tuple(
+            SignaalBeeld(r.volgnummer, r.soort, r.tijdstip, r.melding_id,
+                         MatchBeeld.from_json(json.loads(r.inhoud)) if r.inhoud else None)
+            for r in rijen[:maximaal]
+        )
+        return Signalen(zender.signaal_bevestigd, len(rijen) > maximaal, signalen)
+
+    def signalen_bevestigen(self, zender: m.Instantie, tot_en_met: int) -> int:
+        if tot_en_met > zender.signaal_uitgegeven:
+            raise RuleError(f"(hoogste: {zender.signaal_uitgegeven})",
+                            detail_en=f"(highest: {zender.signaal_uitgegeven})",
+                            code="VIR-VOLGNUMMER-ONGELDIG", xpath="/kp:SignalenBevestigen/kp:totEnMetVolgnummer")
+        # Acknowledging is monotonic: an older acknowledgement never reopens signals.
+        zender.signaal_bevestigd = max(zender.signaal_bevestigd, tot_en_met)
+        return zender.signaal_bevestigd

@@ -1,0 +1,137 @@
+"""Spyne classes that mirror the committed XSDs, for (de)serialising bodies.
+
+They are not the contract: ``schemas/xsd/`` is. Requests are validated against the XSDs before Spyne
+reads them, so these classes carry no restrictions of their own; they only name elements, their
+order and namespaces, and a test validates every answer the server gives against the XSDs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spyne import AnyXml, Boolean, ComplexModel, Date, DateTime, Integer, Unicode, XmlAttribute, XmlData
+
+from gateway import ns
+
+
+def _many(cls: Any) -> Any:
+    return cls.customize(max_occurs="unbounded")
+
+
+class G(ComplexModel):
+    __namespace__ = ns.GEGEVENS
+
+
+class Zender(G):
+    _type_info = [("oin", Unicode), ("applicatie", Unicode)]
+
+
+class Ontvanger(G):
+    _type_info = [("oin", Unicode)]
+
+
+class Stuurgegevens(G):
+    _type_info = [("berichtId", Unicode), ("tijdstip", DateTime), ("zender", Zender),
+                  ("ontvanger", Ontvanger)]
+
+
+class StuurgegevensAntwoord(G):
+    _type_info = [("berichtId", Unicode), ("tijdstip", DateTime), ("zender", Zender),
+                  ("ontvanger", Ontvanger), ("kruisverwijzing", Unicode)]
+
+
+class JongereZonderBsn(G):
+    _type_info = [("geslachtsnaam", Unicode), ("voorvoegsel", Unicode), ("geboortedatum", Date),
+                  ("geslacht", Unicode)]
+
+
+class Jongere(G):
+    _type_info = [("bsn", Unicode), ("geboortedatum", Date), ("zonderBsn", JongereZonderBsn)]
+
+
+class Instantie(G):
+    _type_info = [("oin", Unicode), ("naam", Unicode), ("vestiging", Unicode)]
+
+
+class Meldingsbevoegde(G):
+    _type_info = [("naam", Unicode), ("functie", Unicode), ("telefoon", Unicode), ("email", Unicode)]
+
+
+class Contactkaart(G):
+    _type_info = [("instantie", Instantie), ("meldingsbevoegde", Meldingsbevoegde), ("bronsysteem", Unicode)]
+
+
+class Match(G):
+    _type_info = [("matchId", Unicode), ("meldingId", Unicode), ("soort", Unicode), ("status", Unicode),
+                  ("sinds", DateTime), ("partij", _many(Contactkaart))]
+
+
+class Signaal(G):
+    _type_info = [("volgnummer", Integer), ("soort", Unicode), ("tijdstip", DateTime),
+                  ("meldingId", Unicode), ("match", Match)]
+
+
+class Foutmelding(G):
+    _type_info = [("taal", XmlAttribute(Unicode)), ("tekst", XmlData(Unicode))]
+
+
+class Bevinding(G):
+    _type_info = [("code", Unicode), ("melding", _many(Foutmelding)), ("xpath", Unicode)]
+
+
+# --- Ketenpartner request and response elements ---------------------------------------------
+
+
+class KP(ComplexModel):
+    __namespace__ = ns.KETENPARTNER
+
+
+def _element(name: str, fields: list[tuple[str, Any]]) -> Any:
+    return type(name, (KP,), {"__type_name__": name, "_type_info": fields})
+
+
+MeldingAfgeven = _element("MeldingAfgeven", [
+    ("stuurgegevens", Stuurgegevens), ("jongere", Jongere), ("meldingsbevoegde", Meldingsbevoegde),
+    ("geplandeEinddatum", Date)])
+MeldingAfgevenResponse = _element("MeldingAfgevenResponse", [
+    ("stuurgegevens", StuurgegevensAntwoord), ("meldingId", Unicode), ("geplandeEinddatum", Date),
+    ("match", _many(Match))])
+
+MeldingWijzigen = _element("MeldingWijzigen", [
+    ("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("meldingsbevoegde", Meldingsbevoegde),
+    ("geplandeEinddatum", Date)])
+MeldingWijzigenResponse = _element("MeldingWijzigenResponse", [
+    ("stuurgegevens", StuurgegevensAntwoord), ("meldingId", Unicode), ("geplandeEinddatum", Date),
+    ("match", _many(Match))])
+
+MeldingBeeindigen = _element("MeldingBeeindigen", [
+    ("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("reden", Unicode)])
+MeldingBeeindigenResponse = _element("MeldingBeeindigenResponse", [
+    ("stuurgegevens", StuurgegevensAntwoord), ("meldingId", Unicode), ("resultaat", Unicode),
+    ("beeindigdeMatches", Integer)])
+
+MatchesOpvragen = _element("MatchesOpvragen", [
+    ("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("pagina", Integer),
+    ("paginaGrootte", Integer)])
+MatchesOpvragenResponse = _element("MatchesOpvragenResponse", [
+    ("stuurgegevens", StuurgegevensAntwoord), ("totaal", Integer), ("pagina", Integer),
+    ("match", _many(Match))])
+
+SignalenOphalen = _element("SignalenOphalen", [
+    ("stuurgegevens", Stuurgegevens), ("vanafVolgnummer", Integer), ("maximaal", Integer)])
+SignalenOphalenResponse = _element("SignalenOphalenResponse", [
+    ("stuurgegevens", StuurgegevensAntwoord), ("bevestigdTotEnMet", Integer), ("meer", Boolean),
+    ("signaal", _many(Signaal))])
+
+SignalenBevestigen = _element("SignalenBevestigen", [
+    ("stuurgegevens", Stuurgegevens), ("totEnMetVolgnummer", Integer)])
+SignalenBevestigenResponse = _element("SignalenBevestigenResponse", [
+    ("stuurgegevens", StuurgegevensAntwoord), ("bevestigdTotEnMet", Integer)])
+
+
+BerichtValideren = _element("BerichtValideren", [("stuurgegevens", Stuurgegevens), ("bericht", AnyXml)])
+BerichtValiderenResponse = _element("BerichtValiderenResponse", [
+    ("stuurgegevens", StuurgegevensAntwoord), ("geldig", Boolean), ("bevinding", _many(Bevinding))])
+
+Ping = _element("Ping", [("stuurgegevens", Stuurgegevens)])
+PingResponse = _element("PingResponse", [("stuurgegevens", StuurgegevensAntwoord), ("versie", Unicode)])

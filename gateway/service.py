@@ -1,0 +1,295 @@
+"""The Ketenpartner service: translates request bodies into domain calls and results into answers.
+
+Every operation runs in one database transaction. Mutating operations first claim
+(zender, berichtId) in the ``bericht`` table: a retry of the same request gets the stored original
+answer, a different request under the same berichtId is refused, and two identical requests racing
+each other are serialised by the unique constraint.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from lxml import etree
+from spyne import ServiceBase, rpc
+from spyne.util.xml import get_object_as_xml, get_xml_as_object
+from sqlalchemy.exc import IntegrityError
+
+from gateway import __version__
+from gateway import models as M
+from gateway.config import Settings
+from gateway.contract import schema_findings
+from gateway.domain import model as d
+from gateway.domain.jongere import Jongere
+from gateway.domain.regels import Regels
+from gateway.errors import FAULTS, GatewayError, RuleError, ServerError
+from gateway.index import Verwijsindex
+from gateway.protocol import VirFault, info
+from store.db import Database
+from store.models import Bericht, Instantie
+from store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+MUTEREND = {"MeldingAfgeven", "MeldingWijzigen", "MeldingBeeindigen", "SignalenBevestigen"}
+
+
+@dataclass
+class Deps:
+    """What the service needs, created once per process."""
+
+    settings: Settings
+    db: Database
+    regels: Regels
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+# --- domain → answer ------------------------------------------------------------------------
+
+
+def _kaart(k: d.Contactkaart) -> Any:
+    mb = k.meldingsbevoegde
+    return M.Contactkaart(
+        instantie=M.Instantie(oin=k.oin, naam=k.naam, vestiging=k.vestiging),
+        meldingsbevoegde=M.Meldingsbevoegde(naam=mb.naam, functie=mb.functie, telefoon=mb.telefoon,
+                                            email=mb.email),
+        bronsysteem=k.bronsysteem)
+
+
+def _match(b: d.MatchBeeld) -> Any:
+    return M.Match(matchId=b.match_id, meldingId=b.melding_id, soort=b.soort, status=b.status,
+                   sinds=_utc(b.sinds), partij=[_kaart(p) for p in b.partijen])
+
+
+def _mb(x: Any) -> d.Meldingsbevoegde:
+    return d.Meldingsbevoegde(x.naam, x.functie, x.telefoon, x.email)
+
+
+# --- request → domain -----------------------------------------------------------------------
+
+
+def _jongere(req: Any, regels: Regels, vandaag: date, op: str) -> Jongere:
+    j = req.jongere
+    xp = f"/kp:{op}/kp:jongere"
+    if j.bsn is not None:
+        regels.controleer_bsn(j.bsn, f"{xp}/g:bsn")
+        regels.controleer_leeftijd(j.geboortedatum, vandaag, f"{xp}/g:geboortedatum")
+        return Jongere.met_bsn(j.bsn, j.geboortedatum)
+    z = j.zonderBsn
+    regels.controleer_leeftijd(z.geboortedatum, vandaag, f"{xp}/g:zonderBsn/g:geboortedatum")
+    return Jongere.zonder_bsn(z.geslachtsnaam, z.voorvoegsel, z.geboortedatum, z.geslacht)
+
+
+# --- the operations, on the domain ----------------------------------------------------------
+
+
+def _afgeven(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    jongere = _jongere(req, ix.regels, ix.vandaag, "MeldingAfgeven")
+    r = ix.afgeven(zender, jongere, _mb(req.meldingsbevoegde), req.geplandeEinddatum,
+                   req.stuurgegevens.zender.applicatie)
+    return M.MeldingAfgevenResponse(meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum,
+                                    match=[_match(b) for b in r.matches])
+
+
+def _wijzigen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    mb = _mb(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
+    r = ix.wijzigen(zender, req.meldingId, mb, req.geplandeEinddatum, req.stuurgegevens.zender.applicatie)
+    return M.MeldingWijzigenResponse(meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum,
+                                     match=[_match(b) for b in r.matches])
+
+
+def _beeindigen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    r = ix.beeindigen(zender, req.meldingId, req.reden)
+    return M.MeldingBeeindigenResponse(meldingId=r.melding_id, resultaat=r.resultaat,
+                                       beeindigdeMatches=r.beeindigde_matches)
+
+
+def _matches(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    pagina = req.pagina or 1
+    grootte = req.paginaGrootte or s.max_pagina_grootte
+    totaal, beelden = ix.matches(zender, req.meldingId, pagina, grootte)
+    return M.MatchesOpvragenResponse(totaal=totaal, pagina=pagina, match=[_match(b) for b in beelden])
+
+
+def _ophalen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    r = ix.signalen_ophalen(zender, req.vanafVolgnummer, req.maximaal or s.max_signalen)
+    signalen = [M.Signaal(volgnummer=s.volgnummer, soort=s.soort, tijdstip=_utc(s.tijdstip),
+                          meldingId=s.melding_id, match=_match(s.match) if s.match else None)
+                for s in r.signalen]
+    return M.SignalenOphalenResponse(bevestigdTotEnMet=r.bevestigd, meer=r.meer, signaal=signalen)
+
+
+def _bevestigen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    return M.SignalenBevestigenResponse(bevestigdTotEnMet=ix.signalen_bevestigen(zender, req.totEnMetVolgnummer))
+
+
+def _ping(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    return M.PingResponse(versie=__version__)
+
+
+OPERATIES: dict[str, tuple[Any, Callable[[Verwijsindex, Instantie, Any, Settings], Any]]] = {
+    "MeldingAfgeven": (M.MeldingAfgeven, _afgeven),
+    "MeldingWijzigen": (M.MeldingWijzigen, _wijzigen),
+    "MeldingBeeindigen": (M.MeldingBeeindigen, _beeindigen),
+    "MatchesOpvragen": (M.MatchesOpvragen, _matches),
+    "SignalenOphalen": (M.SignalenOphalen, _ophalen),
+    "SignalenBevestigen": (M.SignalenBevestigen, _bevestigen),
+    "Ping": (M.Ping, _ping),
+}
+RESPONSES = {
+    "MeldingAfgeven": M.MeldingAfgevenResponse, "MeldingWijzigen": M.MeldingWijzigenResponse,
+    "MeldingBeeindigen": M.MeldingBeeindigenResponse, "SignalenBevestigen": M.SignalenBevestigenResponse,
+}
+
+
+def _stuurgegevens(deps: Deps, req: Any, nu: datetime) -> Any:
+    return M.StuurgegevensAntwoord(
+        berichtId=str(uuid.uuid4()), tijdstip=nu,
+        zender=M.Zender(oin=deps.settings.gateway_oin, applicatie=deps.settings.applicatie),
+        ontvanger=M.Ontvanger(oin=req.stuurgegevens.zender.oin),
+        kruisverwijzing=req.stuurgegevens.berichtId)
+
+
+def _controleer_ontvanger(deps: Deps, op: str, req: Any) -> None:
+    if req.stuurgegevens.ontvanger.oin != deps.settings.gateway_oin:
+        raise RuleError(code="VIR-ONTVANGER-ONJUIST", xpath=f"/kp:{op}/kp:stuurgegevens/g:ontvanger/g:oin")
+
+
+def _uitvoeren(deps: Deps, op: str, req: Any, verzoek_hash: bytes, *, dry_run: bool = False) -> Any:
+    """Run one operation in one transaction; the heart of every request."""
+    fn = OPERATIES[op][1]
+    _controleer_ontvanger(deps, op, req)
+    sg = req.stuurgegevens
+    oin = sg.zender.oin
+    mutating = op in MUTEREND and not dry_run
+    nu = deps.clock()
+    with deps.db.transaction(write=op in MUTEREND) as session:
+        repo = Repository(session)
+        claim = None
+        if mutating:
+            eerder = repo.bericht(oin, sg.berichtId)
+            if eerder is not None:
+                if eerder.verzoek_hash != verzoek_hash:
+                    raise RuleError(code="VIR-BERICHTID-HERGEBRUIKT",
+                                    xpath=f"/kp:{op}/kp:stuurgegevens/g:berichtId")
+                return get_xml_as_object(etree.fromstring(eerder.antwoord), RESPONSES[op])
+            claim = Bericht(zender_oin=oin, bericht_id=sg.berichtId, operatie=op, verzoek_hash=verzoek_hash,
+                            antwoord=b"", tijdstip=nu)
+            repo.add(claim)  # blocks a concurrent twin until we commit or roll back
+        zender = repo.instantie(oin)
+        if zender is None or not zender.actief:
+            raise RuleError(code="VIR-INSTANTIE-ONBEKEND", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
+        ix = Verwijsindex(repo, deps.regels, nu)
+        antwoord = fn(ix, zender, req, deps.settings)
+        antwoord.stuurgegevens = _stuurgegevens(deps, req, nu)
+        if dry_run:
+            raise _DryRun()
+        if claim is not None:
+            claim.antwoord = etree.tostring(get_object_as_xml(antwoord, RESPONSES[op]))
+            session.flush()
+        return antwoord
+
+
+def uitvoeren(ctx: Any, op: str, req: Any) -> Any:
+    """Entry point of every Spyne method: runs the operation, maps every error to a fault."""
+    deps: Deps = ctx.app.vir
+    ri = info(ctx)
+    try:
+        for poging in (1, 2):
+            try:
+                return _uitvoeren(deps, op, req, ri.verzoek_hash)
+            except IntegrityError:
+                # A concurrent twin with the same berichtId committed first: the second round
+                # returns its answer. Anything else repeating here is a bug.
+                if poging == 2:
+                    raise
+        raise AssertionError("unreachable")
+    except GatewayError as exc:
+        raise VirFault(exc) from exc
+    except Exception as exc:
+        log.exception("internal error in %s [correlatie %s]", op, ri.correlatie_id)
+        raise VirFault(ServerError()) from exc
+
+
+def valideren(ctx: Any, req: Any) -> Any:
+    """BerichtValideren: all schema findings, then the business rules in a transaction that is
+    always rolled back."""
+    deps: Deps = ctx.app.vir
+    bevindingen: list[Any] = []
+
+    def vind(code: str, nl: str, en: str, xpath: str | None) -> None:
+        bevindingen.append(M.Bevinding(code=code, xpath=xpath, melding=[
+            M.Foutmelding(taal="nl", tekst=nl), M.Foutmelding(taal="en", tekst=en)]))
+
+    wrapper = req.bericht
+    inner = [c for c in wrapper if isinstance(c.tag, str)] if wrapper is not None else []
+    if len(inner) != 1:
+        vind("VIR-SCHEMA-ONGELDIG", "bericht moet precies één element bevatten.",
+             "bericht must hold exactly one element.", "/kp:BerichtValideren/kp:bericht")
+    else:
+        element = inner[0]
+        for f in schema_findings(element):
+            vind(f.code, f"{FAULTS[f.code].nl} {f.detail_nl}", f"{FAULTS[f.code].en} {f.detail_en}", f.xpath)
+        op = etree.QName(element).localname
+        if not bevindingen and op in OPERATIES:
+            inner_req = get_xml_as_object(element, OPERATIES[op][0])
+            try:
+                _uitvoeren(deps, op, inner_req, b"", dry_run=True)
+            except _DryRun:
+                pass
+            except GatewayError as exc:
+                vind(exc.code, exc.message_nl, exc.message_en, exc.xpath)
+    return M.BerichtValiderenResponse(stuurgegevens=_stuurgegevens(deps, req, deps.clock()),
+                                      geldig=not bevindingen, bevinding=bevindingen)
+
+
+class Ketenpartner(ServiceBase):  # type: ignore[misc]
+    """The operations of wsdl/ketenpartner.wsdl (document/literal, bare elements)."""
+
+    @rpc(M.MeldingAfgeven, _returns=M.MeldingAfgevenResponse, _body_style="bare")
+    def MeldingAfgeven(ctx, req):  # noqa: N802, N805
+        return uitvoeren(ctx, "MeldingAfgeven", req)
+
+    @rpc(M.MeldingWijzigen, _returns=M.MeldingWijzigenResponse, _body_style="bare")
+    def MeldingWijzigen(ctx, req):  # noqa: N802, N805
+        return uitvoeren(ctx, "MeldingWijzigen", req)
+
+    @rpc(M.MeldingBeeindigen, _returns=M.MeldingBeeindigenResponse, _body_style="bare")
+    def MeldingBeeindigen(ctx, req):  # noqa: N802, N805
+        return uitvoeren(ctx, "MeldingBeeindigen", req)
+
+    @rpc(M.MatchesOpvragen, _returns=M.MatchesOpvragenResponse, _body_style="bare")
+    def MatchesOpvragen(ctx, req):  # noqa: N802, N805
+        return uitvoeren(ctx, "MatchesOpvragen", req)
+
+    @rpc(M.SignalenOphalen, _returns=M.SignalenOphalenResponse, _body_style="bare")
+    def SignalenOphalen(ctx, req):  # noqa: N802, N805
+        return uitvoeren(ctx, "SignalenOphalen", req)
+
+    @rpc(M.SignalenBevestigen, _returns=M.SignalenBevestigenResponse, _body_style="bare")
+    def SignalenBevestigen(ctx, req):  # noqa: N802, N805
+        return uitvoeren(ctx, "SignalenBevestigen", req)
+
+    @rpc(M.BerichtValideren, _returns=M.BerichtValiderenResponse, _body_style="bare")
+    def BerichtValideren(ctx, req):  # noqa: N802, N805
+        try:
+            return valideren(ctx, req)
+        except GatewayError as exc:
+            raise VirFault(exc) from exc
+
+    @rpc(M.Ping, _returns=M.PingResponse, _body_style="bare")
+    def Ping(ctx, req):  # noqa: N802, N805
+        return uitvoeren(ctx, "Ping", req)

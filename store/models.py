@@ -1,0 +1,129 @@
+"""The tables. Youth data is limited to the key and (when known) the birth date; a melding carries only
+what the law allows (Jeugdwet art. 7.1.3.2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Instantie(Base):
+    __tablename__ = "instantie"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    oin: Mapped[str] = mapped_column(String(20), unique=True)
+    naam: Mapped[str] = mapped_column(String(200))
+    vestiging: Mapped[str | None] = mapped_column(String(200))
+    actief: Mapped[bool] = mapped_column(default=True)
+    aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Per-instantie signal sequence: the last number issued and the last one acknowledged. Issuing
+    # takes this row's lock, so numbers are gap-free and become visible in order.
+    signaal_uitgegeven: Mapped[int] = mapped_column(BigInteger, default=0)
+    signaal_bevestigd: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Jongere(Base):
+    """One row per youth key; its row lock serialises every change to the youth's meldingen."""
+
+    __tablename__ = "jongere"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sleutel: Mapped[str] = mapped_column(String(40), unique=True)
+    geboortedatum: Mapped[date | None] = mapped_column(Date)
+
+
+class Melding(Base):
+    __tablename__ = "melding"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    melding_id: Mapped[str] = mapped_column(String(36), unique=True)
+    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
+    jongere_id: Mapped[int] = mapped_column(ForeignKey("jongere.id"))
+    status: Mapped[str] = mapped_column(String(16))  # actief | gearchiveerd
+    afgegeven: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gewijzigd: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    geplande_einddatum: Mapped[date] = mapped_column(Date)
+    beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reden: Mapped[str | None] = mapped_column(String(32))
+    archief_tot: Mapped[date | None] = mapped_column(Date)
+    versie: Mapped[int] = mapped_column(Integer, default=1)
+    mb_naam: Mapped[str] = mapped_column(String(200))
+    mb_functie: Mapped[str | None] = mapped_column(String(200))
+    mb_telefoon: Mapped[str | None] = mapped_column(String(40))
+    mb_email: Mapped[str | None] = mapped_column(String(254))
+    bronsysteem: Mapped[str] = mapped_column(String(80))
+
+    __table_args__ = (
+        # At most one active melding per (instantie, jongere), enforced by the database as well.
+        Index("uq_melding_actief", "instantie_id", "jongere_id", unique=True,
+              sqlite_where=text("status = 'actief'"), postgresql_where=text("status = 'actief'")),
+        Index("ix_melding_jongere_status", "jongere_id", "status"),
+        Index("ix_melding_instantie_status", "instantie_id", "status"),
+    )
+
+
+class Match(Base):
+    __tablename__ = "match"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[str] = mapped_column(String(36), unique=True)
+    jongere_id: Mapped[int] = mapped_column(ForeignKey("jongere.id"))
+    soort: Mapped[str] = mapped_column(String(16))  # clientmatch | gezinsmatch
+    status: Mapped[str] = mapped_column(String(16))  # actief | beeindigd
+    ontstaan: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("uq_match_actief", "jongere_id", "soort", unique=True,
+              sqlite_where=text("status = 'actief'"), postgresql_where=text("status = 'actief'")),
+    )
+
+
+class Signaal(Base):
+    """A notification for one instantie; ``inhoud`` is the match as it was when the signal arose."""
+
+    __tablename__ = "signaal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
+    volgnummer: Mapped[int] = mapped_column(BigInteger)
+    soort: Mapped[str] = mapped_column(String(32))
+    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    melding_id: Mapped[str] = mapped_column(String(36))
+    inhoud: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("instantie_id", "volgnummer", name="uq_signaal_volgnummer"),)
+
+
+class Bericht(Base):
+    """Answers by (sender, berichtId), so that a retried request gets the original answer."""
+
+    __tablename__ = "bericht"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zender_oin: Mapped[str] = mapped_column(String(20))
+    bericht_id: Mapped[str] = mapped_column(String(36))
+    operatie: Mapped[str] = mapped_column(String(64))
+    verzoek_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    antwoord: Mapped[bytes] = mapped_column(LargeBinary)
+    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("zender_oin", "bericht_id", name="uq_bericht_zender"),)
