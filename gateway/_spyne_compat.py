@@ -10,6 +10,10 @@ does. Nothing else of Spyne is touched. On Python 3.13, Spyne also imports the r
 module; the ``legacy-cgi`` dependency provides it.
 
 ``install()`` must run before the first ``import spyne``; ``gateway/__init__.py`` calls it.
+
+``patch_xmldata()`` fixes one Spyne bug on every Python: ``XmlData`` (simple content with attributes,
+our ``g:melding taal="nl"``) sets the element text to UTF-8 *bytes*, which lxml refuses for any
+non-ASCII text ("één"). It now sets the text as a string.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ _VENDORED = "spyne.util.six"
 
 
 def install() -> None:
-    """Install the shim once; a no-op before Python 3.12 or when already installed."""
-    if sys.version_info < (3, 12) or _VENDORED in sys.modules:
+    """Install the shim once. On 3.11 it is not needed to import, but it also silences the
+    ``ImportWarning`` that the legacy importer raises there (warnings are errors in our tests)."""
+    if _VENDORED in sys.modules:
         return
     spyne_spec = importlib.util.find_spec("spyne")
     if spyne_spec is None or not spyne_spec.submodule_search_locations:
@@ -54,3 +59,23 @@ def install() -> None:
     importer_cls.find_spec = find_spec
     importer_cls.create_module = create_module
     importer_cls.exec_module = exec_module
+
+
+def patch_xmldata() -> None:
+    """Make ``spyne.model.complex.XmlData`` write text as ``str`` (see the module docstring)."""
+    from spyne.model.complex import XmlData
+    from spyne.model.primitive import AnyXml
+
+    def marshall(cls: Any, prot: Any, name: str, value: Any, parent_elt: Any) -> None:
+        if value is None:
+            return
+        if issubclass(cls.type, AnyXml):
+            parent_elt.append(value)
+            return
+        text = prot.to_unicode(cls.type, value)
+        if len(parent_elt) == 0:
+            parent_elt.text = text
+        else:
+            parent_elt[-1].tail = text
+
+    XmlData.marshall = classmethod(marshall)

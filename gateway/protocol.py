@@ -119,6 +119,19 @@ class _VirSoapMixin:
             log.error("server fault %s in %s [correlatie %s]", error.code, ri.operatie, ri.correlatie_id)
         fault_element(error, parent, self.ns_soap_env, ri.correlatie_id, ri.bericht_id)
 
+    def serialize(self, ctx: Any, message: Any) -> None:
+        """Never answer 200 with an empty envelope: a failure to render becomes a Server fault."""
+        try:
+            super().serialize(ctx, message)  # type: ignore[misc]
+        except Exception:
+            ri = info(ctx)
+            log.exception("could not render the answer to %s [correlatie %s]", ri.operatie, ri.correlatie_id)
+            ctx.out_object = None
+            ctx.out_error = VirFault(ServerError())
+            if ctx.transport is not None:
+                ctx.transport.resp_code = "500 Internal Server Error"
+            super().serialize(ctx, message)  # type: ignore[misc]
+
     def fault_to_http_response_code(self, fault: Any) -> str:
         return "500 Internal Server Error"  # WS-I BP 1.1 R1126: every fault is HTTP 500
 

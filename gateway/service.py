@@ -20,7 +20,7 @@ from spyne import ServiceBase, rpc
 from spyne.util.xml import get_object_as_xml, get_xml_as_object
 from sqlalchemy.exc import IntegrityError
 
-from gateway import __version__
+from gateway import __version__, ns
 from gateway import models as M
 from gateway.config import Settings
 from gateway.contract import schema_findings
@@ -234,8 +234,12 @@ def valideren(ctx: Any, req: Any) -> Any:
         bevindingen.append(M.Bevinding(code=code, xpath=xpath, melding=[
             M.Foutmelding(taal="nl", tekst=nl), M.Foutmelding(taal="en", tekst=en)]))
 
+    # Spyne hands over the first element inside kp:bericht (or kp:bericht itself when it is empty).
     wrapper = req.bericht
-    inner = [c for c in wrapper if isinstance(c.tag, str)] if wrapper is not None else []
+    if wrapper is None or wrapper.tag == f"{{{ns.KETENPARTNER}}}bericht":
+        inner = [c for c in wrapper if isinstance(c.tag, str)] if wrapper is not None else []
+    else:
+        inner = [wrapper, *(c for c in wrapper.itersiblings() if isinstance(c.tag, str))]
     if len(inner) != 1:
         vind("VIR-SCHEMA-ONGELDIG", "bericht moet precies één element bevatten.",
              "bericht must hold exactly one element.", "/kp:BerichtValideren/kp:bericht")

@@ -1,0 +1,62 @@
+"""Fixtures: the whole suite runs against SQLite and against a real PostgreSQL.
+
+``VIR_TEST_BACKENDS`` (default ``sqlite,postgresql``) picks the backends; ``VIR_TEST_POSTGRES`` is the
+URL of a PostgreSQL database where the suite may create and drop its own databases (default: the
+local server's ``test`` database, trust auth). An unreachable PostgreSQL fails the run; it is never
+skipped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support import Server, start_server
+
+BACKENDS = [b.strip() for b in os.environ.get("VIR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+PG_ADMIN = os.environ.get("VIR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def create_pg_database() -> str:
+    name = f"vir_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database URL for one backend, for the whole session."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "vir.sqlite3"
+        yield f"sqlite:///{path}"
+    elif request.param == "postgresql":
+        url = create_pg_database()
+        yield url
+        drop_pg_database(url)
+    else:
+        raise ValueError(f"unknown backend {request.param}")
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real gateway (gunicorn, two workers) on port 0 with the demo instanties."""
+    srv = start_server(tmp_path_factory.mktemp("gateway"), backend)
+    yield srv
+    srv.stop()
