@@ -20,25 +20,26 @@ from typing import Any
 import gateway  # noqa: F401  (first: installs the Spyne compatibility shim before Spyne is imported)
 from gateway.config import Settings
 from gateway.server import bind_socket, is_loopback, run
+from spyne import Application, ServiceBase, Unicode, rpc
+from spyne.protocol.soap import Soap11
+from spyne.server.wsgi import WsgiApplication
 
 ECHO_NS = "urn:nl:vir:gateway:bench:echo:v1"
 """Target namespace of the echo service; request element ``{ECHO_NS}echo`` with child ``s``."""
 
 
-def create_app() -> Any:
-    """The WSGI application: a Spyne ``Application`` with one echo method, SOAP 1.1 in and out."""
-    from spyne import Application, ServiceBase, Unicode, rpc
-    from spyne.protocol.soap import Soap11
-    from spyne.server.wsgi import WsgiApplication
+class Echo(ServiceBase):  # type: ignore[misc]
+    """The whole service: one method that returns its input."""
 
-    class Echo(ServiceBase):  # type: ignore[misc]
-        """The whole service."""
+    @rpc(Unicode, _returns=Unicode)
+    def echo(ctx: Any, s: str) -> str:
+        """Return the input string unchanged."""
+        return s
 
-        @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
-        def echo(ctx: Any, s: str) -> str:  # noqa: N805
-            """Return the input string unchanged."""
-            return s
 
+def create_app() -> WsgiApplication:
+    """The WSGI application: a Spyne ``Application`` with one echo method, SOAP 1.1 in and out,
+    no validation. Called in each gunicorn worker after the fork, as the gateway's factory is."""
     app = Application([Echo], tns=ECHO_NS, name="Echo",
                       in_protocol=Soap11(validator=None), out_protocol=Soap11())
     return WsgiApplication(app)

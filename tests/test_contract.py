@@ -1,0 +1,61 @@
+"""The committed contract is what the server serves, and it loads cleanly in a real client."""
+
+from __future__ import annotations
+
+import warnings
+
+import requests
+import zeep
+from lxml import etree
+
+from gateway.contract import served_files
+from tests.support import KP, ROOT, Server, client, sg
+
+
+def test_served_documents_equal_committed_files(server: Server) -> None:
+    committed = {f"/wsdl/{p.name}": p for p in (ROOT / "wsdl").glob("*.wsdl")}
+    committed |= {f"/schemas/xsd/{p.name}": p for p in (ROOT / "schemas" / "xsd").glob("*.xsd")}
+    assert set(served_files()) == set(committed)
+    for path, file in committed.items():
+        r = requests.get(server.url + path, timeout=10)
+        assert r.status_code == 200, path
+        assert r.content == file.read_bytes(), path
+    r = requests.get(server.endpoint + "?wsdl", timeout=10)
+    assert r.content == (ROOT / "wsdl" / "ketenpartner.wsdl").read_bytes()
+
+
+def test_no_generated_contract_is_published(server: Server) -> None:
+    for query in ("xsd", "wsdl=1", "singleWsdl"):
+        r = requests.get(f"{server.endpoint}?{query}", timeout=10)
+        assert r.status_code == 404, query
+
+
+def test_zeep_loads_the_committed_wsdl_without_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = zeep.Client(str(ROOT / "wsdl" / "ketenpartner.wsdl"))
+    ops = set(c.wsdl.bindings[f"{{{KP}}}KetenpartnerSoap11Binding"]._operations)
+    assert ops == {"MeldingAfgeven", "MeldingWijzigen", "MeldingBeeindigen", "MatchesOpvragen",
+                   "SignalenOphalen", "SignalenBevestigen", "BerichtValideren", "Ping"}
+
+
+def test_wsdl_from_the_server_resolves_its_imports(server: Server) -> None:
+    """A partner that only knows our URL: the XSD imports resolve relative to it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = zeep.Client(server.endpoint + "?wsdl")
+    svc = c.create_service(f"{{{KP}}}KetenpartnerSoap11Binding", server.endpoint)
+    assert svc.Ping(stuurgegevens=sg("00000001111111111000")).versie
+
+
+def test_ping_over_both_soap_versions(server: Server) -> None:
+    for soap12 in (False, True):
+        r = client(server, soap12).Ping(stuurgegevens=sg("00000001111111111000"))
+        assert r.versie
+
+
+def test_wsdl_is_wellformed_and_document_literal() -> None:
+    doc = etree.parse(str(ROOT / "wsdl" / "ketenpartner.wsdl"))
+    styles = doc.xpath("//*[local-name()='binding' and @style]/@style")
+    uses = set(doc.xpath("//*[local-name()='body']/@use"))
+    assert set(styles) == {"document"} and uses == {"literal"}
