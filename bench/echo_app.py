@@ -17,18 +17,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import gateway  # noqa: F401  (first: installs the Spyne compatibility shim before Spyne is imported)
-from gateway.config import Settings
-from gateway.server import bind_socket, is_loopback, run
+import gateway  # noqa: F401  (installs the Spyne compatibility shim; must precede every Spyne import)
+
+# isort: split
 from spyne import Application, ServiceBase, Unicode, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
+
+from gateway.config import Settings
+from gateway.server import bind_socket, is_loopback, run
 
 ECHO_NS = "urn:nl:vir:gateway:bench:echo:v1"
 """Target namespace of the echo service; request element ``{ECHO_NS}echo`` with child ``s``."""
 
 
-class Echo(ServiceBase):  # type: ignore[misc]
+class Echo(ServiceBase):
     """The whole service: one method that returns its input."""
 
     @rpc(Unicode, _returns=Unicode)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
@@ -28,11 +29,23 @@ from typing import Any
 _VENDORED = "spyne.util.six"
 
 
+def _preimport_cgi() -> None:
+    """Spyne imports ``cgi``, deprecated since 3.11 (removed in 3.13, where ``legacy-cgi`` provides
+    it). Import it once with that one warning silenced, so that Spyne's import is warning-free."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning)
+        try:
+            import cgi  # noqa: F401
+        except ImportError:
+            pass
+
+
 def install() -> None:
     """Install the shim once. On 3.11 it is not needed to import, but it also silences the
     ``ImportWarning`` that the legacy importer raises there (warnings are errors in our tests)."""
     if _VENDORED in sys.modules:
         return
+    _preimport_cgi()
     spyne_spec = importlib.util.find_spec("spyne")
     if spyne_spec is None or not spyne_spec.submodule_search_locations:
         return  # Spyne is not installed; the import error will come from the real import.

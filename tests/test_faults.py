@@ -1,0 +1,104 @@
+"""Every fault code is documented, and every one of them can occur."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+from lxml import etree
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.errors import FAULTS
+from store.db import Database
+from tests.conftest import PG_ADMIN
+from tests.support import A, G, NS, ROOT, Server, fault_code_of, post, snapshot
+
+DOC = ROOT / "docs" / "faults.md"
+
+# Codes that need more than a message file; each is provoked by a test in this module.
+PROVOKED_HERE = {"VIR-HTTP-METHODE", "VIR-HTTP-CONTENTTYPE", "VIR-BERICHT-TE-GROOT", "VIR-INTERN",
+                 "VIR-OPSLAG-NIET-BESCHIKBAAR", "VIR-BERICHTID-HERGEBRUIKT"}
+
+
+def test_every_code_is_documented_once() -> None:
+    rows = re.findall(r"^\| `(VIR-[A-Z0-9-]+)` \| (Client|Server) \|", DOC.read_text(encoding="utf-8"), re.M)
+    documented = dict(rows)
+    assert len(rows) == len(documented), "a code is listed twice"
+    assert documented == {code: spec.faultcode for code, spec in FAULTS.items()}
+
+
+def test_every_code_can_occur() -> None:
+    from tests.test_messages import FILES, expected_code
+
+    from_files = {expected_code(p) for p in FILES} - {None}
+    assert from_files | PROVOKED_HERE == set(FAULTS)
+
+
+def _ping(oin: str = A) -> bytes:
+    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="{G}"><soap:Body><kp:Ping><kp:stuurgegevens>
+<g:berichtId>{uuid.uuid4()}</g:berichtId><g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip>
+<g:zender><g:oin>{oin}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens></kp:Ping></soap:Body>
+</soap:Envelope>""".encode()
+
+
+def test_transport_faults(server: Server) -> None:
+    before = snapshot(server.db_url)
+    r = requests.put(server.endpoint, data=_ping(), headers={"Content-Type": "text/xml"}, timeout=10)
+    assert (r.status_code, fault_code_of(r)) == (405, "VIR-HTTP-METHODE")
+    r = post(server, _ping(), "application/json")
+    assert (r.status_code, fault_code_of(r)) == (415, "VIR-HTTP-CONTENTTYPE")
+    huge = _ping().replace(b"<kp:Ping>", b"<kp:Ping>" + b"<!--" + b"x" * (5 * 1024 * 1024) + b"-->")
+    r = post(server, huge)
+    assert (r.status_code, fault_code_of(r)) == (500, "VIR-BERICHT-TE-GROOT")
+    assert snapshot(server.db_url) == before
+
+
+def _call(app: Any, body: bytes) -> tuple[str, bytes]:
+    status: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "text/xml", "wsgi.input": io.BytesIO(body),
+               "CONTENT_LENGTH": str(len(body)), "PATH_INFO": "/v1/ketenpartner", "QUERY_STRING": "",
+               "SERVER_NAME": "test", "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1"}
+    out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
+    return status[0], out
+
+
+def test_store_unavailable_is_a_server_fault(tmp_path: Path) -> None:
+    """A database that cannot be reached: VIR-OPSLAG-NIET-BESCHIKBAAR, without library text."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(PG_ADMIN).set(database=f"vir_absent_{uuid.uuid4().hex[:8]}").render_as_string(False)
+    app = create_app(Settings(data_dir=tmp_path), Database(url))
+    status, out = _call(app, _ping())
+    doc = etree.fromstring(out)
+    assert status.startswith("500")
+    assert doc.findtext(".//g:fout/g:code", namespaces=NS) == "VIR-OPSLAG-NIET-BESCHIKBAAR"
+    assert doc.findtext("*/s11:Fault/faultcode", namespaces=NS).endswith(":Server")
+    assert "psycopg" not in out.decode() and "does not exist" not in out.decode()
+
+
+def test_internal_error_carries_a_correlation_id(tmp_path: Path, caplog: Any) -> None:
+    """A bug (here: a clock that fails) gives VIR-INTERN with a correlation id that is also logged."""
+    from store.migrate import upgrade
+
+    settings = Settings(data_dir=tmp_path)
+    db = Database(settings.url)
+    upgrade(db)
+    app = create_app(settings, db)
+
+    def broken_clock() -> Any:
+        raise RuntimeError("secret internal detail")
+
+    app.deps.clock = broken_clock
+    status, out = _call(app, _ping())
+    doc = etree.fromstring(out)
+    assert doc.findtext(".//g:fout/g:code", namespaces=NS) == "VIR-INTERN"
+    correlation = doc.findtext(".//g:fout/g:correlatieId", namespaces=NS)
+    assert correlation and correlation in caplog.text
+    assert "secret internal detail" not in out.decode()
