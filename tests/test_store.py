@@ -1,0 +1,68 @@
+"""The store on both backends: migrations equal the models, and the database guards its invariants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from store.db import Database
+from store.migrate import upgrade
+from store.models import Base, Jongere, Melding
+from store.repository import Repository
+from tests.conftest import create_pg_database, drop_pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+        upgrade(database)
+        yield database
+        database.dispose()
+    else:
+        url = create_pg_database()
+        database = Database(url)
+        upgrade(database)
+        yield database
+        database.dispose()
+        drop_pg_database(url)
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent(db: Database) -> None:
+    upgrade(db)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
+    nu = datetime.now(UTC)
+    with db.transaction() as s:
+        repo = Repository(s)
+        inst = repo.add_instantie("00000001999999999000", "Test", None, nu)
+        jongere = repo.lock_jongere("bsn:111222333", None)
+        ids = (inst.id, jongere.id)
+
+    def melding(status: str, mid: str) -> Melding:
+        return Melding(melding_id=mid, instantie_id=ids[0], jongere_id=ids[1], status=status, afgegeven=nu,
+                       gewijzigd=nu, geplande_einddatum=nu.date(), versie=1, mb_naam="X", bronsysteem="t")
+
+    with db.transaction() as s:
+        s.add(melding("gearchiveerd", "m-1"))
+        s.add(melding("actief", "m-2"))
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.add(melding("actief", "m-3"))
+        s.flush()
+    with db.transaction() as s:
+        assert s.query(Melding).count() == 2
+        assert s.query(Jongere).count() == 1
