@@ -43,8 +43,7 @@ class Echo(ServiceBase):
 def create_app() -> WsgiApplication:
     """The WSGI application: a Spyne ``Application`` with one echo method, SOAP 1.1 in and out,
     no validation. Called in each gunicorn worker after the fork, as the gateway's factory is."""
-    app = Application([Echo], tns=ECHO_NS, name="Echo",
-                      in_protocol=Soap11(validator=None), out_protocol=Soap11())
+    app = Application([Echo], tns=ECHO_NS, name="Echo", in_protocol=Soap11(validator=None), out_protocol=Soap11())
     return WsgiApplication(app)
 
 

@@ -116,8 +116,11 @@ class Result:
             requests=raw["requests"],
             duration_s=duration_s,
             requests_per_s=raw["requests"] / duration_s if duration_s else 0.0,
-            p50_ms=lat["p50"] / 1000, p90_ms=lat["p90"] / 1000, p99_ms=lat["p99"] / 1000,
-            max_ms=lat["max"] / 1000, mean_ms=lat["mean"] / 1000,
+            p50_ms=lat["p50"] / 1000,
+            p90_ms=lat["p90"] / 1000,
+            p99_ms=lat["p99"] / 1000,
+            max_ms=lat["max"] / 1000,
+            mean_ms=lat["mean"] / 1000,
             request_bytes=raw["request_bytes"],
             failed=raw["bad"] + sum(errors.values()),
             socket_errors=errors,
@@ -159,9 +162,15 @@ class Server:
         env["VIR_DATA_DIR"] = str(self.workdir / "data")  # a fresh SQLite database per run
         env.pop("VIR_DATABASE_URL", None)
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(self.service.command(port_file, self.workers), env=env,
-                                         cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.service.command(port_file, self.workers),
+                env=env,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self.port = self._wait_for_port(port_file)
             self._wait_until_answering()
@@ -188,8 +197,9 @@ class Server:
     def _check_alive(self) -> None:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise BenchError(f"the {self.service.name} server exited with status {self.proc.returncode}:\n"
-                             f"{self.log_tail()}")
+            raise BenchError(
+                f"the {self.service.name} server exited with status {self.proc.returncode}:\n{self.log_tail()}"
+            )
 
     def _wait_for_port(self, port_file: Path) -> int:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -202,8 +212,7 @@ class Server:
             if text:
                 return int(text)
             time.sleep(0.05)
-        raise BenchError(f"the {self.service.name} server did not report a port "
-                         f"within {START_TIMEOUT_S:.0f} s")
+        raise BenchError(f"the {self.service.name} server did not report a port within {START_TIMEOUT_S:.0f} s")
 
     def _wait_until_answering(self) -> None:
         """The port is bound before gunicorn forks its workers; wait for a worker to answer."""
@@ -247,19 +256,38 @@ class Server:
 
 def run_wrk(wrk: str, server: Server, opts: Options, run: int, seconds: int, nonce: int) -> Result:
     """One wrk invocation against ``server``; returns the parsed result line of meldingen.lua."""
-    cmd = [wrk, "-t", str(opts.threads), "-c", str(opts.connections), "-d", f"{seconds}s",
-           "--timeout", f"{opts.timeout}s", "-s", str(LUA_SCRIPT), server.url,
-           "--", server.service.mode, str(run), str(RUNS_PER_SERVER), str(opts.threads), str(nonce)]
+    cmd = [
+        wrk,
+        "-t",
+        str(opts.threads),
+        "-c",
+        str(opts.connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        f"{opts.timeout}s",
+        "-s",
+        str(LUA_SCRIPT),
+        server.url,
+        "--",
+        server.service.mode,
+        str(run),
+        str(RUNS_PER_SERVER),
+        str(opts.threads),
+        str(nonce),
+    ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                              timeout=seconds + opts.timeout + 60, check=False)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, errors="replace", timeout=seconds + opts.timeout + 60, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"wrk did not finish: {' '.join(cmd)}") from exc
     for line in proc.stdout.splitlines():
         if line.startswith("WRK-RESULT "):
             return Result.from_wrk(server.service.name, json.loads(line.removeprefix("WRK-RESULT ")))
-    raise BenchError(f"wrk failed (status {proc.returncode}): {' '.join(cmd)}\n"
-                     f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    raise BenchError(
+        f"wrk failed (status {proc.returncode}): {' '.join(cmd)}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    )
 
 
 def check(result: Result, server: Server, phase: str) -> None:
@@ -271,14 +299,17 @@ def check(result: Result, server: Server, phase: str) -> None:
         f"{result.failed} of {result.requests} requests to the {result.service} failed during the {phase} "
         f"(socket errors: {sockets})\n"
         f"first failed answer: HTTP {result.sample_status}\n{result.sample_body or '(no body)'}\n"
-        f"--- last lines of the {result.service} log ---\n{server.log_tail()}")
+        f"--- last lines of the {result.service} log ---\n{server.log_tail()}"
+    )
 
 
 def measure(wrk: str, service: Service, opts: Options) -> Result:
     """Start ``service`` in a fresh temporary directory, warm it up, measure it, stop it."""
     nonce = random.randrange(2**31)
-    with tempfile.TemporaryDirectory(prefix=f"vir-bench-{service.name}-") as tmp, \
-            Server(service, Path(tmp), opts.workers) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"vir-bench-{service.name}-") as tmp,
+        Server(service, Path(tmp), opts.workers) as server,
+    ):
         print(f"  {service.name}: {server.url}, warm-up {opts.warmup} s ...", flush=True)
         if opts.warmup > 0:
             check(run_wrk(wrk, server, opts, 0, opts.warmup, nonce), server, "warm-up")
@@ -295,21 +326,28 @@ def measure(wrk: str, service: Service, opts: Options) -> Result:
 def report(results: list[Result], opts: Options) -> tuple[float, bool]:
     """Print the table, the ratio and the targets; return the ratio and whether both targets are met."""
     print()
-    print(f"{'service':<9} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
-          f"{'max ms':>8} {'errors':>7}")
+    print(
+        f"{'service':<9} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'errors':>7}"
+    )
     for r in results:
-        print(f"{r.service:<9} {r.requests:>9} {r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} {r.p90_ms:>8.1f} "
-              f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.failed:>7}")
+        print(
+            f"{r.service:<9} {r.requests:>9} {r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} {r.p90_ms:>8.1f} "
+            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.failed:>7}"
+        )
     echo, gw = results
     ratio = gw.requests_per_s / echo.requests_per_s if echo.requests_per_s else 0.0
     ratio_ok = ratio >= TARGET_RATIO
     p99_ok = gw.p99_ms <= TARGET_P99_MS
     print()
-    print(f"ratio (gateway req/s / echo req/s): {ratio:.3f}   "
-          f"target >= {TARGET_RATIO}: {'met' if ratio_ok else 'MISSED'}")
-    print(f"gateway p99 at {opts.connections} connections: {gw.p99_ms:.1f} ms   "
-          f"target <= {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}"
-          + ("" if opts.connections == 32 else " (the target is defined at 32 connections)"))
+    print(
+        f"ratio (gateway req/s / echo req/s): {ratio:.3f}   target >= {TARGET_RATIO}: {'met' if ratio_ok else 'MISSED'}"
+    )
+    print(
+        f"gateway p99 at {opts.connections} connections: {gw.p99_ms:.1f} ms   "
+        f"target <= {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}"
+        + ("" if opts.connections == 32 else " (the target is defined at 32 connections)")
+    )
     return ratio, ratio_ok and p99_ok
 
 
@@ -317,8 +355,7 @@ def parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(description="MeldingAfgeven end to end vs a bare Spyne echo service (wrk)")
     p.add_argument("--duration", type=int, default=15, help="measured seconds per service (default 15)")
-    p.add_argument("--warmup", type=int, default=3,
-                   help="warm-up seconds per service, not measured (default 3)")
+    p.add_argument("--warmup", type=int, default=3, help="warm-up seconds per service, not measured (default 3)")
     p.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers of each service (default 2)")
@@ -343,9 +380,12 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--connections must be at least --threads (wrk gives every thread its own connections)")
     wrk = shutil.which("wrk")
     if wrk is None:
-        print("wrk not found on PATH. This benchmark needs the wrk HTTP load generator (with Lua):\n"
-              "  Debian/Ubuntu: apt-get install wrk    macOS: brew install wrk\n"
-              "  or build it from https://github.com/wg/wrk", file=sys.stderr)
+        print(
+            "wrk not found on PATH. This benchmark needs the wrk HTTP load generator (with Lua):\n"
+            "  Debian/Ubuntu: apt-get install wrk    macOS: brew install wrk\n"
+            "  or build it from https://github.com/wg/wrk",
+            file=sys.stderr,
+        )
         return 2
     opts = Options(args.duration, args.warmup, args.connections, args.threads, args.workers, args.timeout)
     signal.signal(signal.SIGTERM, _terminate)
@@ -354,10 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
     load1 = os.getloadavg()[0]
     print("vir-gateway end-to-end benchmark: MeldingAfgeven vs bare Spyne echo (SOAP 1.1 over HTTP)")
-    print(f"{version.split(' Copyright')[0]}; {opts.threads} threads, {opts.connections} connections, "
-          f"{opts.duration} s measured after {opts.warmup} s warm-up per service")
-    print(f"servers: gunicorn (gateway.server), {opts.workers} sync workers each; "
-          f"{os.cpu_count()} CPUs, load average {load1:.2f} before start")
+    print(
+        f"{version.split(' Copyright')[0]}; {opts.threads} threads, {opts.connections} connections, "
+        f"{opts.duration} s measured after {opts.warmup} s warm-up per service"
+    )
+    print(
+        f"servers: gunicorn (gateway.server), {opts.workers} sync workers each; "
+        f"{os.cpu_count()} CPUs, load average {load1:.2f} before start"
+    )
     if load1 >= 0.5 * (os.cpu_count() or 1):
         print("  note: the machine is already busy; expect noisy figures", flush=True)
 
@@ -371,16 +415,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if results[0].request_bytes != results[1].request_bytes:
-        print(f"note: request bodies differ in size: echo {results[0].request_bytes} bytes, "
-              f"gateway {results[1].request_bytes} bytes")
+        print(
+            f"note: request bodies differ in size: echo {results[0].request_bytes} bytes, "
+            f"gateway {results[1].request_bytes} bytes"
+        )
     else:
         print(f"  request body {results[1].request_bytes} bytes for both services")
     ratio, met = report(results, opts)
     if args.json:
-        args.json.write_text(json.dumps({
-            "options": asdict(opts), "results": [asdict(r) for r in results], "ratio": ratio,
-            "targets": {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS, "met": met},
-        }, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "options": asdict(opts),
+                    "results": [asdict(r) for r in results],
+                    "ratio": ratio,
+                    "targets": {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS, "met": met},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 3 if args.check and not met else 0
 
 

@@ -18,6 +18,7 @@ non-ASCII text ("één"). It now sets the text as a string.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import warnings
@@ -34,10 +35,8 @@ def _preimport_cgi() -> None:
     it). Import it once with that one warning silenced, so that Spyne's import is warning-free."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning)
-        try:
+        with contextlib.suppress(ImportError):
             import cgi  # noqa: F401
-        except ImportError:
-            pass
 
 
 def install() -> None:
@@ -64,7 +63,7 @@ def install() -> None:
         return None
 
     def create_module(self: Any, spec: ModuleSpec) -> ModuleType:
-        return self.load_module(spec.name)  # type: ignore[no-any-return]
+        return self.load_module(spec.name)
 
     def exec_module(self: Any, module: ModuleType) -> None:
         return None

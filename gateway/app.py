@@ -39,8 +39,9 @@ StartResponse = Callable[..., Any]
 
 
 def _spyne(deps: Deps, in_protocol: Any, out_protocol: Any) -> WsgiApplication:
-    app = Application([Ketenpartner], tns=ns.KETENPARTNER, name="Ketenpartner",
-                      in_protocol=in_protocol, out_protocol=out_protocol)
+    app = Application(
+        [Ketenpartner], tns=ns.KETENPARTNER, name="Ketenpartner", in_protocol=in_protocol, out_protocol=out_protocol
+    )
     app.vir = deps
     return WsgiApplication(app)
 
@@ -64,16 +65,22 @@ class GatewayApp:
         if path != KETENPARTNER_PATH:
             return self._plain(start_response, "404 Not Found", b"not found\n")
         if method != "POST":
-            return self._fault(start_response, ns.SOAP11_ENV, TransportError(code="VIR-HTTP-METHODE"),
-                               "405 Method Not Allowed", [("Allow", "GET, POST")])
+            return self._fault(
+                start_response,
+                ns.SOAP11_ENV,
+                TransportError(code="VIR-HTTP-METHODE"),
+                "405 Method Not Allowed",
+                [("Allow", "GET, POST")],
+            )
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if ctype == "text/xml":
             target, env_ns = self.soap11, ns.SOAP11_ENV
         elif ctype == "application/soap+xml":
             target, env_ns = self.soap12, ns.SOAP12_ENV
         else:
-            return self._fault(start_response, ns.SOAP11_ENV, TransportError(code="VIR-HTTP-CONTENTTYPE"),
-                               "415 Unsupported Media Type")
+            return self._fault(
+                start_response, ns.SOAP11_ENV, TransportError(code="VIR-HTTP-CONTENTTYPE"), "415 Unsupported Media Type"
+            )
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -85,7 +92,7 @@ class GatewayApp:
             return self._fault(start_response, env_ns, TransportError(code="VIR-BERICHT-TE-GROOT"))
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        return target(environ, start_response)  # type: ignore[no-any-return]
+        return target(environ, start_response)
 
     def _get(self, environ: dict[str, Any], path: str, start_response: StartResponse) -> Iterable[bytes]:
         query = (environ.get("QUERY_STRING") or "").lower()
@@ -103,15 +110,20 @@ class GatewayApp:
         return self._plain(start_response, "404 Not Found", b"not found\n")
 
     @staticmethod
-    def _plain(start_response: StartResponse, status: str, body: bytes,
-               ctype: str = "text/plain; charset=utf-8") -> Iterable[bytes]:
+    def _plain(
+        start_response: StartResponse, status: str, body: bytes, ctype: str = "text/plain; charset=utf-8"
+    ) -> Iterable[bytes]:
         start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
         return [body]
 
     @staticmethod
-    def _fault(start_response: StartResponse, env_ns: str, error: GatewayError,
-               status: str = "500 Internal Server Error",
-               extra: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+    def _fault(
+        start_response: StartResponse,
+        env_ns: str,
+        error: GatewayError,
+        status: str = "500 Internal Server Error",
+        extra: list[tuple[str, str]] | None = None,
+    ) -> Iterable[bytes]:
         body = render_fault_envelope(error, env_ns, str(uuid.uuid4()))
         ctype = "text/xml; charset=utf-8" if env_ns == ns.SOAP11_ENV else "application/soap+xml; charset=utf-8"
         start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))), *(extra or [])])

@@ -67,9 +67,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.development:
         print(DEV_BANNER, file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
-    print(f"vir-gateway listening on http://{shown}:{port}/v1/ketenpartner "
-          f"(WSDL: http://{shown}:{port}/v1/ketenpartner?wsdl), database {_safe_url(settings.url)}",
-          flush=True)
+    print(
+        f"vir-gateway listening on http://{shown}:{port}/v1/ketenpartner "
+        f"(WSDL: http://{shown}:{port}/v1/ketenpartner?wsdl), database {_safe_url(settings.url)}",
+        flush=True,
+    )
     if args.demo:
         print("demo instanties: " + ", ".join(f"{o} {n}" for o, n, _ in DEMO_INSTANTIES), flush=True)
     if args.port_file:

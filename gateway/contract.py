@@ -58,8 +58,8 @@ def ketenpartner_schema() -> etree.XMLSchema:
 def request_elements() -> frozenset[str]:
     """Clark names of the request elements the chain-partner service accepts."""
     doc = etree.parse(str(xsd_dir() / "ketenpartner-v1.xsd"))
-    names = doc.getroot().xpath("xs:element/@name", namespaces={"xs": ns.XSD})
-    return frozenset(f"{{{ns.KETENPARTNER}}}{n}" for n in names if not str(n).endswith("Response"))
+    names = [str(el.get("name")) for el in doc.getroot().iterfind(f"{{{ns.XSD}}}element")]
+    return frozenset(f"{{{ns.KETENPARTNER}}}{n}" for n in names if not n.endswith("Response"))
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,7 @@ def _normalise_path(path: str | None, element: etree._Element) -> str:
     for step in path.split("/"):
         if ":" in step:
             prefix, _, local = step.partition(":")
-            uri = uris.get(prefix)
-            ours = _PREFIXES.get(uri or "")
+            ours = _PREFIXES.get(uris.get(prefix) or "")
             steps.append(f"{ours}:{local}" if ours else step)
         else:
             steps.append(step)
@@ -115,33 +114,62 @@ def _finding(entry: etree._LogEntry, element: etree._Element) -> Finding:
     expected = _EXPECTED.search(message)
     wanted = _qname(expected.group(1)) if expected else ""
     if "Missing child element" in message:
-        return Finding("VIR-SCHEMA-ELEMENT-ONTBREEKT", f"In {name} ontbreekt: {wanted}.",
-                       f"Missing in {name}: {wanted}.", xpath)
+        return Finding(
+            "VIR-SCHEMA-ELEMENT-ONTBREEKT", f"In {name} ontbreekt: {wanted}.", f"Missing in {name}: {wanted}.", xpath
+        )
     if "not expected" in message:
         tail_nl = f" Verwacht: {wanted}." if wanted else " Hier wordt geen element meer verwacht."
         tail_en = f" Expected: {wanted}." if wanted else " No further element is expected here."
-        return Finding("VIR-SCHEMA-ELEMENT-ONVERWACHT", f"Element {name} hoort hier niet.{tail_nl}",
-                       f"Element {name} is not allowed here.{tail_en}", xpath)
-    if entry.type_name.startswith(("SCHEMAV_CVC_DATATYPE", "SCHEMAV_CVC_PATTERN", "SCHEMAV_CVC_ENUMERATION",
-                                   "SCHEMAV_CVC_MINLENGTH", "SCHEMAV_CVC_MAXLENGTH", "SCHEMAV_CVC_LENGTH",
-                                   "SCHEMAV_CVC_MININCLUSIVE", "SCHEMAV_CVC_MAXINCLUSIVE",
-                                   "SCHEMAV_CVC_TYPE", "SCHEMAV_CVC_SIMPLE")):
-        return Finding("VIR-SCHEMA-WAARDE-ONGELDIG", f"De waarde van {name} is ongeldig.",
-                       f"The value of {name} is invalid.", xpath)
-    return Finding("VIR-SCHEMA-ONGELDIG", f"Element {name} voldoet niet aan het schema.",
-                   f"Element {name} does not conform to the schema.", xpath)
+        return Finding(
+            "VIR-SCHEMA-ELEMENT-ONVERWACHT",
+            f"Element {name} hoort hier niet.{tail_nl}",
+            f"Element {name} is not allowed here.{tail_en}",
+            xpath,
+        )
+    if entry.type_name.startswith(
+        (
+            "SCHEMAV_CVC_DATATYPE",
+            "SCHEMAV_CVC_PATTERN",
+            "SCHEMAV_CVC_ENUMERATION",
+            "SCHEMAV_CVC_MINLENGTH",
+            "SCHEMAV_CVC_MAXLENGTH",
+            "SCHEMAV_CVC_LENGTH",
+            "SCHEMAV_CVC_MININCLUSIVE",
+            "SCHEMAV_CVC_MAXINCLUSIVE",
+            "SCHEMAV_CVC_TYPE",
+            "SCHEMAV_CVC_SIMPLE",
+        )
+    ):
+        return Finding(
+            "VIR-SCHEMA-WAARDE-ONGELDIG",
+            f"De waarde van {name} is ongeldig.",
+            f"The value of {name} is invalid.",
+            xpath,
+        )
+    return Finding(
+        "VIR-SCHEMA-ONGELDIG",
+        f"Element {name} voldoet niet aan het schema.",
+        f"Element {name} does not conform to the schema.",
+        xpath,
+    )
 
 
 def schema_findings(element: etree._Element) -> list[Finding]:
     """Every schema violation of one request element (empty when valid)."""
     if element.tag not in request_elements():
         name = _qname(str(element.tag))
-        return [Finding("VIR-OPERATIE-ONBEKEND", f"{name} is geen operatie van deze dienst.",
-                        f"{name} is not an operation of this service.", "/" + name)]
+        return [
+            Finding(
+                "VIR-OPERATIE-ONBEKEND",
+                f"{name} is geen operatie van deze dienst.",
+                f"{name} is not an operation of this service.",
+                "/" + name,
+            )
+        ]
     schema = ketenpartner_schema()
     if schema.validate(element):
         return []
-    return [_finding(e, element) for e in schema.error_log]
+    return [_finding(e, element) for e in list(schema.error_log)]  # type: ignore[call-overload]
 
 
 def validate_request(element: etree._Element) -> None:

@@ -28,70 +28,97 @@ class FaultSpec:
 
 FAULTS: dict[str, FaultSpec] = {
     # transport
-    "VIR-HTTP-METHODE": FaultSpec("Client", "Alleen POST is toegestaan voor SOAP-berichten.",
-                                  "Only POST is allowed for SOAP messages."),
-    "VIR-HTTP-CONTENTTYPE": FaultSpec("Client", "Content-Type moet text/xml (SOAP 1.1) of "
-                                      "application/soap+xml (SOAP 1.2) zijn.",
-                                      "Content-Type must be text/xml (SOAP 1.1) or "
-                                      "application/soap+xml (SOAP 1.2)."),
-    "VIR-BERICHT-TE-GROOT": FaultSpec("Client", "Het bericht is groter dan toegestaan.",
-                                      "The message is larger than allowed."),
+    "VIR-HTTP-METHODE": FaultSpec(
+        "Client", "Alleen POST is toegestaan voor SOAP-berichten.", "Only POST is allowed for SOAP messages."
+    ),
+    "VIR-HTTP-CONTENTTYPE": FaultSpec(
+        "Client",
+        "Content-Type moet text/xml (SOAP 1.1) of application/soap+xml (SOAP 1.2) zijn.",
+        "Content-Type must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).",
+    ),
+    "VIR-BERICHT-TE-GROOT": FaultSpec(
+        "Client", "Het bericht is groter dan toegestaan.", "The message is larger than allowed."
+    ),
     # XML
-    "VIR-XML-ONGELDIG": FaultSpec("Client", "Het bericht is geen welgevormde XML.",
-                                  "The message is not well-formed XML."),
-    "VIR-XML-DTD-VERBODEN": FaultSpec("Client", "DTD's, entiteiten en verwerkingsinstructies zijn niet "
-                                      "toegestaan.", "DTDs, entities and processing instructions are "
-                                      "not allowed."),
-    "VIR-SOAP-ENVELOPPE": FaultSpec("Client", "Het bericht is geen geldige SOAP-enveloppe.",
-                                    "The message is not a valid SOAP envelope."),
-    "VIR-OPERATIE-ONBEKEND": FaultSpec("Client", "Onbekende operatie of naamruimte.",
-                                       "Unknown operation or namespace."),
+    "VIR-XML-ONGELDIG": FaultSpec(
+        "Client", "Het bericht is geen welgevormde XML.", "The message is not well-formed XML."
+    ),
+    "VIR-XML-DTD-VERBODEN": FaultSpec(
+        "Client",
+        "DTD's, entiteiten en verwerkingsinstructies zijn niet toegestaan.",
+        "DTDs, entities and processing instructions are not allowed.",
+    ),
+    "VIR-SOAP-ENVELOPPE": FaultSpec(
+        "Client", "Het bericht is geen geldige SOAP-enveloppe.", "The message is not a valid SOAP envelope."
+    ),
+    "VIR-OPERATIE-ONBEKEND": FaultSpec(
+        "Client", "Onbekende operatie of naamruimte.", "Unknown operation or namespace."
+    ),
     # schema
-    "VIR-SCHEMA-ELEMENT-ONTBREEKT": FaultSpec("Client", "Een verplicht element ontbreekt.",
-                                              "A required element is missing."),
-    "VIR-SCHEMA-ELEMENT-ONVERWACHT": FaultSpec("Client", "Een element staat hier niet in het schema "
-                                               "(naam, naamruimte of volgorde).",
-                                               "An element is not allowed here by the schema "
-                                               "(name, namespace or order)."),
-    "VIR-SCHEMA-WAARDE-ONGELDIG": FaultSpec("Client", "Een waarde voldoet niet aan het schema.",
-                                            "A value does not conform to the schema."),
-    "VIR-SCHEMA-ONGELDIG": FaultSpec("Client", "Het bericht voldoet niet aan het schema.",
-                                     "The message does not conform to the schema."),
+    "VIR-SCHEMA-ELEMENT-ONTBREEKT": FaultSpec(
+        "Client", "Een verplicht element ontbreekt.", "A required element is missing."
+    ),
+    "VIR-SCHEMA-ELEMENT-ONVERWACHT": FaultSpec(
+        "Client",
+        "Een element staat hier niet in het schema (naam, naamruimte of volgorde).",
+        "An element is not allowed here by the schema (name, namespace or order).",
+    ),
+    "VIR-SCHEMA-WAARDE-ONGELDIG": FaultSpec(
+        "Client", "Een waarde voldoet niet aan het schema.", "A value does not conform to the schema."
+    ),
+    "VIR-SCHEMA-ONGELDIG": FaultSpec(
+        "Client", "Het bericht voldoet niet aan het schema.", "The message does not conform to the schema."
+    ),
     # business rules
-    "VIR-ONTVANGER-ONJUIST": FaultSpec("Client", "Het bericht is niet aan deze verwijsindex gericht.",
-                                       "The message is not addressed to this index."),
-    "VIR-INSTANTIE-ONBEKEND": FaultSpec("Client", "De zender is geen geregistreerde, actieve instantie.",
-                                        "The sender is not a registered, active instantie."),
-    "VIR-BSN-ONGELDIG": FaultSpec("Client", "Het BSN voldoet niet aan de elfproef.",
-                                  "The BSN fails the eleven-test."),
-    "VIR-JONGERE-TE-OUD": FaultSpec("Client", "De jongere is 23 jaar of ouder.",
-                                    "The youth is 23 years or older."),
-    "VIR-GEBOORTEDATUM-TOEKOMST": FaultSpec("Client", "De geboortedatum ligt in de toekomst.",
-                                            "The birth date lies in the future."),
-    "VIR-EINDDATUM-ONGELDIG": FaultSpec("Client", "De geplande einddatum moet na vandaag liggen en "
-                                        "uiterlijk 2 jaar na het afgeven van de melding.",
-                                        "The planned end date must be after today and at most "
-                                        "2 years after the melding was filed."),
-    "VIR-MELDING-BESTAAT-AL": FaultSpec("Client", "Deze instantie heeft al een actieve melding op deze "
-                                        "jongere.", "This instantie already has an active melding on "
-                                        "this youth."),
-    "VIR-MELDING-ONBEKEND": FaultSpec("Client", "Er is geen melding met dit meldingId.",
-                                      "There is no melding with this meldingId."),
-    "VIR-MELDING-NIET-EIGEN": FaultSpec("Client", "Deze melding is van een andere instantie.",
-                                        "This melding belongs to another instantie."),
-    "VIR-MELDING-NIET-ACTIEF": FaultSpec("Client", "Deze melding is al beëindigd.",
-                                         "This melding has already ended."),
-    "VIR-VOLGNUMMER-ONGELDIG": FaultSpec("Client", "Dit volgnummer is nog niet uitgegeven.",
-                                         "This sequence number has not been issued yet."),
-    "VIR-BERICHTID-HERGEBRUIKT": FaultSpec("Client", "Dit berichtId is al gebruikt voor een ander bericht.",
-                                           "This berichtId was already used for a different message."),
+    "VIR-ONTVANGER-ONJUIST": FaultSpec(
+        "Client", "Het bericht is niet aan deze verwijsindex gericht.", "The message is not addressed to this index."
+    ),
+    "VIR-INSTANTIE-ONBEKEND": FaultSpec(
+        "Client",
+        "De zender is geen geregistreerde, actieve instantie.",
+        "The sender is not a registered, active instantie.",
+    ),
+    "VIR-BSN-ONGELDIG": FaultSpec("Client", "Het BSN voldoet niet aan de elfproef.", "The BSN fails the eleven-test."),
+    "VIR-JONGERE-TE-OUD": FaultSpec("Client", "De jongere is 23 jaar of ouder.", "The youth is 23 years or older."),
+    "VIR-GEBOORTEDATUM-TOEKOMST": FaultSpec(
+        "Client", "De geboortedatum ligt in de toekomst.", "The birth date lies in the future."
+    ),
+    "VIR-EINDDATUM-ONGELDIG": FaultSpec(
+        "Client",
+        "De geplande einddatum moet na vandaag liggen en uiterlijk 2 jaar na het afgeven van de melding.",
+        "The planned end date must be after today and at most 2 years after the melding was filed.",
+    ),
+    "VIR-MELDING-BESTAAT-AL": FaultSpec(
+        "Client",
+        "Deze instantie heeft al een actieve melding op deze jongere.",
+        "This instantie already has an active melding on this youth.",
+    ),
+    "VIR-MELDING-ONBEKEND": FaultSpec(
+        "Client", "Er is geen melding met dit meldingId.", "There is no melding with this meldingId."
+    ),
+    "VIR-MELDING-NIET-EIGEN": FaultSpec(
+        "Client", "Deze melding is van een andere instantie.", "This melding belongs to another instantie."
+    ),
+    "VIR-MELDING-NIET-ACTIEF": FaultSpec("Client", "Deze melding is al beëindigd.", "This melding has already ended."),
+    "VIR-VOLGNUMMER-ONGELDIG": FaultSpec(
+        "Client", "Dit volgnummer is nog niet uitgegeven.", "This sequence number has not been issued yet."
+    ),
+    "VIR-BERICHTID-HERGEBRUIKT": FaultSpec(
+        "Client",
+        "Dit berichtId is al gebruikt voor een ander bericht.",
+        "This berichtId was already used for a different message.",
+    ),
     # server
-    "VIR-INTERN": FaultSpec("Server", "Interne fout; vermeld het correlatieId bij contact met de beheerder.",
-                            "Internal error; quote the correlation id when contacting the operator."),
-    "VIR-OPSLAG-NIET-BESCHIKBAAR": FaultSpec("Server", "De opslag is tijdelijk niet beschikbaar; probeer "
-                                             "het later opnieuw met hetzelfde berichtId.",
-                                             "The store is temporarily unavailable; retry later with "
-                                             "the same berichtId."),
+    "VIR-INTERN": FaultSpec(
+        "Server",
+        "Interne fout; vermeld het correlatieId bij contact met de beheerder.",
+        "Internal error; quote the correlation id when contacting the operator.",
+    ),
+    "VIR-OPSLAG-NIET-BESCHIKBAAR": FaultSpec(
+        "Server",
+        "De opslag is tijdelijk niet beschikbaar; probeer het later opnieuw met hetzelfde berichtId.",
+        "The store is temporarily unavailable; retry later with the same berichtId.",
+    ),
 }
 
 
@@ -100,8 +127,15 @@ class GatewayError(Exception):
 
     code = "VIR-INTERN"
 
-    def __init__(self, detail: str = "", *, code: str | None = None, xpath: str | None = None,
-                 detail_en: str | None = None, **context: object) -> None:
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        code: str | None = None,
+        xpath: str | None = None,
+        detail_en: str | None = None,
+        **context: object,
+    ) -> None:
         if code is not None:
             self.code = code
         if self.code not in FAULTS:

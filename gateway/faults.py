@@ -36,8 +36,9 @@ def fout_element(error: GatewayError, correlatie_id: str, kruisverwijzing: str |
     return fout
 
 
-def fault_element(error: GatewayError, parent: etree._Element, soap_env: str, correlatie_id: str,
-                  kruisverwijzing: str | None = None) -> etree._Element:
+def fault_element(
+    error: GatewayError, parent: etree._Element, soap_env: str, correlatie_id: str, kruisverwijzing: str | None = None
+) -> etree._Element:
     """Append the ``Fault`` element for the envelope namespace ``soap_env`` to ``parent`` (the Body).
 
     It is built in place so that the prefix in ``faultcode`` is the one declared in the envelope."""

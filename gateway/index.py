@@ -74,15 +74,27 @@ class Verwijsindex:
             raise RuleError(code="VIR-MELDING-NIET-ACTIEF", xpath=xpath)
         return melding
 
-    def _beeld(self, match: m.Match, voor: m.Melding, actieve: Sequence[m.Melding],
-               instanties: dict[int, m.Instantie], status: str | None = None) -> MatchBeeld:
-        partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in actieve
-                         if a.instantie_id != voor.instantie_id)
-        return MatchBeeld(match.match_id, voor.melding_id, match.soort, status or match.status,
-                          match.ontstaan, partijen)
+    def _beeld(
+        self,
+        match: m.Match,
+        voor: m.Melding,
+        actieve: Sequence[m.Melding],
+        instanties: dict[int, m.Instantie],
+        status: str | None = None,
+    ) -> MatchBeeld:
+        partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in actieve if a.instantie_id != voor.instantie_id)
+        return MatchBeeld(
+            match.match_id, voor.melding_id, match.soort, status or match.status, match.ontstaan, partijen
+        )
 
-    def _signaleer(self, wijziging: matching.MatchWijziging, match: m.Match, actieve: Sequence[m.Melding],
-                   betrokken: m.Melding, instanties: dict[int, m.Instantie]) -> None:
+    def _signaleer(
+        self,
+        wijziging: matching.MatchWijziging,
+        match: m.Match,
+        actieve: Sequence[m.Melding],
+        betrokken: m.Melding,
+        instanties: dict[int, m.Instantie],
+    ) -> None:
         """Issue one signal per notice, reserving numbers in ascending instantie id."""
         per_instantie = {a.instantie_id: a for a in actieve}
         per_instantie.setdefault(betrokken.instantie_id, betrokken)
@@ -95,29 +107,51 @@ class Verwijsindex:
                 else:
                     anderen = [betrokken]
                 partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in anderen)
-                beeld = MatchBeeld(match.match_id, eigen.melding_id, match.soort, "beeindigd",
-                                   match.ontstaan, partijen)
+                beeld = MatchBeeld(match.match_id, eigen.melding_id, match.soort, "beeindigd", match.ontstaan, partijen)
             else:
                 beeld = self._beeld(match, eigen, actieve, instanties)
             nummer = self.repo.volgnummers(k.instantie, 1)
-            self.repo.add(m.Signaal(instantie_id=k.instantie, volgnummer=nummer, soort=k.soort,
-                                    tijdstip=self.nu, melding_id=eigen.melding_id,
-                                    inhoud=json.dumps(beeld.to_json(), separators=(",", ":"))))
+            self.repo.add(
+                m.Signaal(
+                    instantie_id=k.instantie,
+                    volgnummer=nummer,
+                    soort=k.soort,
+                    tijdstip=self.nu,
+                    melding_id=eigen.melding_id,
+                    inhoud=json.dumps(beeld.to_json(), separators=(",", ":")),
+                )
+            )
 
     # --- operations -------------------------------------------------------------------------
 
-    def afgeven(self, zender: m.Instantie, jongere: Jongere, mb: Meldingsbevoegde,
-                gevraagde_einddatum: date | None, bronsysteem: str) -> Afgegeven:
-        einddatum = self.regels.geplande_einddatum(gevraagde_einddatum, self.vandaag, self.vandaag,
-                                                   "/kp:MeldingAfgeven/kp:geplandeEinddatum")
+    def afgeven(
+        self,
+        zender: m.Instantie,
+        jongere: Jongere,
+        mb: Meldingsbevoegde,
+        gevraagde_einddatum: date | None,
+        bronsysteem: str,
+    ) -> Afgegeven:
+        einddatum = self.regels.geplande_einddatum(
+            gevraagde_einddatum, self.vandaag, self.vandaag, "/kp:MeldingAfgeven/kp:geplandeEinddatum"
+        )
         rij = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
         actieve = list(self.repo.actieve_meldingen(rij.id))
         if any(a.instantie_id == zender.id for a in actieve):
             raise RuleError(code="VIR-MELDING-BESTAAT-AL", xpath="/kp:MeldingAfgeven/kp:jongere")
         melding = m.Melding(
-            melding_id=str(uuid.uuid4()), instantie_id=zender.id, jongere_id=rij.id, status=ACTIEF,
-            afgegeven=self.nu, gewijzigd=self.nu, geplande_einddatum=einddatum, versie=1,
-            mb_naam=mb.naam, mb_functie=mb.functie, mb_telefoon=mb.telefoon, mb_email=mb.email,
+            melding_id=str(uuid.uuid4()),
+            instantie_id=zender.id,
+            jongere_id=rij.id,
+            status=ACTIEF,
+            afgegeven=self.nu,
+            gewijzigd=self.nu,
+            geplande_einddatum=einddatum,
+            versie=1,
+            mb_naam=mb.naam,
+            mb_functie=mb.functie,
+            mb_telefoon=mb.telefoon,
+            mb_email=mb.email,
             bronsysteem=bronsysteem,
         )
         self.repo.add(melding)
@@ -127,25 +161,32 @@ class Verwijsindex:
         actieve.append(melding)
         match = self.repo.actieve_match(rij.id)
         if match is None:
-            match = m.Match(match_id=str(uuid.uuid4()), jongere_id=rij.id, soort="clientmatch",
-                            status=ACTIEF, ontstaan=self.nu)
+            match = m.Match(
+                match_id=str(uuid.uuid4()), jongere_id=rij.id, soort="clientmatch", status=ACTIEF, ontstaan=self.nu
+            )
             self.repo.add(match)
         instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
         self._signaleer(wijziging, match, actieve, melding, instanties)
         return Afgegeven(melding.melding_id, einddatum, (self._beeld(match, melding, actieve, instanties),))
 
-    def wijzigen(self, zender: m.Instantie, melding_id: str, mb: Meldingsbevoegde | None,
-                 einddatum: date | None, bronsysteem: str) -> Afgegeven:
+    def wijzigen(
+        self,
+        zender: m.Instantie,
+        melding_id: str,
+        mb: Meldingsbevoegde | None,
+        einddatum: date | None,
+        bronsysteem: str,
+    ) -> Afgegeven:
         xp = "/kp:MeldingWijzigen"
         melding = self._eigen_melding(zender, melding_id, f"{xp}/kp:meldingId")
         self.repo.lock_jongere_by_id(melding.jongere_id)
         if einddatum is not None:
             melding.geplande_einddatum = self.regels.geplande_einddatum(
-                einddatum, melding.afgegeven.date(), self.vandaag, f"{xp}/kp:geplandeEinddatum")
+                einddatum, melding.afgegeven.date(), self.vandaag, f"{xp}/kp:geplandeEinddatum"
+            )
         kaart_gewijzigd = False
         if mb is not None:
-            oud = (melding.mb_naam, melding.mb_functie, melding.mb_telefoon, melding.mb_email,
-                   melding.bronsysteem)
+            oud = (melding.mb_naam, melding.mb_functie, melding.mb_telefoon, melding.mb_email, melding.bronsysteem)
             melding.mb_naam, melding.mb_functie = mb.naam, mb.functie
             melding.mb_telefoon, melding.mb_email = mb.telefoon, mb.email
             melding.bronsysteem = bronsysteem
@@ -161,8 +202,9 @@ class Verwijsindex:
         if kaart_gewijzigd:
             wijziging = matching.bij_wijziging({a.instantie_id for a in actieve}, zender.id)
             self._signaleer(wijziging, match, actieve, melding, instanties)
-        return Afgegeven(melding.melding_id, melding.geplande_einddatum,
-                         (self._beeld(match, melding, actieve, instanties),))
+        return Afgegeven(
+            melding.melding_id, melding.geplande_einddatum, (self._beeld(match, melding, actieve, instanties),)
+        )
 
     def beeindigen(self, zender: m.Instantie, melding_id: str, reden: str) -> Beeindigd:
         melding = self._eigen_melding(zender, melding_id, "/kp:MeldingBeeindigen/kp:meldingId")
@@ -190,16 +232,16 @@ class Verwijsindex:
         self.repo.delete(melding)
         return Beeindigd(melding.melding_id, "verwijderd", beeindigde)
 
-    def matches(self, zender: m.Instantie, melding_id: str | None, pagina: int,
-                grootte: int) -> tuple[int, tuple[MatchBeeld, ...]]:
+    def matches(
+        self, zender: m.Instantie, melding_id: str | None, pagina: int, grootte: int
+    ) -> tuple[int, tuple[MatchBeeld, ...]]:
         if melding_id is not None:
             melding = self.repo.melding(melding_id)
             if melding is None:
                 raise RuleError(code="VIR-MELDING-ONBEKEND", xpath="/kp:MatchesOpvragen/kp:meldingId")
             if melding.instantie_id != zender.id:
                 raise RuleError(code="VIR-MELDING-NIET-EIGEN", xpath="/kp:MatchesOpvragen/kp:meldingId")
-        totaal, rijen = self.repo.eigen_meldingen_met_match(zender.id, melding_id, (pagina - 1) * grootte,
-                                                            grootte)
+        totaal, rijen = self.repo.eigen_meldingen_met_match(zender.id, melding_id, (pagina - 1) * grootte, grootte)
         beelden = []
         for melding, match in rijen:
             actieve = self.repo.actieve_meldingen(melding.jongere_id)
@@ -211,17 +253,25 @@ class Verwijsindex:
         na = zender.signaal_bevestigd if vanaf is None else vanaf
         rijen = self.repo.signalen_na(zender.id, na, maximaal + 1)
         signalen = tuple(
-            SignaalBeeld(r.volgnummer, r.soort, r.tijdstip, r.melding_id,
-                         MatchBeeld.from_json(json.loads(r.inhoud)) if r.inhoud else None)
+            SignaalBeeld(
+                r.volgnummer,
+                r.soort,
+                r.tijdstip,
+                r.melding_id,
+                MatchBeeld.from_json(json.loads(r.inhoud)) if r.inhoud else None,
+            )
             for r in rijen[:maximaal]
         )
         return Signalen(zender.signaal_bevestigd, len(rijen) > maximaal, signalen)
 
     def signalen_bevestigen(self, zender: m.Instantie, tot_en_met: int) -> int:
         if tot_en_met > zender.signaal_uitgegeven:
-            raise RuleError(f"(hoogste: {zender.signaal_uitgegeven})",
-                            detail_en=f"(highest: {zender.signaal_uitgegeven})",
-                            code="VIR-VOLGNUMMER-ONGELDIG", xpath="/kp:SignalenBevestigen/kp:totEnMetVolgnummer")
+            raise RuleError(
+                f"(hoogste: {zender.signaal_uitgegeven})",
+                detail_en=f"(highest: {zender.signaal_uitgegeven})",
+                code="VIR-VOLGNUMMER-ONGELDIG",
+                xpath="/kp:SignalenBevestigen/kp:totEnMetVolgnummer",
+            )
         # Acknowledging is monotonic: an older acknowledgement never reopens signals.
         zender.signaal_bevestigd = max(zender.signaal_bevestigd, tot_en_met)
         return zender.signaal_bevestigd

@@ -31,18 +31,21 @@ class Ontvanger(G):
 
 
 class Stuurgegevens(G):
-    _type_info = [("berichtId", Unicode), ("tijdstip", DateTime), ("zender", Zender),
-                  ("ontvanger", Ontvanger)]
+    _type_info = [("berichtId", Unicode), ("tijdstip", DateTime), ("zender", Zender), ("ontvanger", Ontvanger)]
 
 
 class StuurgegevensAntwoord(G):
-    _type_info = [("berichtId", Unicode), ("tijdstip", DateTime), ("zender", Zender),
-                  ("ontvanger", Ontvanger), ("kruisverwijzing", Unicode)]
+    _type_info = [
+        ("berichtId", Unicode),
+        ("tijdstip", DateTime),
+        ("zender", Zender),
+        ("ontvanger", Ontvanger),
+        ("kruisverwijzing", Unicode),
+    ]
 
 
 class JongereZonderBsn(G):
-    _type_info = [("geslachtsnaam", Unicode), ("voorvoegsel", Unicode), ("geboortedatum", Date),
-                  ("geslacht", Unicode)]
+    _type_info = [("geslachtsnaam", Unicode), ("voorvoegsel", Unicode), ("geboortedatum", Date), ("geslacht", Unicode)]
 
 
 class Jongere(G):
@@ -62,13 +65,24 @@ class Contactkaart(G):
 
 
 class Match(G):
-    _type_info = [("matchId", Unicode), ("meldingId", Unicode), ("soort", Unicode), ("status", Unicode),
-                  ("sinds", DateTime), ("partij", _many(Contactkaart))]
+    _type_info = [
+        ("matchId", Unicode),
+        ("meldingId", Unicode),
+        ("soort", Unicode),
+        ("status", Unicode),
+        ("sinds", DateTime),
+        ("partij", _many(Contactkaart)),
+    ]
 
 
 class Signaal(G):
-    _type_info = [("volgnummer", Integer), ("soort", Unicode), ("tijdstip", DateTime),
-                  ("meldingId", Unicode), ("match", Match)]
+    _type_info = [
+        ("volgnummer", Integer),
+        ("soort", Unicode),
+        ("tijdstip", DateTime),
+        ("meldingId", Unicode),
+        ("match", Match),
+    ]
 
 
 class Foutmelding(G):
@@ -90,48 +104,90 @@ def _element(name: str, fields: list[tuple[str, Any]]) -> Any:
     return type(name, (KP,), {"__type_name__": name, "_type_info": fields})
 
 
-MeldingAfgeven = _element("MeldingAfgeven", [
-    ("stuurgegevens", Stuurgegevens), ("jongere", Jongere), ("meldingsbevoegde", Meldingsbevoegde),
-    ("geplandeEinddatum", Date)])
-MeldingAfgevenResponse = _element("MeldingAfgevenResponse", [
-    ("stuurgegevens", StuurgegevensAntwoord), ("meldingId", Unicode), ("geplandeEinddatum", Date),
-    ("match", _many(Match))])
+MeldingAfgeven = _element(
+    "MeldingAfgeven",
+    [
+        ("stuurgegevens", Stuurgegevens),
+        ("jongere", Jongere),
+        ("meldingsbevoegde", Meldingsbevoegde),
+        ("geplandeEinddatum", Date),
+    ],
+)
+MeldingAfgevenResponse = _element(
+    "MeldingAfgevenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("meldingId", Unicode),
+        ("geplandeEinddatum", Date),
+        ("match", _many(Match)),
+    ],
+)
 
-MeldingWijzigen = _element("MeldingWijzigen", [
-    ("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("meldingsbevoegde", Meldingsbevoegde),
-    ("geplandeEinddatum", Date)])
-MeldingWijzigenResponse = _element("MeldingWijzigenResponse", [
-    ("stuurgegevens", StuurgegevensAntwoord), ("meldingId", Unicode), ("geplandeEinddatum", Date),
-    ("match", _many(Match))])
+MeldingWijzigen = _element(
+    "MeldingWijzigen",
+    [
+        ("stuurgegevens", Stuurgegevens),
+        ("meldingId", Unicode),
+        ("meldingsbevoegde", Meldingsbevoegde),
+        ("geplandeEinddatum", Date),
+    ],
+)
+MeldingWijzigenResponse = _element(
+    "MeldingWijzigenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("meldingId", Unicode),
+        ("geplandeEinddatum", Date),
+        ("match", _many(Match)),
+    ],
+)
 
-MeldingBeeindigen = _element("MeldingBeeindigen", [
-    ("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("reden", Unicode)])
-MeldingBeeindigenResponse = _element("MeldingBeeindigenResponse", [
-    ("stuurgegevens", StuurgegevensAntwoord), ("meldingId", Unicode), ("resultaat", Unicode),
-    ("beeindigdeMatches", Integer)])
+MeldingBeeindigen = _element(
+    "MeldingBeeindigen", [("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("reden", Unicode)]
+)
+MeldingBeeindigenResponse = _element(
+    "MeldingBeeindigenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("meldingId", Unicode),
+        ("resultaat", Unicode),
+        ("beeindigdeMatches", Integer),
+    ],
+)
 
-MatchesOpvragen = _element("MatchesOpvragen", [
-    ("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("pagina", Integer),
-    ("paginaGrootte", Integer)])
-MatchesOpvragenResponse = _element("MatchesOpvragenResponse", [
-    ("stuurgegevens", StuurgegevensAntwoord), ("totaal", Integer), ("pagina", Integer),
-    ("match", _many(Match))])
+MatchesOpvragen = _element(
+    "MatchesOpvragen",
+    [("stuurgegevens", Stuurgegevens), ("meldingId", Unicode), ("pagina", Integer), ("paginaGrootte", Integer)],
+)
+MatchesOpvragenResponse = _element(
+    "MatchesOpvragenResponse",
+    [("stuurgegevens", StuurgegevensAntwoord), ("totaal", Integer), ("pagina", Integer), ("match", _many(Match))],
+)
 
-SignalenOphalen = _element("SignalenOphalen", [
-    ("stuurgegevens", Stuurgegevens), ("vanafVolgnummer", Integer), ("maximaal", Integer)])
-SignalenOphalenResponse = _element("SignalenOphalenResponse", [
-    ("stuurgegevens", StuurgegevensAntwoord), ("bevestigdTotEnMet", Integer), ("meer", Boolean),
-    ("signaal", _many(Signaal))])
+SignalenOphalen = _element(
+    "SignalenOphalen", [("stuurgegevens", Stuurgegevens), ("vanafVolgnummer", Integer), ("maximaal", Integer)]
+)
+SignalenOphalenResponse = _element(
+    "SignalenOphalenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("bevestigdTotEnMet", Integer),
+        ("meer", Boolean),
+        ("signaal", _many(Signaal)),
+    ],
+)
 
-SignalenBevestigen = _element("SignalenBevestigen", [
-    ("stuurgegevens", Stuurgegevens), ("totEnMetVolgnummer", Integer)])
-SignalenBevestigenResponse = _element("SignalenBevestigenResponse", [
-    ("stuurgegevens", StuurgegevensAntwoord), ("bevestigdTotEnMet", Integer)])
+SignalenBevestigen = _element("SignalenBevestigen", [("stuurgegevens", Stuurgegevens), ("totEnMetVolgnummer", Integer)])
+SignalenBevestigenResponse = _element(
+    "SignalenBevestigenResponse", [("stuurgegevens", StuurgegevensAntwoord), ("bevestigdTotEnMet", Integer)]
+)
 
 
 BerichtValideren = _element("BerichtValideren", [("stuurgegevens", Stuurgegevens), ("bericht", AnyXml)])
-BerichtValiderenResponse = _element("BerichtValiderenResponse", [
-    ("stuurgegevens", StuurgegevensAntwoord), ("geldig", Boolean), ("bevinding", _many(Bevinding))])
+BerichtValiderenResponse = _element(
+    "BerichtValiderenResponse",
+    [("stuurgegevens", StuurgegevensAntwoord), ("geldig", Boolean), ("bevinding", _many(Bevinding))],
+)
 
 Ping = _element("Ping", [("stuurgegevens", Stuurgegevens)])
 PingResponse = _element("PingResponse", [("stuurgegevens", StuurgegevensAntwoord), ("versie", Unicode)])

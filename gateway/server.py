@@ -33,7 +33,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
         self.factory = factory
         self.options = options
@@ -47,8 +47,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self.factory()
 
 
-def run(factory: Callable[[], Any], sock: socket.socket, settings: Settings, workers: int,
-        worker_class: str = "sync") -> None:
+def run(
+    factory: Callable[[], Any], sock: socket.socket, settings: Settings, workers: int, worker_class: str = "sync"
+) -> None:
     options = {
         "bind": [f"fd://{sock.fileno()}"],
         "workers": workers,

@@ -64,14 +64,20 @@ def _kaart(k: d.Contactkaart) -> Any:
     mb = k.meldingsbevoegde
     return M.Contactkaart(
         instantie=M.Instantie(oin=k.oin, naam=k.naam, vestiging=k.vestiging),
-        meldingsbevoegde=M.Meldingsbevoegde(naam=mb.naam, functie=mb.functie, telefoon=mb.telefoon,
-                                            email=mb.email),
-        bronsysteem=k.bronsysteem)
+        meldingsbevoegde=M.Meldingsbevoegde(naam=mb.naam, functie=mb.functie, telefoon=mb.telefoon, email=mb.email),
+        bronsysteem=k.bronsysteem,
+    )
 
 
 def _match(b: d.MatchBeeld) -> Any:
-    return M.Match(matchId=b.match_id, meldingId=b.melding_id, soort=b.soort, status=b.status,
-                   sinds=_utc(b.sinds), partij=[_kaart(p) for p in b.partijen])
+    return M.Match(
+        matchId=b.match_id,
+        meldingId=b.melding_id,
+        soort=b.soort,
+        status=b.status,
+        sinds=_utc(b.sinds),
+        partij=[_kaart(p) for p in b.partijen],
+    )
 
 
 def _mb(x: Any) -> d.Meldingsbevoegde:
@@ -98,23 +104,27 @@ def _jongere(req: Any, regels: Regels, vandaag: date, op: str) -> Jongere:
 
 def _afgeven(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
     jongere = _jongere(req, ix.regels, ix.vandaag, "MeldingAfgeven")
-    r = ix.afgeven(zender, jongere, _mb(req.meldingsbevoegde), req.geplandeEinddatum,
-                   req.stuurgegevens.zender.applicatie)
-    return M.MeldingAfgevenResponse(meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum,
-                                    match=[_match(b) for b in r.matches])
+    r = ix.afgeven(
+        zender, jongere, _mb(req.meldingsbevoegde), req.geplandeEinddatum, req.stuurgegevens.zender.applicatie
+    )
+    return M.MeldingAfgevenResponse(
+        meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[_match(b) for b in r.matches]
+    )
 
 
 def _wijzigen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
     mb = _mb(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
     r = ix.wijzigen(zender, req.meldingId, mb, req.geplandeEinddatum, req.stuurgegevens.zender.applicatie)
-    return M.MeldingWijzigenResponse(meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum,
-                                     match=[_match(b) for b in r.matches])
+    return M.MeldingWijzigenResponse(
+        meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[_match(b) for b in r.matches]
+    )
 
 
 def _beeindigen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
     r = ix.beeindigen(zender, req.meldingId, req.reden)
-    return M.MeldingBeeindigenResponse(meldingId=r.melding_id, resultaat=r.resultaat,
-                                       beeindigdeMatches=r.beeindigde_matches)
+    return M.MeldingBeeindigenResponse(
+        meldingId=r.melding_id, resultaat=r.resultaat, beeindigdeMatches=r.beeindigde_matches
+    )
 
 
 def _matches(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
@@ -126,9 +136,16 @@ def _matches(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
 
 def _ophalen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
     r = ix.signalen_ophalen(zender, req.vanafVolgnummer, req.maximaal or s.max_signalen)
-    signalen = [M.Signaal(volgnummer=s.volgnummer, soort=s.soort, tijdstip=_utc(s.tijdstip),
-                          meldingId=s.melding_id, match=_match(s.match) if s.match else None)
-                for s in r.signalen]
+    signalen = [
+        M.Signaal(
+            volgnummer=s.volgnummer,
+            soort=s.soort,
+            tijdstip=_utc(s.tijdstip),
+            meldingId=s.melding_id,
+            match=_match(s.match) if s.match else None,
+        )
+        for s in r.signalen
+    ]
     return M.SignalenOphalenResponse(bevestigdTotEnMet=r.bevestigd, meer=r.meer, signaal=signalen)
 
 
@@ -150,17 +167,21 @@ OPERATIES: dict[str, tuple[Any, Callable[[Verwijsindex, Instantie, Any, Settings
     "Ping": (M.Ping, _ping),
 }
 RESPONSES = {
-    "MeldingAfgeven": M.MeldingAfgevenResponse, "MeldingWijzigen": M.MeldingWijzigenResponse,
-    "MeldingBeeindigen": M.MeldingBeeindigenResponse, "SignalenBevestigen": M.SignalenBevestigenResponse,
+    "MeldingAfgeven": M.MeldingAfgevenResponse,
+    "MeldingWijzigen": M.MeldingWijzigenResponse,
+    "MeldingBeeindigen": M.MeldingBeeindigenResponse,
+    "SignalenBevestigen": M.SignalenBevestigenResponse,
 }
 
 
 def _stuurgegevens(deps: Deps, req: Any, nu: datetime) -> Any:
     return M.StuurgegevensAntwoord(
-        berichtId=str(uuid.uuid4()), tijdstip=nu,
+        berichtId=str(uuid.uuid4()),
+        tijdstip=nu,
         zender=M.Zender(oin=deps.settings.gateway_oin, applicatie=deps.settings.applicatie),
         ontvanger=M.Ontvanger(oin=req.stuurgegevens.zender.oin),
-        kruisverwijzing=req.stuurgegevens.berichtId)
+        kruisverwijzing=req.stuurgegevens.berichtId,
+    )
 
 
 def _controleer_ontvanger(deps: Deps, op: str, req: Any) -> None:
@@ -183,11 +204,16 @@ def _uitvoeren(deps: Deps, op: str, req: Any, verzoek_hash: bytes, *, dry_run: b
             eerder = repo.bericht(oin, sg.berichtId)
             if eerder is not None:
                 if eerder.verzoek_hash != verzoek_hash:
-                    raise RuleError(code="VIR-BERICHTID-HERGEBRUIKT",
-                                    xpath=f"/kp:{op}/kp:stuurgegevens/g:berichtId")
+                    raise RuleError(code="VIR-BERICHTID-HERGEBRUIKT", xpath=f"/kp:{op}/kp:stuurgegevens/g:berichtId")
                 return get_xml_as_object(etree.fromstring(eerder.antwoord), RESPONSES[op])
-            claim = Bericht(zender_oin=oin, bericht_id=sg.berichtId, operatie=op, verzoek_hash=verzoek_hash,
-                            antwoord=b"", tijdstip=nu)
+            claim = Bericht(
+                zender_oin=oin,
+                bericht_id=sg.berichtId,
+                operatie=op,
+                verzoek_hash=verzoek_hash,
+                antwoord=b"",
+                tijdstip=nu,
+            )
             repo.add(claim)  # blocks a concurrent twin until we commit or roll back
         zender = repo.instantie(oin)
         if zender is None or not zender.actief:
@@ -231,8 +257,11 @@ def valideren(ctx: Any, req: Any) -> Any:
     bevindingen: list[Any] = []
 
     def vind(code: str, nl: str, en: str, xpath: str | None) -> None:
-        bevindingen.append(M.Bevinding(code=code, xpath=xpath, melding=[
-            M.Foutmelding(taal="nl", tekst=nl), M.Foutmelding(taal="en", tekst=en)]))
+        bevindingen.append(
+            M.Bevinding(
+                code=code, xpath=xpath, melding=[M.Foutmelding(taal="nl", tekst=nl), M.Foutmelding(taal="en", tekst=en)]
+            )
+        )
 
     # Spyne hands over the first element inside kp:bericht (or kp:bericht itself when it is empty).
     wrapper = req.bericht
@@ -241,8 +270,12 @@ def valideren(ctx: Any, req: Any) -> Any:
     else:
         inner = [wrapper, *(c for c in wrapper.itersiblings() if isinstance(c.tag, str))]
     if len(inner) != 1:
-        vind("VIR-SCHEMA-ONGELDIG", "bericht moet precies één element bevatten.",
-             "bericht must hold exactly one element.", "/kp:BerichtValideren/kp:bericht")
+        vind(
+            "VIR-SCHEMA-ONGELDIG",
+            "bericht moet precies één element bevatten.",
+            "bericht must hold exactly one element.",
+            "/kp:BerichtValideren/kp:bericht",
+        )
     else:
         element = inner[0]
         for f in schema_findings(element):
@@ -256,44 +289,45 @@ def valideren(ctx: Any, req: Any) -> Any:
                 pass
             except GatewayError as exc:
                 vind(exc.code, exc.message_nl, exc.message_en, exc.xpath)
-    return M.BerichtValiderenResponse(stuurgegevens=_stuurgegevens(deps, req, deps.clock()),
-                                      geldig=not bevindingen, bevinding=bevindingen)
+    return M.BerichtValiderenResponse(
+        stuurgegevens=_stuurgegevens(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
+    )
 
 
-class Ketenpartner(ServiceBase):  # type: ignore[misc]
+class Ketenpartner(ServiceBase):
     """The operations of wsdl/ketenpartner.wsdl (document/literal, bare elements)."""
 
     @rpc(M.MeldingAfgeven, _returns=M.MeldingAfgevenResponse, _body_style="bare")
-    def MeldingAfgeven(ctx, req):  # noqa: N802, N805
+    def MeldingAfgeven(ctx, req):
         return uitvoeren(ctx, "MeldingAfgeven", req)
 
     @rpc(M.MeldingWijzigen, _returns=M.MeldingWijzigenResponse, _body_style="bare")
-    def MeldingWijzigen(ctx, req):  # noqa: N802, N805
+    def MeldingWijzigen(ctx, req):
         return uitvoeren(ctx, "MeldingWijzigen", req)
 
     @rpc(M.MeldingBeeindigen, _returns=M.MeldingBeeindigenResponse, _body_style="bare")
-    def MeldingBeeindigen(ctx, req):  # noqa: N802, N805
+    def MeldingBeeindigen(ctx, req):
         return uitvoeren(ctx, "MeldingBeeindigen", req)
 
     @rpc(M.MatchesOpvragen, _returns=M.MatchesOpvragenResponse, _body_style="bare")
-    def MatchesOpvragen(ctx, req):  # noqa: N802, N805
+    def MatchesOpvragen(ctx, req):
         return uitvoeren(ctx, "MatchesOpvragen", req)
 
     @rpc(M.SignalenOphalen, _returns=M.SignalenOphalenResponse, _body_style="bare")
-    def SignalenOphalen(ctx, req):  # noqa: N802, N805
+    def SignalenOphalen(ctx, req):
         return uitvoeren(ctx, "SignalenOphalen", req)
 
     @rpc(M.SignalenBevestigen, _returns=M.SignalenBevestigenResponse, _body_style="bare")
-    def SignalenBevestigen(ctx, req):  # noqa: N802, N805
+    def SignalenBevestigen(ctx, req):
         return uitvoeren(ctx, "SignalenBevestigen", req)
 
     @rpc(M.BerichtValideren, _returns=M.BerichtValiderenResponse, _body_style="bare")
-    def BerichtValideren(ctx, req):  # noqa: N802, N805
+    def BerichtValideren(ctx, req):
         try:
             return valideren(ctx, req)
         except GatewayError as exc:
             raise VirFault(exc) from exc
 
     @rpc(M.Ping, _returns=M.PingResponse, _body_style="bare")
-    def Ping(ctx, req):  # noqa: N802, N805
+    def Ping(ctx, req):
         return uitvoeren(ctx, "Ping", req)

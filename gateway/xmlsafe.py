@@ -8,6 +8,8 @@ never needs one (SOAP 1.1 §3, SOAP 1.2 part 1 §5), and refusing is easier to r
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from gateway.errors import XmlError
@@ -35,9 +37,10 @@ def parse_untrusted(data: bytes) -> etree._Element:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else None
-        raise XmlError(f"(regel {line})" if line else "", detail_en=f"(line {line})" if line else "",
-                       code="VIR-XML-ONGELDIG") from exc
-    doc = root.getroottree().docinfo
+        raise XmlError(
+            f"(regel {line})" if line else "", detail_en=f"(line {line})" if line else "", code="VIR-XML-ONGELDIG"
+        ) from exc
+    doc: Any = root.getroottree().docinfo
     if doc.doctype or doc.internalDTD is not None or doc.externalDTD is not None:
         raise XmlError(code="VIR-XML-DTD-VERBODEN")
     if next(root.iter(etree.Entity, etree.ProcessingInstruction), None) is not None:

@@ -68,7 +68,7 @@ class Database:
         """One unit of work: commits on success, rolls back on any exception."""
         bind = self.engine
         if self.is_sqlite:
-            bind = self.engine.execution_options(vir_begin="IMMEDIATE" if write else "DEFERRED")  # type: ignore[assignment]
+            bind = self.engine.execution_options(vir_begin="IMMEDIATE" if write else "DEFERRED")
         session = Session(bind=bind, expire_on_commit=False)
         try:
             with session.begin():

@@ -73,8 +73,14 @@ class Melding(Base):
 
     __table_args__ = (
         # At most one active melding per (instantie, jongere), enforced by the database as well.
-        Index("uq_melding_actief", "instantie_id", "jongere_id", unique=True,
-              sqlite_where=text("status = 'actief'"), postgresql_where=text("status = 'actief'")),
+        Index(
+            "uq_melding_actief",
+            "instantie_id",
+            "jongere_id",
+            unique=True,
+            sqlite_where=text("status = 'actief'"),
+            postgresql_where=text("status = 'actief'"),
+        ),
         Index("ix_melding_jongere_status", "jongere_id", "status"),
         Index("ix_melding_instantie_status", "instantie_id", "status"),
     )
@@ -92,8 +98,14 @@ class Match(Base):
     beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("uq_match_actief", "jongere_id", "soort", unique=True,
-              sqlite_where=text("status = 'actief'"), postgresql_where=text("status = 'actief'")),
+        Index(
+            "uq_match_actief",
+            "jongere_id",
+            "soort",
+            unique=True,
+            sqlite_where=text("status = 'actief'"),
+            postgresql_where=text("status = 'actief'"),
+        ),
     )
 
 

@@ -74,16 +74,34 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(tmp: Path, db_url: str | None, *, workers: int = 2, extra_env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> Server:
+def start_server(
+    tmp: Path,
+    db_url: str | None,
+    *,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Server:
     tmp.mkdir(parents=True, exist_ok=True)
     port_file = tmp / f"port-{next(_counter)}"
     log = tmp / f"server-{next(_counter)}.log"
     env = {**os.environ, "VIR_DATA_DIR": str(tmp / "data"), **(extra_env or {})}
     if db_url:
         env["VIR_DATABASE_URL"] = db_url
-    cmd = [sys.executable, "-m", "gateway.cli", "serve", "--demo", "--port", "0", "--port-file", str(port_file),
-           "--workers", str(workers), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--demo",
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        "--workers",
+        str(workers),
+        *args,
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
     deadline = time.monotonic() + 60
@@ -115,8 +133,12 @@ def client(server: Server, soap12: bool = False) -> Any:
 
 
 def sg(oin: str, bericht_id: str | None = None, ontvanger: str = GATEWAY_OIN) -> dict[str, Any]:
-    return {"berichtId": bericht_id or str(uuid.uuid4()), "tijdstip": datetime.now(UTC),
-            "zender": {"oin": oin, "applicatie": "test-ECD"}, "ontvanger": {"oin": ontvanger}}
+    return {
+        "berichtId": bericht_id or str(uuid.uuid4()),
+        "tijdstip": datetime.now(UTC),
+        "zender": {"oin": oin, "applicatie": "test-ECD"},
+        "ontvanger": {"oin": ontvanger},
+    }
 
 
 def fault_code(exc: zeep.exceptions.Fault) -> str:
@@ -131,8 +153,7 @@ def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY id"))]  # noqa: S608
-                    for t in TABLES}
+            return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in TABLES}
     finally:
         engine.dispose()
 

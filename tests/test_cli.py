@@ -11,13 +11,23 @@ from pathlib import Path
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VIR_DATA_DIR": str(tmp_path / "data")}
     env.pop("VIR_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_instantie_add_and_list(tmp_path: Path) -> None:
-    r = _run(tmp_path, "instantie", "add", "--oin", "00000001444444444000", "--naam", "Veilig Thuis Drenthe",
-             "--vestiging", "Emmen")
+    r = _run(
+        tmp_path,
+        "instantie",
+        "add",
+        "--oin",
+        "00000001444444444000",
+        "--naam",
+        "Veilig Thuis Drenthe",
+        "--vestiging",
+        "Emmen",
+    )
     assert r.returncode == 0, r.stderr
     again = _run(tmp_path, "instantie", "add", "--oin", "00000001444444444000", "--naam", "Dubbel")
     assert again.returncode == 1 and "already registered" in again.stderr
@@ -30,6 +40,6 @@ def test_instantie_add_and_list(tmp_path: Path) -> None:
 
 
 def test_development_mode_refuses_a_public_address(tmp_path: Path) -> None:
-    r = _run(tmp_path, "serve", "--host", "0.0.0.0", "--port", "0")  # noqa: S104
+    r = _run(tmp_path, "serve", "--host", "0.0.0.0", "--port", "0")
     assert r.returncode == 2
     assert "loopback" in r.stderr

@@ -35,8 +35,16 @@ def test_zeep_loads_the_committed_wsdl_without_warnings() -> None:
         warnings.simplefilter("error")
         c = zeep.Client(str(ROOT / "wsdl" / "ketenpartner.wsdl"))
     ops = set(c.wsdl.bindings[f"{{{KP}}}KetenpartnerSoap11Binding"]._operations)
-    assert ops == {"MeldingAfgeven", "MeldingWijzigen", "MeldingBeeindigen", "MatchesOpvragen",
-                   "SignalenOphalen", "SignalenBevestigen", "BerichtValideren", "Ping"}
+    assert ops == {
+        "MeldingAfgeven",
+        "MeldingWijzigen",
+        "MeldingBeeindigen",
+        "MatchesOpvragen",
+        "SignalenOphalen",
+        "SignalenBevestigen",
+        "BerichtValideren",
+        "Ping",
+    }
 
 
 def test_wsdl_from_the_server_resolves_its_imports(server: Server) -> None:

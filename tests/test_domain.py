@@ -12,8 +12,17 @@ from gateway.domain.regels import Regels, bsn_is_geldig, plus_jaren
 from gateway.errors import RuleError
 
 
-@pytest.mark.parametrize("bsn,ok", [("111222333", True), ("123456782", True), ("111222334", False),
-                                    ("000000000", False), ("12345678", False), ("12345678a", False)])
+@pytest.mark.parametrize(
+    "bsn,ok",
+    [
+        ("111222333", True),
+        ("123456782", True),
+        ("111222334", False),
+        ("000000000", False),
+        ("12345678", False),
+        ("12345678a", False),
+    ],
+)
 def test_elfproef(bsn: str, ok: bool) -> None:
     assert bsn_is_geldig(bsn) is ok
 
@@ -56,8 +65,10 @@ def test_servicenummer_is_deterministic_and_normalised() -> None:
     assert a.sleutel == b.sleutel != c.sleutel
     assert a.sleutel.startswith("vsn:")
     assert normaliseer_naam("Dijk, van") == "dijkvan"
-    assert Jongere.zonder_bsn("Dijk", "van", date(2015, 3, 1), "M").sleutel == \
-        Jongere.zonder_bsn("vanDijk", None, date(2015, 3, 1), "M").sleutel
+    assert (
+        Jongere.zonder_bsn("Dijk", "van", date(2015, 3, 1), "M").sleutel
+        == Jongere.zonder_bsn("vanDijk", None, date(2015, 3, 1), "M").sleutel
+    )
 
 
 def test_matching_transitions() -> None:
@@ -68,15 +79,20 @@ def test_matching_transitions() -> None:
     assert [(k.instantie, k.soort) for k in new.kennisgevingen] == [(1, "nieuweMatch"), (2, "nieuweMatch")]
     grow = matching.bij_toetreden({1, 2}, 3)
     assert [(k.instantie, k.soort) for k in grow.kennisgevingen] == [
-        (1, "gewijzigdeMatch"), (2, "gewijzigdeMatch"), (3, "nieuweMatch")]
+        (1, "gewijzigdeMatch"),
+        (2, "gewijzigdeMatch"),
+        (3, "nieuweMatch"),
+    ]
     shrink = matching.bij_vertrek({1, 2}, 3)
     assert [(k.instantie, k.soort) for k in shrink.kennisgevingen] == [
-        (1, "gewijzigdeMatch"), (2, "gewijzigdeMatch"), (3, "beeindigdeMatch")]
+        (1, "gewijzigdeMatch"),
+        (2, "gewijzigdeMatch"),
+        (3, "beeindigdeMatch"),
+    ]
     end = matching.bij_vertrek({1}, 2)
     assert end.gebeurtenis is matching.Gebeurtenis.BEEINDIGD
     assert {k.soort for k in end.kennisgevingen} == {"beeindigdeMatch"}
     alone = matching.bij_vertrek(set(), 1)
     assert alone.gebeurtenis is matching.Gebeurtenis.GEEN
     change = matching.bij_wijziging({1, 2, 3}, 2)
-    assert [(k.instantie, k.soort) for k in change.kennisgevingen] == [(1, "gewijzigdeMatch"),
-                                                                      (3, "gewijzigdeMatch")]
+    assert [(k.instantie, k.soort) for k in change.kennisgevingen] == [(1, "gewijzigdeMatch"), (3, "gewijzigdeMatch")]

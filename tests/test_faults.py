@@ -16,13 +16,19 @@ from gateway.config import Settings
 from gateway.errors import FAULTS
 from store.db import Database
 from tests.conftest import PG_ADMIN
-from tests.support import A, G, NS, ROOT, Server, fault_code_of, post, snapshot
+from tests.support import NS, ROOT, A, G, Server, fault_code_of, post, snapshot
 
 DOC = ROOT / "docs" / "faults.md"
 
 # Codes that need more than a message file; each is provoked by a test in this module.
-PROVOKED_HERE = {"VIR-HTTP-METHODE", "VIR-HTTP-CONTENTTYPE", "VIR-BERICHT-TE-GROOT", "VIR-INTERN",
-                 "VIR-OPSLAG-NIET-BESCHIKBAAR", "VIR-BERICHTID-HERGEBRUIKT"}
+PROVOKED_HERE = {
+    "VIR-HTTP-METHODE",
+    "VIR-HTTP-CONTENTTYPE",
+    "VIR-BERICHT-TE-GROOT",
+    "VIR-INTERN",
+    "VIR-OPSLAG-NIET-BESCHIKBAAR",
+    "VIR-BERICHTID-HERGEBRUIKT",
+}
 
 
 def test_every_code_is_documented_once() -> None:
@@ -62,9 +68,18 @@ def test_transport_faults(server: Server) -> None:
 
 def _call(app: Any, body: bytes) -> tuple[str, bytes]:
     status: list[str] = []
-    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "text/xml", "wsgi.input": io.BytesIO(body),
-               "CONTENT_LENGTH": str(len(body)), "PATH_INFO": "/v1/ketenpartner", "QUERY_STRING": "",
-               "SERVER_NAME": "test", "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1"}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "text/xml",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "PATH_INFO": "/v1/ketenpartner",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "test",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
     out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
     return status[0], out
 
@@ -98,6 +113,7 @@ def test_internal_error_carries_a_correlation_id(tmp_path: Path, caplog: Any) ->
     app.deps.clock = broken_clock
     status, out = _call(app, _ping())
     doc = etree.fromstring(out)
+    assert status.startswith("500")
     assert doc.findtext(".//g:fout/g:code", namespaces=NS) == "VIR-INTERN"
     correlation = doc.findtext(".//g:fout/g:correlatieId", namespaces=NS)
     assert correlation and correlation in caplog.text

@@ -20,14 +20,14 @@ from lxml import etree
 from gateway.domain.regels import plus_jaren
 from gateway.errors import FAULTS
 from tests.support import (
-    A,
-    B,
-    C,
     GATEWAY_OIN,
     NS,
     ROOT,
     SOAP12,
     XSD,
+    A,
+    B,
+    C,
     Server,
     bsn,
     client,
@@ -65,12 +65,21 @@ def values(server: Server) -> dict[str, str]:
     gearchiveerd = afgeven(A, bsn())
     svc.MeldingBeeindigen(stuurgegevens=sg(A), meldingId=gearchiveerd, reden="risicoWeggenomen")
     return {
-        "A": A, "B": B, "C": C, "gatewayOin": GATEWAY_OIN,
-        "berichtId": str(uuid.uuid4()), "uniek": uuid.uuid4().hex[:8],
-        "bsn": bsn(), "bsnOngeldig": invalid_bsn(), "bestaandeBsn": bestaande,
-        "meldingId": afgeven(A, bsn()), "andermansMeldingId": afgeven(B, bsn()),
-        "gearchiveerdeMeldingId": gearchiveerd, "onbekendeMeldingId": str(uuid.uuid4()),
-        "vandaag": vandaag.isoformat(), "morgen": (vandaag + timedelta(days=1)).isoformat(),
+        "A": A,
+        "B": B,
+        "C": C,
+        "gatewayOin": GATEWAY_OIN,
+        "berichtId": str(uuid.uuid4()),
+        "uniek": uuid.uuid4().hex[:8],
+        "bsn": bsn(),
+        "bsnOngeldig": invalid_bsn(),
+        "bestaandeBsn": bestaande,
+        "meldingId": afgeven(A, bsn()),
+        "andermansMeldingId": afgeven(B, bsn()),
+        "gearchiveerdeMeldingId": gearchiveerd,
+        "onbekendeMeldingId": str(uuid.uuid4()),
+        "vandaag": vandaag.isoformat(),
+        "morgen": (vandaag + timedelta(days=1)).isoformat(),
         "over1jaar": plus_jaren(vandaag, 1).isoformat(),
         "tweeJaarEnEenDag": (plus_jaren(vandaag, 2) + timedelta(days=1)).isoformat(),
         "geboortedatum10": plus_jaren(vandaag, -10).isoformat(),
@@ -113,22 +122,33 @@ def test_message_file(server: Server, path: Path) -> None:
             assert raw not in response.text
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if p.name.startswith("ok-") or "VIR-SCHEMA" in p.name],
-                         ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "path",
+    [p for p in FILES if p.name.startswith("ok-") or "VIR-SCHEMA" in p.name],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
 def test_xmllint_agrees(tmp_path: Path, path: Path) -> None:
     """The XSDs themselves, checked by xmllint: ok files are valid, schema-bad files are not."""
     xmllint = shutil.which("xmllint")
     assert xmllint, "xmllint (Debian package libxml2-utils) is required"
     text = Template(path.read_text(encoding="utf-8")).safe_substitute(
-        bsn="123456782", meldingId=str(uuid.uuid4()), berichtId=str(uuid.uuid4()), uniek="x",
-        A=A, gatewayOin=GATEWAY_OIN, over1jaar="2027-01-01", geboortedatum10="2016-01-01")
+        bsn="123456782",
+        meldingId=str(uuid.uuid4()),
+        berichtId=str(uuid.uuid4()),
+        uniek="x",
+        A=A,
+        gatewayOin=GATEWAY_OIN,
+        over1jaar="2027-01-01",
+        geboortedatum10="2016-01-01",
+    )
     envelope = etree.fromstring(text.encode())
     body = envelope.find("*/kp:*", NS)
     assert body is not None
     target = tmp_path / "body.xml"
     target.write_bytes(etree.tostring(body))
-    result = subprocess.run([xmllint, "--noout", "--schema", str(XSD), str(target)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [xmllint, "--noout", "--schema", str(XSD), str(target)], capture_output=True, text=True, check=False
+    )
     if path.name.startswith("ok-"):
         assert result.returncode == 0, result.stderr
     else:

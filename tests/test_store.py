@@ -54,8 +54,18 @@ def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
         ids = (inst.id, jongere.id)
 
     def melding(status: str, mid: str) -> Melding:
-        return Melding(melding_id=mid, instantie_id=ids[0], jongere_id=ids[1], status=status, afgegeven=nu,
-                       gewijzigd=nu, geplande_einddatum=nu.date(), versie=1, mb_naam="X", bronsysteem="t")
+        return Melding(
+            melding_id=mid,
+            instantie_id=ids[0],
+            jongere_id=ids[1],
+            status=status,
+            afgegeven=nu,
+            gewijzigd=nu,
+            geplande_einddatum=nu.date(),
+            versie=1,
+            mb_naam="X",
+            bronsysteem="t",
+        )
 
     with db.transaction() as s:
         s.add(melding("gearchiveerd", "m-1"))

@@ -14,8 +14,11 @@ from tests.support import A, B, C, Server, bsn, client, fault_code, sg, snapshot
 
 
 def _file(svc: Any, oin: str, nummer: str, naam: str = "Anna de Vries", **extra: Any) -> Any:
-    return svc.MeldingAfgeven(stuurgegevens=sg(oin), jongere={"bsn": nummer},
-                              meldingsbevoegde={"naam": naam, "telefoon": "050-1234567", **extra})
+    return svc.MeldingAfgeven(
+        stuurgegevens=sg(oin),
+        jongere={"bsn": nummer},
+        meldingsbevoegde={"naam": naam, "telefoon": "050-1234567", **extra},
+    )
 
 
 def _signals(svc: Any, oin: str, melding_id: str) -> list[Any]:
@@ -33,8 +36,11 @@ def test_two_instanties_match(server: Server, soap12: bool) -> None:
     # The second answer names the first party.
     assert len(second.match) == 1
     card = second.match[0].partij[0]
-    assert (card.instantie.oin, card.instantie.naam, card.meldingsbevoegde.naam) == (A, "Jeugdzorg Noord",
-                                                                                    "Anna de Vries")
+    assert (card.instantie.oin, card.instantie.naam, card.meldingsbevoegde.naam) == (
+        A,
+        "Jeugdzorg Noord",
+        "Anna de Vries",
+    )
     assert second.match[0].meldingId == second.meldingId
     # MatchesOpvragen for A shows B's card on A's own melding.
     matches = svc.MatchesOpvragen(stuurgegevens=sg(A), meldingId=first.meldingId)
@@ -51,8 +57,9 @@ def test_two_instanties_match(server: Server, soap12: bool) -> None:
     assert sig_b[0].match.partij[0].instantie.oin == A
     # C, not involved, sees nothing of this youth.
     assert _signals(svc, C, first.meldingId) == []
-    assert all(m.meldingId not in (first.meldingId, second.meldingId)
-               for m in svc.MatchesOpvragen(stuurgegevens=sg(C)).match)
+    assert all(
+        m.meldingId not in (first.meldingId, second.meldingId) for m in svc.MatchesOpvragen(stuurgegevens=sg(C)).match
+    )
 
 
 def test_transfer_and_end(server: Server) -> None:
@@ -63,8 +70,9 @@ def test_transfer_and_end(server: Server) -> None:
     c = _file(svc, C, youth, "Carla Visser")
     assert len(c.match[0].partij) == 2
     # A transfers to a colleague: B and C learn the new card.
-    changed = svc.MeldingWijzigen(stuurgegevens=sg(A), meldingId=a.meldingId,
-                                  meldingsbevoegde={"naam": "Daan Mulder", "functie": "Gezinsvoogd"})
+    changed = svc.MeldingWijzigen(
+        stuurgegevens=sg(A), meldingId=a.meldingId, meldingsbevoegde={"naam": "Daan Mulder", "functie": "Gezinsvoogd"}
+    )
     assert sorted(p.meldingsbevoegde.naam for p in changed.match[0].partij) == ["Bert Smit", "Carla Visser"]
     for oin, own in ((B, b.meldingId), (C, c.meldingId)):
         latest = _signals(svc, oin, own)[-1]
@@ -94,9 +102,15 @@ def test_transfer_and_end(server: Server) -> None:
 def test_signal_cursor_and_acknowledge(server: Server) -> None:
     svc = client(server)
     start = svc.SignalenOphalen(stuurgegevens=sg(C))
-    svc.SignalenBevestigen(stuurgegevens=sg(C), totEnMetVolgnummer=max(
-        [start.bevestigdTotEnMet, *(s.volgnummer for s in
-                                    svc.SignalenOphalen(stuurgegevens=sg(C), maximaal=1000).signaal)]))
+    svc.SignalenBevestigen(
+        stuurgegevens=sg(C),
+        totEnMetVolgnummer=max(
+            [
+                start.bevestigdTotEnMet,
+                *(s.volgnummer for s in svc.SignalenOphalen(stuurgegevens=sg(C), maximaal=1000).signaal),
+            ]
+        ),
+    )
     youth = bsn()
     _file(svc, A, youth)
     _file(svc, C, youth)
@@ -144,10 +158,11 @@ def test_concurrent_retries_and_filings(server: Server) -> None:
 
     def retry() -> None:
         try:
-            r = client(server).MeldingAfgeven(stuurgegevens=stuur, jongere={"bsn": youth},
-                                              meldingsbevoegde={"naam": "Anna"})
+            r = client(server).MeldingAfgeven(
+                stuurgegevens=stuur, jongere={"bsn": youth}, meldingsbevoegde={"naam": "Anna"}
+            )
             answers.append(r.meldingId)
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=retry) for _ in range(6)]
@@ -164,7 +179,7 @@ def test_concurrent_retries_and_filings(server: Server) -> None:
     def file(oin: str, y: str) -> None:
         try:
             results[(oin, y)] = _file(client(server), oin, y)
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=file, args=(oin, y)) for y in youths for oin in (A, B, C)]
@@ -182,3 +197,20 @@ def test_concurrent_retries_and_filings(server: Server) -> None:
             assert len(m) == 1 and len(m[0].partij) == 2
             match_ids.add(m[0].matchId)
         assert len(match_ids) == 1, "one youth, one client match"
+
+
+def test_readme_examples_match(server: Server) -> None:
+    """docs/examples/melding-{a,b}.xml, as the README posts them with curl."""
+    from lxml import etree
+
+    from tests.support import NS, ROOT, post
+
+    answers = []
+    for name in ("melding-a.xml", "melding-b.xml", "melding-a.xml"):
+        r = post(server, (ROOT / "docs" / "examples" / name).read_bytes())
+        assert r.status_code == 200, r.text
+        answers.append(etree.fromstring(r.content))
+    names = answers[1].xpath("//kp:match/g:partij/g:meldingsbevoegde/g:naam/text()", namespaces=NS)
+    assert names == ["Anna de Vries"]
+    # Posting the first file again is a retry: the same answer, byte for byte.
+    assert etree.tostring(answers[0], method="c14n") == etree.tostring(answers[2], method="c14n")

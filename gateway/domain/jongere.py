@@ -40,6 +40,5 @@ class Jongere:
         return cls(f"bsn:{bsn}", geboortedatum)
 
     @classmethod
-    def zonder_bsn(cls, geslachtsnaam: str, voorvoegsel: str | None, geboortedatum: date,
-                   geslacht: str) -> Jongere:
+    def zonder_bsn(cls, geslachtsnaam: str, voorvoegsel: str | None, geboortedatum: date, geslacht: str) -> Jongere:
         return cls(f"vsn:{servicenummer(geslachtsnaam, voorvoegsel, geboortedatum, geslacht)}", geboortedatum)

@@ -45,11 +45,11 @@ class MatchBeeld:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> MatchBeeld:
         partijen = tuple(
-            Contactkaart(**{**p, "meldingsbevoegde": Meldingsbevoegde(**p["meldingsbevoegde"])})
-            for p in d["partijen"]
+            Contactkaart(**{**p, "meldingsbevoegde": Meldingsbevoegde(**p["meldingsbevoegde"])}) for p in d["partijen"]
         )
-        return cls(d["match_id"], d["melding_id"], d["soort"], d["status"],
-                   datetime.fromisoformat(d["sinds"]), partijen)
+        return cls(
+            d["match_id"], d["melding_id"], d["soort"], d["status"], datetime.fromisoformat(d["sinds"]), partijen
+        )
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ class Regels:
         if gevraagd is None:
             return uiterste
         if gevraagd <= vandaag or gevraagd > uiterste:
-            raise RuleError(f"(uiterlijk {uiterste.isoformat()})", detail_en=f"(at most {uiterste.isoformat()})",
-                            code="VIR-EINDDATUM-ONGELDIG", xpath=xpath)
+            raise RuleError(
+                f"(uiterlijk {uiterste.isoformat()})",
+                detail_en=f"(at most {uiterste.isoformat()})",
+                code="VIR-EINDDATUM-ONGELDIG",
+                xpath=xpath,
+            )
         return gevraagd

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: install into .venv, then lint, type-check and run pytest on SQLite and PostgreSQL.
+# Usage: bash tests/run.sh [pytest args…]    (PYTHON=python3.12 picks another interpreter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+if ! command -v xmllint >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing xmllint (libxml2-utils)…"
+    apt-get install -y -q libxml2-utils >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libxml2-utils >/dev/null; }
+  else
+    echo "xmllint is required: install the Debian package libxml2-utils" >&2
+    exit 1
+  fi
+fi
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+
+echo "== ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+echo "== mypy"
+"$VENV/bin/mypy"
+echo "== pytest ($("$VENV/bin/python" -V), backends: ${VIR_TEST_BACKENDS:-sqlite,postgresql})"
+"$VENV/bin/python" -m pytest "$@"
