@@ -265,13 +265,13 @@ class Verwijsindex:
         return Signalen(zender.signaal_bevestigd, len(rijen) > maximaal, signalen)
 
     def signalen_bevestigen(self, zender: m.Instantie, tot_en_met: int) -> int:
-        if tot_en_met > zender.signaal_uitgegeven:
+        # Acknowledging is monotonic: an older acknowledgement never reopens signals.
+        bevestigd = self.repo.bevestig(zender.id, tot_en_met)
+        if bevestigd is None:
             raise RuleError(
                 f"(hoogste: {zender.signaal_uitgegeven})",
                 detail_en=f"(highest: {zender.signaal_uitgegeven})",
                 code="VIR-VOLGNUMMER-ONGELDIG",
                 xpath="/kp:SignalenBevestigen/kp:totEnMetVolgnummer",
             )
-        # Acknowledging is monotonic: an older acknowledgement never reopens signals.
-        zender.signaal_bevestigd = max(zender.signaal_bevestigd, tot_en_met)
-        return zender.signaal_bevestigd
+        return bevestigd

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,6 +115,18 @@ class Repository:
             .returning(Instantie.signaal_uitgegeven)
         ).scalar_one()
         return int(last) - aantal + 1
+
+    def bevestig(self, instantie_id: int, tot_en_met: int) -> int | None:
+        """Move the acknowledgement cursor forward (never back) in one statement; None if
+        ``tot_en_met`` was never issued."""
+        nieuw = case((Instantie.signaal_bevestigd < tot_en_met, tot_en_met), else_=Instantie.signaal_bevestigd)
+        return self.s.execute(
+            update(Instantie)
+            .where(Instantie.id == instantie_id, Instantie.signaal_uitgegeven >= tot_en_met)
+            .values(signaal_bevestigd=nieuw)
+            .returning(Instantie.signaal_bevestigd)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
 
     def signalen_na(self, instantie_id: int, na: int, limit: int) -> Sequence[Signaal]:
         return self.s.scalars(
