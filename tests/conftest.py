@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
+import gateway  # noqa: F401  (installs the Spyne shim before any test module imports spyne)
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
