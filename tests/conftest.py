@@ -13,11 +13,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
-import gateway  # noqa: F401  (installs the Spyne shim before any test module imports spyne)
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import gateway  # noqa: F401  (installs the Spyne shim before any test module imports spyne)
 from tests.support import Server, start_server
 
 BACKENDS = [b.strip() for b in os.environ.get("VIR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
