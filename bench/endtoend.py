@@ -408,11 +408,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = [measure(wrk, ECHO, opts), measure(wrk, GATEWAY, opts)]
     except RequestsFailed as exc:
+        sys.stdout.flush()
         print(f"\nFAILED: {exc}", file=sys.stderr)
         return 1
     except BenchError as exc:
+        sys.stdout.flush()
         print(f"\nbenchmark could not run: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print("\ninterrupted; servers stopped", file=sys.stderr)
+        return 130
 
     if results[0].request_bytes != results[1].request_bytes:
         print(

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import spyne.const
 from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import text
@@ -134,5 +136,9 @@ def create_app(settings: Settings, db: Database | None = None) -> GatewayApp:
     """The application for one process. Create it after forking: it opens database connections."""
     # Spyne logs every fault with the request document; we log faults ourselves, without payloads.
     logging.getLogger("spyne").setLevel(logging.CRITICAL)
+    # Spyne runs a full gc.collect() after a request at most once a second, to return file
+    # descriptors of its other transports early. Under WSGI we own no such descriptors, and a full
+    # collection stalls a worker for tens of milliseconds: let the collector run on its own schedule.
+    spyne.const.MIN_GC_INTERVAL = math.inf
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
     return GatewayApp(Deps(settings, db or Database(settings.url), regels))

@@ -8,7 +8,10 @@ Database errors leave this module only as ``StoreError``.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from gateway.errors import StoreError
 
@@ -54,6 +57,32 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+class _WriterLock:
+    """Serialises SQLite writers of all processes on one host with ``flock``.
+
+    SQLite's own busy handler polls in growing sleeps (up to 100 ms), so under contention a waiting
+    writer often sleeps long after the lock is free. ``flock`` wakes the next writer at once; SQLite's
+    lock is then nearly always free when ``BEGIN IMMEDIATE`` asks for it (the busy timeout stays as
+    a safety net for writers that do not take this lock, such as an operator's sqlite3 shell).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class Database:
     """One per process (create it after forking)."""
 
@@ -61,11 +90,21 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        path = make_url(url).database if self.is_sqlite else None
+        self._writer_lock = _WriterLock(Path(f"{path}.writer-lock")) if path and path != ":memory:" else None
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any exception."""
+        if write and self._writer_lock is not None:
+            with self._writer_lock.held(), self._transaction(write=True) as session:
+                yield session
+        else:
+            with self._transaction(write=write) as session:
+                yield session
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Session]:
         bind = self.engine
         if self.is_sqlite:
             bind = self.engine.execution_options(vir_begin="IMMEDIATE" if write else "DEFERRED")

@@ -89,8 +89,10 @@ def test_store_unavailable_is_a_server_fault(tmp_path: Path) -> None:
     from sqlalchemy.engine import make_url
 
     url = make_url(PG_ADMIN).set(database=f"vir_absent_{uuid.uuid4().hex[:8]}").render_as_string(False)
-    app = create_app(Settings(data_dir=tmp_path), Database(url))
+    db = Database(url)
+    app = create_app(Settings(data_dir=tmp_path), db)
     status, out = _call(app, _ping())
+    db.dispose()
     doc = etree.fromstring(out)
     assert status.startswith("500")
     assert doc.findtext(".//g:fout/g:code", namespaces=NS) == "VIR-OPSLAG-NIET-BESCHIKBAAR"
@@ -112,6 +114,7 @@ def test_internal_error_carries_a_correlation_id(tmp_path: Path, caplog: Any) ->
 
     app.deps.clock = broken_clock
     status, out = _call(app, _ping())
+    db.dispose()
     doc = etree.fromstring(out)
     assert status.startswith("500")
     assert doc.findtext(".//g:fout/g:code", namespaces=NS) == "VIR-INTERN"
