@@ -111,7 +111,7 @@ class Verwijsindex:
             else:
                 beeld = self._beeld(match, eigen, actieve, instanties)
             nummer = self.repo.volgnummers(k.instantie, 1)
-            self.repo.add(
+            self.repo.insert(
                 m.Signaal(
                     instantie_id=k.instantie,
                     volgnummer=nummer,
@@ -135,14 +135,14 @@ class Verwijsindex:
         einddatum = self.regels.geplande_einddatum(
             gevraagde_einddatum, self.vandaag, self.vandaag, "/kp:MeldingAfgeven/kp:geplandeEinddatum"
         )
-        rij = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
-        actieve = list(self.repo.actieve_meldingen(rij.id))
+        jongere_id = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
+        actieve = list(self.repo.actieve_meldingen(jongere_id))
         if any(a.instantie_id == zender.id for a in actieve):
             raise RuleError(code="VIR-MELDING-BESTAAT-AL", xpath="/kp:MeldingAfgeven/kp:jongere")
         melding = m.Melding(
             melding_id=str(uuid.uuid4()),
             instantie_id=zender.id,
-            jongere_id=rij.id,
+            jongere_id=jongere_id,
             status=ACTIEF,
             afgegeven=self.nu,
             gewijzigd=self.nu,
@@ -154,17 +154,17 @@ class Verwijsindex:
             mb_email=mb.email,
             bronsysteem=bronsysteem,
         )
-        self.repo.add(melding)
+        self.repo.insert(melding)
         wijziging = matching.bij_toetreden({a.instantie_id for a in actieve}, zender.id)
         if wijziging.gebeurtenis is matching.Gebeurtenis.GEEN:
             return Afgegeven(melding.melding_id, einddatum, ())
         actieve.append(melding)
-        match = self.repo.actieve_match(rij.id)
+        match = self.repo.actieve_match(jongere_id)
         if match is None:
             match = m.Match(
-                match_id=str(uuid.uuid4()), jongere_id=rij.id, soort="clientmatch", status=ACTIEF, ontstaan=self.nu
+                match_id=str(uuid.uuid4()), jongere_id=jongere_id, soort="clientmatch", status=ACTIEF, ontstaan=self.nu
             )
-            self.repo.add(match)
+            self.repo.insert(match)
         instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
         self._signaleer(wijziging, match, actieve, melding, instanties)
         return Afgegeven(melding.melding_id, einddatum, (self._beeld(match, melding, actieve, instanties),))

@@ -31,7 +31,7 @@ from gateway.errors import FAULTS, GatewayError, RuleError, ServerError
 from gateway.index import Verwijsindex
 from gateway.protocol import VirFault, info
 from store.db import Database
-from store.models import Bericht, Instantie
+from store.models import Instantie
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -201,20 +201,13 @@ def _uitvoeren(deps: Deps, op: str, req: Any, verzoek_hash: bytes, *, dry_run: b
         repo = Repository(session)
         claim = None
         if mutating:
-            eerder = repo.bericht(oin, sg.berichtId)
-            if eerder is not None:
+            claim = repo.claim_bericht(oin, sg.berichtId, op, verzoek_hash, nu)
+            if claim is None:
+                eerder = repo.bericht(oin, sg.berichtId)
+                assert eerder is not None
                 if eerder.verzoek_hash != verzoek_hash:
                     raise RuleError(code="VIR-BERICHTID-HERGEBRUIKT", xpath=f"/kp:{op}/kp:stuurgegevens/g:berichtId")
                 return get_xml_as_object(etree.fromstring(eerder.antwoord), RESPONSES[op])
-            claim = Bericht(
-                zender_oin=oin,
-                bericht_id=sg.berichtId,
-                operatie=op,
-                verzoek_hash=verzoek_hash,
-                antwoord=b"",
-                tijdstip=nu,
-            )
-            repo.add(claim)  # blocks a concurrent twin until we commit or roll back
         zender = repo.instantie(oin)
         if zender is None or not zender.actief:
             raise RuleError(code="VIR-INSTANTIE-ONBEKEND", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
@@ -224,8 +217,7 @@ def _uitvoeren(deps: Deps, op: str, req: Any, verzoek_hash: bytes, *, dry_run: b
         if dry_run:
             raise _DryRun()
         if claim is not None:
-            claim.antwoord = etree.tostring(get_object_as_xml(antwoord, RESPONSES[op]))
-            session.flush()
+            repo.bewaar_antwoord(claim, etree.tostring(get_object_as_xml(antwoord, RESPONSES[op])))
         return antwoord
 
 

@@ -90,6 +90,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # SQLite: write transactions begin IMMEDIATE, reads DEFERRED (engines made once: each
+        # execution_options() call builds a new one).
+        self._binds = {
+            True: self.engine.execution_options(vir_begin="IMMEDIATE") if self.is_sqlite else self.engine,
+            False: self.engine.execution_options(vir_begin="DEFERRED") if self.is_sqlite else self.engine,
+        }
         path = make_url(url).database if self.is_sqlite else None
         self._writer_lock = _WriterLock(Path(f"{path}.writer-lock")) if path and path != ":memory:" else None
 
@@ -105,10 +111,7 @@ class Database:
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Session]:
-        bind = self.engine
-        if self.is_sqlite:
-            bind = self.engine.execution_options(vir_begin="IMMEDIATE" if write else "DEFERRED")
-        session = Session(bind=bind, expire_on_commit=False)
+        session = Session(bind=self._binds[write], expire_on_commit=False)
         try:
             with session.begin():
                 yield session

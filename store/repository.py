@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,15 +16,62 @@ from store.models import Bericht, Instantie, Jongere, Match, Melding, Signaal
 ACTIEF = "actief"
 
 
+# Hot statements are built once and executed with parameters: building a statement anew for every
+# call costs more than running it (SQLAlchemy then also recomputes its cache key).
+
+
+@cache
+def _insert_returning_id(table: Any) -> Any:
+    return table.insert().returning(table.c.id)
+
+
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+@cache
+def _upsert_jongere(dialect: str) -> Any:
+    stmt = _dialect_insert(dialect, Jongere)
+    return stmt.on_conflict_do_update(
+        index_elements=["sleutel"],
+        set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
+    ).returning(Jongere.id)
+
+
+@cache
+def _claim_bericht(dialect: str) -> Any:
+    return (
+        _dialect_insert(dialect, Bericht)
+        .on_conflict_do_nothing(index_elements=["zender_oin", "bericht_id"])
+        .returning(Bericht.id)
+    )
+
+
+_BEWAAR_ANTWOORD = update(Bericht).where(Bericht.id == bindparam("b_id")).values(antwoord=bindparam("b_antwoord"))
+_VOLGNUMMERS = (
+    update(Instantie)
+    .where(Instantie.id == bindparam("b_id"))
+    .values(signaal_uitgegeven=Instantie.signaal_uitgegeven + bindparam("b_aantal"))
+    .returning(Instantie.signaal_uitgegeven)
+)
+_INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"))
+_ACTIEVE_MELDINGEN = (
+    select(Melding).where(Melding.jongere_id == bindparam("b_jongere"), Melding.status == ACTIEF).order_by(Melding.id)
+)
+
+
 class Repository:
     def __init__(self, session: Session) -> None:
         self.s = session
+        # Core statements go straight to the connection: the ORM execution path costs more than
+        # the statement itself on small writes.
+        self.c = session.connection()
         self.dialect = session.get_bind().dialect.name
 
     # --- instanties -------------------------------------------------------------------------
 
     def instantie(self, oin: str) -> Instantie | None:
-        return self.s.scalars(select(Instantie).where(Instantie.oin == oin)).one_or_none()
+        return self.s.scalars(_INSTANTIE, {"b_oin": oin}).one_or_none()
 
     def instanties(self) -> Sequence[Instantie]:
         return self.s.scalars(select(Instantie).order_by(Instantie.oin)).all()
@@ -47,19 +96,13 @@ class Repository:
 
     # --- jongeren ---------------------------------------------------------------------------
 
-    def lock_jongere(self, sleutel: str, geboortedatum: date | None) -> Jongere:
-        """The youth's row, created if new and locked until the transaction ends."""
-        values = {"sleutel": sleutel, "geboortedatum": geboortedatum}
-        if self.dialect == "postgresql":
-            self.s.execute(
-                postgresql.insert(Jongere).values(**values).on_conflict_do_nothing(index_elements=["sleutel"])
-            )
-        else:
-            self.s.execute(sqlite.insert(Jongere).values(**values).on_conflict_do_nothing(index_elements=["sleutel"]))
-        jongere = self.s.scalars(select(Jongere).where(Jongere.sleutel == sleutel).with_for_update()).one()
-        if geboortedatum is not None and jongere.geboortedatum is None:
-            jongere.geboortedatum = geboortedatum
-        return jongere
+    def lock_jongere(self, sleutel: str, geboortedatum: date | None) -> int:
+        """The id of the youth's row, created if new and locked until the transaction ends.
+
+        One statement: an upsert that always updates takes the row lock on PostgreSQL (SQLite's
+        writers are serialised anyway), and a known birth date is kept."""
+        params = {"sleutel": sleutel, "geboortedatum": geboortedatum}
+        return int(self.c.execute(_upsert_jongere(self.dialect), params).scalar_one())
 
     def lock_jongere_by_id(self, jongere_id: int) -> Jongere:
         return self.s.scalars(select(Jongere).where(Jongere.id == jongere_id).with_for_update()).one()
@@ -70,9 +113,7 @@ class Repository:
         return self.s.scalars(select(Melding).where(Melding.melding_id == melding_id)).one_or_none()
 
     def actieve_meldingen(self, jongere_id: int) -> Sequence[Melding]:
-        return self.s.scalars(
-            select(Melding).where(Melding.jongere_id == jongere_id, Melding.status == ACTIEF).order_by(Melding.id)
-        ).all()
+        return self.s.scalars(_ACTIEVE_MELDINGEN, {"b_jongere": jongere_id}).all()
 
     def add(self, row: object) -> None:
         self.s.add(row)
@@ -108,24 +149,18 @@ class Repository:
 
     def volgnummers(self, instantie_id: int, aantal: int) -> int:
         """Reserve ``aantal`` sequence numbers; returns the first. Holds the instantie's row lock."""
-        last = self.s.execute(
-            update(Instantie)
-            .where(Instantie.id == instantie_id)
-            .values(signaal_uitgegeven=Instantie.signaal_uitgegeven + aantal)
-            .returning(Instantie.signaal_uitgegeven)
-        ).scalar_one()
+        last = self.c.execute(_VOLGNUMMERS, {"b_id": instantie_id, "b_aantal": aantal}).scalar_one()
         return int(last) - aantal + 1
 
     def bevestig(self, instantie_id: int, tot_en_met: int) -> int | None:
         """Move the acknowledgement cursor forward (never back) in one statement; None if
         ``tot_en_met`` was never issued."""
         nieuw = case((Instantie.signaal_bevestigd < tot_en_met, tot_en_met), else_=Instantie.signaal_bevestigd)
-        return self.s.execute(
+        return self.c.execute(
             update(Instantie)
             .where(Instantie.id == instantie_id, Instantie.signaal_uitgegeven >= tot_en_met)
             .values(signaal_bevestigd=nieuw)
             .returning(Instantie.signaal_bevestigd)
-            .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
 
     def signalen_na(self, instantie_id: int, na: int, limit: int) -> Sequence[Signaal]:
@@ -142,3 +177,30 @@ class Repository:
         return self.s.scalars(
             select(Bericht).where(Bericht.zender_oin == zender_oin, Bericht.bericht_id == bericht_id)
         ).one_or_none()
+
+    def claim_bericht(
+        self, zender_oin: str, bericht_id: str, operatie: str, verzoek_hash: bytes, nu: datetime
+    ) -> int | None:
+        """Claim (sender, berichtId) for this transaction; None when it was claimed before.
+
+        A concurrent twin waits on the unique index until we commit or roll back."""
+        params = {
+            "zender_oin": zender_oin,
+            "bericht_id": bericht_id,
+            "operatie": operatie,
+            "verzoek_hash": verzoek_hash,
+            "antwoord": b"",
+            "tijdstip": nu,
+        }
+        claimed = self.c.execute(_claim_bericht(self.dialect), params).scalar_one_or_none()
+        return None if claimed is None else int(claimed)
+
+    def bewaar_antwoord(self, claim: int, antwoord: bytes) -> None:
+        self.c.execute(_BEWAAR_ANTWOORD, {"b_id": claim, "b_antwoord": antwoord})
+
+    def insert(self, row: Any) -> int:
+        """Insert a new row with one Core statement (no unit-of-work flush); returns its id."""
+        table = row.__table__
+        values = {c.key: getattr(row, c.key) for c in table.columns if c.key != "id"}
+        row.id = int(self.c.execute(_insert_returning_id(table), values).scalar_one())
+        return int(row.id)

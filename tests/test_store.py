@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -50,8 +50,10 @@ def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
     with db.transaction() as s:
         repo = Repository(s)
         inst = repo.add_instantie("00000001999999999000", "Test", None, nu)
-        jongere = repo.lock_jongere("bsn:111222333", None)
-        ids = (inst.id, jongere.id)
+        ids = (inst.id, repo.lock_jongere("bsn:111222333", None))
+        # The upsert keeps one row per key and fills in a birth date once known.
+        assert repo.lock_jongere("bsn:111222333", date(2015, 1, 2)) == ids[1]
+        assert repo.lock_jongere("bsn:111222333", None) == ids[1]
 
     def melding(status: str, mid: str) -> Melding:
         return Melding(
@@ -76,3 +78,4 @@ def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
     with db.transaction() as s:
         assert s.query(Melding).count() == 2
         assert s.query(Jongere).count() == 1
+        assert s.query(Jongere).one().geboortedatum == date(2015, 1, 2)
