@@ -1,0 +1,169 @@
+"""Merkle tree hashing, proofs and their verification, as in RFC 9162 §2.1 (Certificate Transparency v2).
+
+    leaf hash   = SHA-256(0x00 || leaf data)
+    node hash   = SHA-256(0x01 || left || right)
+    MTH(D[n])   = H(1 || MTH(D[0:k]) || MTH(D[k:n])), k the largest power of two < n
+
+An append-only tree is kept as its *frontier*: the roots of the perfect subtrees along its right edge,
+largest first (one per 1-bit of the size). Appending is O(log n) and the root is folded from the
+frontier, so a writer never reads the tree back. Pure Python, no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class Frontier:
+    """The right edge of an append-only tree of ``size`` leaves."""
+
+    __slots__ = ("hashes", "size")
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        if len(hashes) != bin(size).count("1"):
+            raise ValueError("frontier does not fit the tree size")
+        self.size = size
+        self.hashes = list(hashes)
+
+    def append(self, leaf: bytes) -> None:
+        node = leaf
+        size = self.size
+        # Merge equal-sized subtrees: one per trailing 1-bit of the old size.
+        while size & 1:
+            node = node_hash(self.hashes.pop(), node)
+            size >>= 1
+        self.hashes.append(node)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.hashes:
+            return EMPTY_ROOT
+        node = self.hashes[-1]
+        for h in reversed(self.hashes[:-1]):
+            node = node_hash(h, node)
+        return node
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self.hashes)
+
+    @classmethod
+    def from_bytes(cls, size: int, data: bytes) -> Frontier:
+        return cls(size, [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
+
+
+def root(leaves: Iterable[bytes]) -> bytes:
+    f = Frontier()
+    for leaf in leaves:
+        f.append(leaf)
+    return f.root()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def _mth(leaves: Sequence[bytes], lo: int, hi: int) -> bytes:
+    if hi - lo == 1:
+        return leaves[lo]
+    k = _split(hi - lo)
+    return node_hash(_mth(leaves, lo, lo + k), _mth(leaves, lo + k, hi))
+
+
+def inclusion_proof(leaves: Sequence[bytes], index: int, size: int) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 9162 §2.1.3.1 for leaf ``index`` in the tree of the first ``size`` leaves."""
+    if not 0 <= index < size <= len(leaves):
+        raise ValueError("index outside the tree")
+    path: list[bytes] = []
+    lo, hi, m = 0, size, index
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if m < k:
+            path.append(_mth(leaves, lo + k, hi))
+            hi = lo + k
+        else:
+            path.append(_mth(leaves, lo, lo + k))
+            lo, m = lo + k, m - k
+    path.reverse()
+    return path
+
+
+def consistency_proof(leaves: Sequence[bytes], old: int, new: int) -> list[bytes]:
+    """PROOF(m, D[n]) of RFC 9162 §2.1.4.1 between the trees of sizes ``old`` and ``new``."""
+    if not 0 < old <= new <= len(leaves):
+        raise ValueError("sizes outside the tree")
+
+    def subproof(m: int, lo: int, hi: int, complete: bool) -> list[bytes]:
+        n = hi - lo
+        if m == n:
+            return [] if complete else [_mth(leaves, lo, hi)]
+        k = _split(n)
+        if m <= k:
+            return [*subproof(m, lo, lo + k, complete), _mth(leaves, lo + k, hi)]
+        return [*subproof(m - k, lo + k, hi, False), _mth(leaves, lo, lo + k)]
+
+    return subproof(old, 0, new, True)
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root_hash: bytes) -> bool:
+    """RFC 9162 §2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root_hash
+
+
+def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2."""
+    if old == new:
+        return old_root == new_root and not proof
+    if old == 0 or old > new or not proof:
+        return False
+    path = list(proof)
+    if old & (old - 1) == 0:  # old is a power of two: its root is the first node
+        path.insert(0, old_root)
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == old_root and sr == new_root
