@@ -139,3 +139,55 @@ class Bericht(Base):
     tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("zender_oin", "bericht_id", name="uq_bericht_zender"),)
+
+
+class LogRegel(Base):
+    """One leaf of the message log. The leaf hash commits to every column except ``payload`` and
+    ``payload_verwijderd``: it commits to the payload's digest, so a payload can be removed after its
+    retention period without breaking any proof (``gateway/log/regel.py`` has the exact encoding)."""
+
+    __tablename__ = "logregel"
+
+    volgnummer: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tijdstip: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC with microseconds, as hashed
+    soort: Mapped[str] = mapped_column(String(16))
+    operatie: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(80))
+    bericht_id: Mapped[str | None] = mapped_column(String(64))
+    kruisverwijzing: Mapped[str | None] = mapped_column(String(64))
+    foutcode: Mapped[str | None] = mapped_column(String(64))
+    correlatie_id: Mapped[str | None] = mapped_column(String(36))
+    payload_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    payload_lengte: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload_verwijderd: Mapped[str | None] = mapped_column(String(32))
+    leaf: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    __table_args__ = (
+        Index("ix_logregel_tijdstip", "tijdstip"),
+        Index("ix_logregel_bericht", "bericht_id"),
+        Index("ix_logregel_actor", "actor"),
+    )
+
+
+class LogHoofd(Base):
+    """The single row that every append locks: tree size, right-edge frontier and root."""
+
+    __tablename__ = "loghoofd"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grootte: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    wortel: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class Checkpoint(Base):
+    """A signed statement of the tree's size and root at a moment (``xml`` as signed, byte for byte)."""
+
+    __tablename__ = "checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grootte: Mapped[int] = mapped_column(BigInteger, unique=True)
+    wortel: Mapped[bytes] = mapped_column(LargeBinary(32))
+    tijdstip: Mapped[str] = mapped_column(String(32))
+    xml: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,147 @@
+"""Signed checkpoints: the log's size and root at a moment, as an XML document with an enveloped
+XML-DSig signature (signxml), verifiable by anyone with the certificate (also by ``xmlsec1``):
+
+    <log:checkpoint xmlns:log="urn:nl:vir:gateway:log:v1">
+      <log:uitgever>00000001000000000000</log:uitgever>   the gateway's OIN
+      <log:grootte>1234</log:grootte>                      number of entries covered
+      <log:wortel>base64 SHA-256</log:wortel>               RFC 9162 root of entries 0 … grootte-1
+      <log:tijdstip>2026-11-23T10:00:00.000000Z</log:tijdstip>
+      <ds:Signature>…</ds:Signature>                       RSA-SHA256 or ECDSA-SHA256, exclusive C14N
+    </log:checkpoint>
+
+Algorithms are an allow-list (SHA-256 only). After verifying, only the document signxml says was
+signed is read. The signing key and certificate are loaded once; development mode generates an
+RSA-2048 pair with a self-signed certificate on first start.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from signxml import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConfiguration,
+    SignatureMethod,
+    XMLSigner,
+    XMLVerifier,
+)
+from signxml.exceptions import InvalidInput, InvalidSignature
+
+from gateway import ns
+from gateway.errors import ServerError
+
+_ALLOWED = SignatureConfiguration(
+    require_x509=True,
+    expect_references=1,
+    signature_methods=frozenset({SignatureMethod.RSA_SHA256, SignatureMethod.ECDSA_SHA256}),
+    digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+)
+
+
+def _l(tag: str) -> str:
+    return f"{{{ns.LOG}}}{tag}"
+
+
+@dataclass(frozen=True)
+class CheckpointData:
+    uitgever: str
+    grootte: int
+    wortel: bytes
+    tijdstip: str
+
+
+class CheckpointError(Exception):
+    """A checkpoint that does not verify; ``str`` says why."""
+
+
+class Signer:
+    def __init__(self, key_pem: bytes, cert_pem: bytes) -> None:
+        self.key = serialization.load_pem_private_key(key_pem, password=None)
+        self.cert_pem = cert_pem
+        is_ec = isinstance(self.key, ec.EllipticCurvePrivateKey)
+        self._signer = XMLSigner(
+            signature_algorithm=SignatureMethod.ECDSA_SHA256 if is_ec else SignatureMethod.RSA_SHA256,
+            digest_algorithm=DigestAlgorithm.SHA256,
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+
+    @classmethod
+    def from_files(cls, key_path: Path, cert_path: Path) -> Signer:
+        return cls(key_path.read_bytes(), cert_path.read_bytes())
+
+    def sign(self, data: CheckpointData) -> bytes:
+        root = etree.Element(_l("checkpoint"), nsmap={"log": ns.LOG})
+        etree.SubElement(root, _l("uitgever")).text = data.uitgever
+        etree.SubElement(root, _l("grootte")).text = str(data.grootte)
+        etree.SubElement(root, _l("wortel")).text = base64.b64encode(data.wortel).decode()
+        etree.SubElement(root, _l("tijdstip")).text = data.tijdstip
+        signed = self._signer.sign(root, key=self.key, cert=self.cert_pem.decode())  # type: ignore[arg-type]
+        return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+
+def verify(xml: bytes, cert_pem: bytes) -> CheckpointData:
+    """Verify a checkpoint's signature with the certificate and return what it states."""
+    try:
+        result = XMLVerifier().verify(xml, x509_cert=cert_pem.decode(), expect_config=_ALLOWED)
+    except (InvalidSignature, InvalidInput, etree.XMLSyntaxError, ValueError) as exc:
+        raise CheckpointError(f"signature does not verify: {exc}") from exc
+    signed = result.signed_xml  # type: ignore[union-attr]
+    if signed is None or signed.tag != _l("checkpoint"):
+        raise CheckpointError("the signed document is not a checkpoint")
+    try:
+        return CheckpointData(
+            uitgever=str(signed.findtext(_l("uitgever"))),
+            grootte=int(signed.findtext(_l("grootte")) or ""),
+            wortel=base64.b64decode(signed.findtext(_l("wortel")) or "", validate=True),
+            tijdstip=str(signed.findtext(_l("tijdstip"))),
+        )
+    except ValueError as exc:
+        raise CheckpointError(f"malformed checkpoint: {exc}") from exc
+
+
+def ensure_development_keys(directory: Path, common_name: str) -> tuple[Path, Path, bool]:
+    """The development key pair in ``directory``, generated on first use. Returns (key, cert, created)."""
+    key_path, cert_path = directory / "log-signing-key.pem", directory / "log-signing-cert.pem"
+    if key_path.exists() and cert_path.exists():
+        return key_path, cert_path, False
+    directory.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vir-gateway development"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path, True
+
+
+def load_signer(key_path: Path, cert_path: Path) -> Signer:
+    try:
+        return Signer.from_files(key_path, cert_path)
+    except (OSError, ValueError) as exc:
+        raise ServerError(f"checkpoint key unusable: {key_path}") from exc

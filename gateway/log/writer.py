@@ -1,0 +1,87 @@
+"""Appending to the log inside the caller's transaction.
+
+Every append locks the single ``loghoofd`` row (``SELECT … FOR UPDATE``; SQLite's writers are
+serialised anyway), so any number of gateway processes extend one tree and never fork it. Callers
+append as the last step before committing, to hold that lock briefly. Entries, head and the work
+they record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from gateway.log.merkle import Frontier
+from gateway.log.regel import Regel, leaf_of
+from store.models import LogHoofd, LogRegel
+
+
+@dataclass(frozen=True)
+class Ontvangstbewijs:
+    """A receipt: where an entry stands in the log, and its leaf hash."""
+
+    volgnummer: int
+    leaf: bytes
+
+
+_HEAD = select(LogHoofd).where(LogHoofd.id == 1).with_for_update()
+
+
+class Append:
+    """An open append: the head is locked; entries get consecutive numbers until ``close``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        head = session.execute(_HEAD).scalar_one()
+        self.frontier = Frontier.from_bytes(head.grootte, head.frontier)
+        self.rows: list[dict[str, object]] = []
+
+    def add(self, regel: Regel) -> Ontvangstbewijs:
+        volgnummer = self.frontier.size
+        leaf = leaf_of(regel, volgnummer)
+        self.frontier.append(leaf)
+        self.rows.append(
+            {
+                "volgnummer": volgnummer,
+                "tijdstip": regel.tijdstip,
+                "soort": regel.soort,
+                "operatie": regel.operatie,
+                "actor": regel.actor,
+                "bericht_id": regel.bericht_id,
+                "kruisverwijzing": regel.kruisverwijzing,
+                "foutcode": regel.foutcode,
+                "correlatie_id": regel.correlatie_id,
+                "payload_digest": regel.digest,
+                "payload_lengte": len(regel.payload),
+                "payload": regel.payload,
+                "payload_verwijderd": None,
+                "leaf": leaf,
+            }
+        )
+        return Ontvangstbewijs(volgnummer, leaf)
+
+    def close(self) -> None:
+        conn = self.session.connection()
+        if self.rows:
+            conn.execute(insert(LogRegel), self.rows)
+        conn.execute(
+            update(LogHoofd)
+            .where(LogHoofd.id == 1)
+            .values(grootte=self.frontier.size, frontier=self.frontier.to_bytes(), wortel=self.frontier.root())
+        )
+
+
+def append(
+    session: Session, regels: Sequence[Regel | Callable[[list[Ontvangstbewijs]], Regel]]
+) -> list[Ontvangstbewijs]:
+    """Append entries in order. An entry may be a function of the receipts before it (an answer
+    that carries the receipt of its request)."""
+    a = Append(session)
+    bewijzen: list[Ontvangstbewijs] = []
+    for r in regels:
+        bewijzen.append(a.add(r if isinstance(r, Regel) else r(bewijzen)))
+    a.close()
+    return bewijzen
