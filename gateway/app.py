@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import spyne.const
+from lxml import etree
 from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import text
@@ -28,7 +29,8 @@ from gateway.config import Settings
 from gateway.contract import ketenpartner_schema, served_files
 from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, TransportError
-from gateway.faults import render_fault_envelope
+from gateway.faults import fout_element, render_fault_envelope
+from gateway.log.logboek import Logboek
 from gateway.protocol import VirSoap11, VirSoap12
 from gateway.service import Deps, Ketenpartner
 from store.db import Database
@@ -118,15 +120,20 @@ class GatewayApp:
         start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
         return [body]
 
-    @staticmethod
     def _fault(
+        self,
         start_response: StartResponse,
         env_ns: str,
         error: GatewayError,
         status: str = "500 Internal Server Error",
         extra: list[tuple[str, str]] | None = None,
+        verzoek: bytes = b"",
     ) -> Iterable[bytes]:
-        body = render_fault_envelope(error, env_ns, str(uuid.uuid4()))
+        """A fault for a request refused before Spyne saw it; the refusal is logged too."""
+        correlatie = str(uuid.uuid4())
+        body = render_fault_envelope(error, env_ns, correlatie)
+        fout = etree.tostring(fout_element(error, correlatie))
+        self.deps.logboek.afwijzing(verzoek, "onbekend", "onbekend", None, fout, error, correlatie)
         ctype = "text/xml; charset=utf-8" if env_ns == ns.SOAP11_ENV else "application/soap+xml; charset=utf-8"
         start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))), *(extra or [])])
         return [body]
@@ -141,4 +148,5 @@ def create_app(settings: Settings, db: Database | None = None) -> GatewayApp:
     # collection stalls a worker for tens of milliseconds: let the collector run on its own schedule.
     spyne.const.MIN_GC_INTERVAL = math.inf
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
-    return GatewayApp(Deps(settings, db or Database(settings.url), regels))
+    db = db or Database(settings.url)
+    return GatewayApp(Deps(settings, db, regels, Logboek(settings, db)))

@@ -49,6 +49,23 @@ class Settings:
     max_signalen: int = 100
     """Default number of signals one SignalenOphalen returns."""
 
+    log_key: Path | None = None
+    """PEM private key (RSA-2048+ or ECDSA P-256) that signs log checkpoints. None in development
+    mode: a key pair is generated under ``data_dir/keys`` on first start (and its place printed)."""
+
+    log_cert: Path | None = None
+    """PEM certificate of ``log_key``, handed to auditors to verify checkpoints."""
+
+    checkpoint_seconden: float = 10.0
+    """A checkpoint is signed at least this often while the log grows."""
+
+    checkpoint_regels: int = 1000
+    """…and whenever this many entries arrived since the last one."""
+
+    bench_zonder_log: bool = False
+    """Benchmarks only: switch the log writer off to measure what it costs. Never in production:
+    nothing would be logged. ``serve`` says so loudly."""
+
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,4 +97,14 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["max_leeftijd"] = int(v)
     if v := env.get("VIR_ARCHIEF_JAREN"):
         changes["archief_jaren"] = int(v)
+    if v := env.get("VIR_LOG_KEY"):
+        changes["log_key"] = Path(v)
+    if v := env.get("VIR_LOG_CERT"):
+        changes["log_cert"] = Path(v)
+    if v := env.get("VIR_CHECKPOINT_SECONDEN"):
+        changes["checkpoint_seconden"] = float(v)
+    if v := env.get("VIR_CHECKPOINT_REGELS"):
+        changes["checkpoint_regels"] = int(v)
+    if env.get("VIR_BENCH_ZONDER_LOG") == "1":
+        changes["bench_zonder_log"] = True
     return s.with_(**changes) if changes else s

@@ -108,6 +108,11 @@ FAULTS: dict[str, FaultSpec] = {
         "Dit berichtId is al gebruikt voor een ander bericht.",
         "This berichtId was already used for a different message.",
     ),
+    "VIR-ONTVANGSTBEWIJS-ONBEKEND": FaultSpec(
+        "Client",
+        "Dit ontvangstbewijs hoort niet bij een bericht van deze zender.",
+        "This receipt does not belong to a message of this sender.",
+    ),
     # server
     "VIR-INTERN": FaultSpec(
         "Server",

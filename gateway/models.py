@@ -34,6 +34,10 @@ class Stuurgegevens(G):
     _type_info = [("berichtId", Unicode), ("tijdstip", DateTime), ("zender", Zender), ("ontvanger", Ontvanger)]
 
 
+class Ontvangstbewijs(G):
+    _type_info = [("volgnummer", Integer), ("leafHash", Unicode)]
+
+
 class StuurgegevensAntwoord(G):
     _type_info = [
         ("berichtId", Unicode),
@@ -41,6 +45,7 @@ class StuurgegevensAntwoord(G):
         ("zender", Zender),
         ("ontvanger", Ontvanger),
         ("kruisverwijzing", Unicode),
+        ("ontvangstbewijs", Ontvangstbewijs),
     ]
 
 
@@ -187,6 +192,20 @@ BerichtValideren = _element("BerichtValideren", [("stuurgegevens", Stuurgegevens
 BerichtValiderenResponse = _element(
     "BerichtValiderenResponse",
     [("stuurgegevens", StuurgegevensAntwoord), ("geldig", Boolean), ("bevinding", _many(Bevinding))],
+)
+
+OntvangstbewijsOpvragen = _element(
+    "OntvangstbewijsOpvragen", [("stuurgegevens", Stuurgegevens), ("ontvangstbewijs", Ontvangstbewijs)]
+)
+OntvangstbewijsOpvragenResponse = _element(
+    "OntvangstbewijsOpvragenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("status", Unicode),
+        ("boomgrootte", Integer),
+        ("auditpad", _many(Unicode)),
+        ("checkpoint", AnyXml),
+    ],
 )
 
 Ping = _element("Ping", [("stuurgegevens", Stuurgegevens)])

@@ -18,7 +18,7 @@ from spyne.protocol.soap import Soap11, Soap12
 from gateway import ns
 from gateway.contract import validate_request
 from gateway.errors import GatewayError, ServerError, XmlError
-from gateway.faults import fault_element
+from gateway.faults import fault_element, fout_element
 from gateway.xmlsafe import parse_untrusted
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class RequestInfo:
     bericht_id: str | None = None
     zender_oin: str | None = None
     body: etree._Element | None = None
+    verzoek: bytes = b""  # the request as received, for the message log
 
 
 class VirFault(Fault):
@@ -63,6 +64,7 @@ class _VirSoapMixin:
 
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         data = b"".join(ctx.in_string)
+        info(ctx).verzoek = data
         try:
             ctx.in_document = (parse_untrusted(data), None)
         except GatewayError as exc:
@@ -128,6 +130,18 @@ class _VirSoapMixin:
         if isinstance(error, ServerError):
             log.error("server fault %s in %s [correlatie %s]", error.code, ri.operatie, ri.correlatie_id)
         fault_element(error, parent, self.ns_soap_env, ri.correlatie_id, ri.bericht_id)
+        logboek = getattr(getattr(ctx.app, "vir", None), "logboek", None)
+        if logboek is not None:
+            fout = etree.tostring(fout_element(error, ri.correlatie_id, ri.bericht_id))
+            logboek.afwijzing(
+                ri.verzoek,
+                ri.operatie or "onbekend",
+                ri.zender_oin or "onbekend",
+                ri.bericht_id,
+                fout,
+                error,
+                ri.correlatie_id,
+            )
 
     def serialize(self, ctx: Any, message: Any) -> None:
         """Never answer 200 with an empty envelope: a failure to render becomes a Server fault."""

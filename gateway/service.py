@@ -8,6 +8,7 @@ each other are serialised by the unique constraint.
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from collections.abc import Callable
@@ -29,9 +30,13 @@ from gateway.domain.jongere import Jongere
 from gateway.domain.regels import Regels
 from gateway.errors import FAULTS, GatewayError, RuleError, ServerError
 from gateway.index import Verwijsindex
-from gateway.protocol import VirFault, info
+from gateway.log.bewijs import inclusie
+from gateway.log.logboek import Logboek
+from gateway.log.regel import Regel
+from gateway.log.writer import Ontvangstbewijs
+from gateway.protocol import RequestInfo, VirFault, info
 from store.db import Database
-from store.models import Instantie
+from store.models import Instantie, LogRegel
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,7 @@ class Deps:
     settings: Settings
     db: Database
     regels: Regels
+    logboek: Logboek
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -153,6 +159,29 @@ def _bevestigen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> A
     return M.SignalenBevestigenResponse(bevestigdTotEnMet=ix.signalen_bevestigen(zender, req.totEnMetVolgnummer))
 
 
+def _ontvangstbewijs(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    """The inclusion proof of a receipt, only for the instantie whose request it acknowledged."""
+    xp = "/kp:OntvangstbewijsOpvragen/kp:ontvangstbewijs"
+    ob = req.ontvangstbewijs
+    regel = ix.repo.s.get(LogRegel, ob.volgnummer)
+    if (
+        regel is None
+        or regel.soort != "inkomend"
+        or regel.actor != zender.oin
+        or base64.b64encode(regel.leaf).decode() != ob.leafHash
+    ):
+        raise RuleError(code="VIR-ONTVANGSTBEWIJS-ONBEKEND", xpath=xp)
+    bewijs = inclusie(ix.repo.s, regel.volgnummer, regel.leaf)
+    if bewijs is None:
+        return M.OntvangstbewijsOpvragenResponse(status="nogGeenCheckpoint")
+    return M.OntvangstbewijsOpvragenResponse(
+        status="bewezen",
+        boomgrootte=bewijs.grootte,
+        auditpad=[base64.b64encode(h).decode() for h in bewijs.pad],
+        checkpoint=etree.fromstring(bewijs.checkpoint.xml),
+    )
+
+
 def _ping(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
     return M.PingResponse(versie=__version__)
 
@@ -164,14 +193,10 @@ OPERATIES: dict[str, tuple[Any, Callable[[Verwijsindex, Instantie, Any, Settings
     "MatchesOpvragen": (M.MatchesOpvragen, _matches),
     "SignalenOphalen": (M.SignalenOphalen, _ophalen),
     "SignalenBevestigen": (M.SignalenBevestigen, _bevestigen),
+    "OntvangstbewijsOpvragen": (M.OntvangstbewijsOpvragen, _ontvangstbewijs),
     "Ping": (M.Ping, _ping),
 }
-RESPONSES = {
-    "MeldingAfgeven": M.MeldingAfgevenResponse,
-    "MeldingWijzigen": M.MeldingWijzigenResponse,
-    "MeldingBeeindigen": M.MeldingBeeindigenResponse,
-    "SignalenBevestigen": M.SignalenBevestigenResponse,
-}
+RESPONSES = {op: getattr(M, f"{op}Response") for op in [*OPERATIES, "BerichtValideren"]}
 
 
 def _stuurgegevens(deps: Deps, req: Any, nu: datetime) -> Any:
@@ -189,24 +214,62 @@ def _controleer_ontvanger(deps: Deps, op: str, req: Any) -> None:
         raise RuleError(code="VIR-ONTVANGER-ONJUIST", xpath=f"/kp:{op}/kp:stuurgegevens/g:ontvanger/g:oin")
 
 
-def _uitvoeren(deps: Deps, op: str, req: Any, verzoek_hash: bytes, *, dry_run: bool = False) -> Any:
-    """Run one operation in one transaction; the heart of every request."""
+def _regels(
+    deps: Deps, ri: RequestInfo, op: str, oin: str, sg: Any, antwoord: Any | bytes, gerenderd: list[bytes]
+) -> list[Regel | Callable[[list[Ontvangstbewijs]], Regel]]:
+    """The request and its answer as log entries; the answer carries the request's receipt."""
+    t = deps.logboek.nu()
+    inkomend = Regel(t, "inkomend", op, oin, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+
+    def uitgaand(bewijzen: list[Ontvangstbewijs]) -> Regel:
+        if isinstance(antwoord, bytes):  # a stored answer, returned again unchanged
+            payload, bericht_id = antwoord, None
+        else:
+            if deps.logboek.aan:
+                b = bewijzen[0]
+                antwoord.stuurgegevens.ontvangstbewijs = M.Ontvangstbewijs(
+                    volgnummer=b.volgnummer, leafHash=base64.b64encode(b.leaf).decode()
+                )
+            payload, bericht_id = (
+                etree.tostring(get_object_as_xml(antwoord, RESPONSES[op])),
+                antwoord.stuurgegevens.berichtId,
+            )
+        gerenderd.append(payload)
+        return Regel(
+            t,
+            "uitgaand",
+            op,
+            oin,
+            payload,
+            bericht_id=bericht_id,
+            kruisverwijzing=sg.berichtId,
+            correlatie_id=ri.correlatie_id,
+        )
+
+    return [inkomend, uitgaand]
+
+
+def _uitvoeren(deps: Deps, op: str, req: Any, ri: RequestInfo, *, dry_run: bool = False) -> Any:
+    """Run one operation in one transaction; the heart of every request. The work, the stored
+    answer and the log entries of request and answer commit together."""
     fn = OPERATIES[op][1]
     _controleer_ontvanger(deps, op, req)
     sg = req.stuurgegevens
     oin = sg.zender.oin
     mutating = op in MUTEREND and not dry_run
     nu = deps.clock()
-    with deps.db.transaction(write=op in MUTEREND) as session:
+    gerenderd: list[bytes] = []
+    with deps.db.transaction(write=op in MUTEREND or not dry_run) as session:
         repo = Repository(session)
         claim = None
         if mutating:
-            claim = repo.claim_bericht(oin, sg.berichtId, op, verzoek_hash, nu)
+            claim = repo.claim_bericht(oin, sg.berichtId, op, ri.verzoek_hash, nu)
             if claim is None:
                 eerder = repo.bericht(oin, sg.berichtId)
                 assert eerder is not None
-                if eerder.verzoek_hash != verzoek_hash:
+                if eerder.verzoek_hash != ri.verzoek_hash:
                     raise RuleError(code="VIR-BERICHTID-HERGEBRUIKT", xpath=f"/kp:{op}/kp:stuurgegevens/g:berichtId")
+                deps.logboek.schrijf(session, _regels(deps, ri, op, oin, sg, eerder.antwoord, gerenderd))
                 return get_xml_as_object(etree.fromstring(eerder.antwoord), RESPONSES[op])
         zender = repo.instantie(oin)
         if zender is None or not zender.actief:
@@ -216,8 +279,11 @@ def _uitvoeren(deps: Deps, op: str, req: Any, verzoek_hash: bytes, *, dry_run: b
         antwoord.stuurgegevens = _stuurgegevens(deps, req, nu)
         if dry_run:
             raise _DryRun()
+        deps.logboek.schrijf(session, _regels(deps, ri, op, oin, sg, antwoord, gerenderd))
         if claim is not None:
-            repo.bewaar_antwoord(claim, etree.tostring(get_object_as_xml(antwoord, RESPONSES[op])))
+            repo.bewaar_antwoord(
+                claim, gerenderd[-1] if gerenderd else etree.tostring(get_object_as_xml(antwoord, RESPONSES[op]))
+            )
         return antwoord
 
 
@@ -228,7 +294,9 @@ def uitvoeren(ctx: Any, op: str, req: Any) -> Any:
     try:
         for poging in (1, 2):
             try:
-                return _uitvoeren(deps, op, req, ri.verzoek_hash)
+                antwoord = _uitvoeren(deps, op, req, ri)
+                deps.logboek.misschien_checkpoint()
+                return antwoord
             except IntegrityError:
                 # A concurrent twin with the same berichtId committed first: the second round
                 # returns its answer. Anything else repeating here is a bug.
@@ -276,14 +344,20 @@ def valideren(ctx: Any, req: Any) -> Any:
         if not bevindingen and op in OPERATIES:
             inner_req = get_xml_as_object(element, OPERATIES[op][0])
             try:
-                _uitvoeren(deps, op, inner_req, b"", dry_run=True)
+                _uitvoeren(deps, op, inner_req, RequestInfo(), dry_run=True)
             except _DryRun:
                 pass
             except GatewayError as exc:
                 vind(exc.code, exc.message_nl, exc.message_en, exc.xpath)
-    return M.BerichtValiderenResponse(
+    antwoord = M.BerichtValiderenResponse(
         stuurgegevens=_stuurgegevens(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
     )
+    ri = info(ctx)
+    sg = req.stuurgegevens
+    with deps.db.transaction() as session:
+        deps.logboek.schrijf(session, _regels(deps, ri, "BerichtValideren", sg.zender.oin, sg, antwoord, []))
+    deps.logboek.misschien_checkpoint()
+    return antwoord
 
 
 class Ketenpartner(ServiceBase):
@@ -319,6 +393,10 @@ class Ketenpartner(ServiceBase):
             return valideren(ctx, req)
         except GatewayError as exc:
             raise VirFault(exc) from exc
+
+    @rpc(M.OntvangstbewijsOpvragen, _returns=M.OntvangstbewijsOpvragenResponse, _body_style="bare")
+    def OntvangstbewijsOpvragen(ctx, req):
+        return uitvoeren(ctx, "OntvangstbewijsOpvragen", req)
 
     @rpc(M.Ping, _returns=M.PingResponse, _body_style="bare")
     def Ping(ctx, req):

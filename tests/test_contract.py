@@ -43,6 +43,7 @@ def test_zeep_loads_the_committed_wsdl_without_warnings() -> None:
         "SignalenOphalen",
         "SignalenBevestigen",
         "BerichtValideren",
+        "OntvangstbewijsOpvragen",
         "Ping",
     }
 

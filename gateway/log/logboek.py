@@ -1,0 +1,132 @@
+"""The gateway's side of the message log: what to log for a request, a rejection or an operator
+action, and when to sign a checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.config import Settings
+from gateway.errors import GatewayError, ServerError
+from gateway.log.checkpoint import CheckpointData, Signer, ensure_development_keys, load_signer
+from gateway.log.regel import Regel, tijdstempel
+from gateway.log.writer import Ontvangstbewijs, append
+from store.db import Database
+from store.models import Checkpoint, LogHoofd
+
+log = logging.getLogger(__name__)
+
+_LAATSTE_CHECKPOINT = select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)
+
+
+def key_paths(settings: Settings) -> tuple[Path, Path, bool]:
+    """(key, certificate, generated now) for signing checkpoints."""
+    if settings.log_key and settings.log_cert:
+        return settings.log_key, settings.log_cert, False
+    if not settings.development:
+        raise ServerError("VIR_LOG_KEY and VIR_LOG_CERT are required outside development mode")
+    return ensure_development_keys(settings.data_dir / "keys", f"vir-gateway {settings.gateway_oin}")
+
+
+class Logboek:
+    def __init__(self, settings: Settings, db: Database, clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.aan = not settings.bench_zonder_log
+        key, cert, _ = key_paths(settings)
+        self.cert_path = cert
+        self.signer: Signer = load_signer(key, cert)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._volgende_controle = 0.0
+
+    def nu(self) -> str:
+        return tijdstempel(self.clock())
+
+    def schrijf(
+        self, session: Session, regels: Sequence[Regel | Callable[[list[Ontvangstbewijs]], Regel]]
+    ) -> list[Ontvangstbewijs]:
+        """Append inside the caller's transaction (the last thing before it commits)."""
+        if not self.aan:
+            return [Ontvangstbewijs(-1, b"\0" * 32) for _ in regels]
+        return append(session, regels)
+
+    def afwijzing(
+        self,
+        verzoek: bytes,
+        operatie: str,
+        actor: str,
+        bericht_id: str | None,
+        fout: bytes,
+        error: GatewayError,
+        correlatie_id: str,
+    ) -> None:
+        """A rejected request and its fault, in a transaction of their own (the work rolled back)."""
+        if not self.aan:
+            return
+        t = self.nu()
+        try:
+            with self.db.transaction() as session:
+                append(
+                    session,
+                    [
+                        Regel(
+                            t, "inkomend", operatie, actor, verzoek, bericht_id=bericht_id, correlatie_id=correlatie_id
+                        ),
+                        Regel(
+                            t,
+                            "fout",
+                            operatie,
+                            actor,
+                            fout,
+                            kruisverwijzing=bericht_id,
+                            foutcode=error.code,
+                            correlatie_id=correlatie_id,
+                        ),
+                    ],
+                )
+        except GatewayError:
+            log.error("could not log rejection %s [correlatie %s]", error.code, correlatie_id)
+        self.misschien_checkpoint()
+
+    # --- checkpoints ------------------------------------------------------------------------
+
+    def misschien_checkpoint(self) -> None:
+        """Cheap to call after every request: looks at the database at most once a second."""
+        if not self.aan:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if now < self._volgende_controle:
+                return
+            self._volgende_controle = now + min(1.0, self.settings.checkpoint_seconden)
+        try:
+            self.checkpoint(force=False)
+        except GatewayError:
+            log.error("could not sign a checkpoint")
+
+    def checkpoint(self, *, force: bool) -> Checkpoint | None:
+        """Sign a checkpoint of the current tree when due (or when ``force``) and the tree grew."""
+        with self.db.transaction() as session:
+            head = session.execute(select(LogHoofd).where(LogHoofd.id == 1).with_for_update()).scalar_one()
+            laatste = session.execute(_LAATSTE_CHECKPOINT).scalar_one_or_none()
+            if head.grootte == 0 or (laatste is not None and laatste.grootte >= head.grootte):
+                return None
+            if not force and laatste is not None:
+                gegroeid = head.grootte - laatste.grootte
+                leeftijd = (self.clock() - datetime.fromisoformat(laatste.tijdstip)).total_seconds()
+                if gegroeid < self.settings.checkpoint_regels and leeftijd < self.settings.checkpoint_seconden:
+                    return None
+            data = CheckpointData(self.settings.gateway_oin, head.grootte, head.wortel, self.nu())
+            cp = Checkpoint(
+                grootte=data.grootte, wortel=data.wortel, tijdstip=data.tijdstip, xml=self.signer.sign(data)
+            )
+            session.add(cp)
+            return cp
