@@ -166,3 +166,27 @@ def fault_code_of(response: requests.Response) -> str | None:
     doc = etree.fromstring(response.content)
     code = doc.find(f".//{{{G}}}fout/{{{G}}}code")
     return code.text if code is not None else None
+
+
+def log_tail(db_url: str, after: int) -> list[dict[str, Any]]:
+    """The log entries with volgnummer >= after, as dicts."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT volgnummer, soort, operatie, actor, foutcode, bericht_id, kruisverwijzing, payload "
+                     "FROM logregel WHERE volgnummer >= :a ORDER BY volgnummer"),
+                {"a": after},
+            )
+            return [dict(r._mapping) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def log_size(db_url: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT grootte FROM loghoofd WHERE id = 1")).scalar_one())
+    finally:
+        engine.dispose()

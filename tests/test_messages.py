@@ -33,6 +33,8 @@ from tests.support import (
     client,
     fault_code_of,
     invalid_bsn,
+    log_size,
+    log_tail,
     post,
     sg,
     snapshot,
@@ -102,7 +104,9 @@ def test_message_file(server: Server, path: Path) -> None:
     body = fill(path, server)
     code = expected_code(path)
     before = snapshot(server.db_url) if code else None
+    logged_from = log_size(server.db_url)
     response = post(server, body, content_type(path, body))
+    entries = log_tail(server.db_url, logged_from)
     if code is None:
         assert response.status_code == 200, response.text
         doc = etree.fromstring(response.content)
@@ -113,10 +117,19 @@ def test_message_file(server: Server, path: Path) -> None:
         assert schema.validate(answer), schema.error_log
         request_id = etree.fromstring(body).find(".//g:berichtId", NS)
         assert answer.findtext("kp:stuurgegevens/g:kruisverwijzing", namespaces=NS) == request_id.text
+        # The request and the answer are in the log, and the answer's receipt points at the request.
+        assert [e["soort"] for e in entries] == ["inkomend", "uitgaand"]
+        assert entries[0]["payload"] == body
+        receipt = answer.findtext("kp:stuurgegevens/g:ontvangstbewijs/g:volgnummer", namespaces=NS)
+        assert receipt is not None and int(receipt) == entries[0]["volgnummer"]
     else:
         assert response.status_code == 500, response.text
         assert fault_code_of(response) == code, response.text
         assert snapshot(server.db_url) == before, "a rejected request must store nothing"
+        # …but the rejection itself is logged, with the request as received.
+        assert [e["soort"] for e in entries] == ["inkomend", "fout"]
+        assert entries[1]["foutcode"] == code
+        assert entries[0]["payload"] == body
         # Library text never reaches the client.
         for raw in ("lxml", "libxml", "sqlalchemy", "Traceback", "Element '{"):
             assert raw not in response.text
