@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway import config
+from gateway.log import cli as log_cli
+from gateway.log.logboek import key_paths
 from gateway.server import bind_socket, is_loopback, run
 from store.db import Database
 from store.migrate import upgrade
@@ -62,6 +64,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for oin, naam, vestiging in DEMO_INSTANTIES:
             _register(db, oin, naam, vestiging)
     db.dispose()
+    key, cert, created = key_paths(settings)
+    if created:
+        print(
+            f"generated a development key pair for signing log checkpoints: {key} (certificate {cert})", file=sys.stderr
+        )
+    if settings.bench_zonder_log:
+        print("WARNING: VIR_BENCH_ZONDER_LOG=1: NOTHING IS LOGGED. For benchmarks only.", file=sys.stderr)
     sock = bind_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     if settings.development:
@@ -142,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--vestiging")
     a.set_defaults(fn=cmd_instantie_add)
     inst.add_parser("list", help="list instanties").set_defaults(fn=cmd_instantie_list)
+    log_cli.add_parser(sub)
     return p
 
 

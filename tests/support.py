@@ -174,8 +174,10 @@ def log_tail(db_url: str, after: int) -> list[dict[str, Any]]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT volgnummer, soort, operatie, actor, foutcode, bericht_id, kruisverwijzing, payload "
-                     "FROM logregel WHERE volgnummer >= :a ORDER BY volgnummer"),
+                text(
+                    "SELECT volgnummer, soort, operatie, actor, foutcode, bericht_id, kruisverwijzing, payload "
+                    "FROM logregel WHERE volgnummer >= :a ORDER BY volgnummer"
+                ),
                 {"a": after},
             )
             return [dict(r._mapping) for r in rows]

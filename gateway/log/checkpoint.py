@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import fcntl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,15 @@ def ensure_development_keys(directory: Path, common_name: str) -> tuple[Path, Pa
     if key_path.exists() and cert_path.exists():
         return key_path, cert_path, False
     directory.mkdir(parents=True, exist_ok=True)
+    # Several processes may start at once: one generates, the others wait and use its pair.
+    with open(directory / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if key_path.exists() and cert_path.exists():
+            return key_path, cert_path, False
+        return (*_generate(key_path, cert_path, common_name), True)
+
+
+def _generate(key_path: Path, cert_path: Path, common_name: str) -> tuple[Path, Path]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name(
         [
@@ -137,7 +147,7 @@ def ensure_development_keys(directory: Path, common_name: str) -> tuple[Path, Pa
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key_path, cert_path, True
+    return key_path, cert_path
 
 
 def load_signer(key_path: Path, cert_path: Path) -> Signer:
