@@ -28,6 +28,7 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import LargeBinary, func, literal, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import config
 from gateway.log import bewijs, bundle, merkle
@@ -191,8 +192,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         rows = s.execute(select(LogRegel).order_by(LogRegel.volgnummer).execution_options(yield_per=5000)).scalars()
         verify_rows(rows, cps, res, head=(head.grootte, head.wortel), progress=voortgang)
         voortgang.klaar()
-    _audit(logboek, args, "inzage", {"resultaat": "ok" if res.ok else [str(b) for b in res.bevindingen[:5]]})
-    return _print_resultaat(res)
+    code = _print_resultaat(res)
+    try:
+        _audit(logboek, args, "inzage", {"resultaat": "ok" if res.ok else [str(b) for b in res.bevindingen[:5]]})
+    except SQLAlchemyError as exc:
+        # A damaged log may not take a new entry; the verdict above stands.
+        print(f"WARNING: this verification could not be logged ({type(exc).__name__})", file=sys.stderr)
+    return code
 
 
 def cmd_proof(args: argparse.Namespace) -> int:

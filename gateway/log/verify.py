@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from gateway.log.checkpoint import CheckpointData, CheckpointError
@@ -35,6 +36,31 @@ class Resultaat:
     @property
     def ok(self) -> bool:
         return not self.bevindingen
+
+
+def _verschuiving(row: Any) -> int | None:
+    """If the entry's own leaf hash fits a nearby position, how far it moved (+ later, - earlier)."""
+    for delta in (1, -1, 2, -2):
+        origineel = SimpleNamespace(**{k: getattr(row, k) for k in _KOLOMMEN})
+        origineel.volgnummer = row.volgnummer - delta
+        if origineel.volgnummer >= 0 and leaf_of_row(origineel) == row.leaf:
+            return delta
+    return None
+
+
+_KOLOMMEN = (
+    "volgnummer",
+    "tijdstip",
+    "soort",
+    "operatie",
+    "actor",
+    "bericht_id",
+    "kruisverwijzing",
+    "foutcode",
+    "correlatie_id",
+    "payload_digest",
+    "payload_lengte",
+)
 
 
 def controleer_checkpoints(
@@ -67,6 +93,7 @@ def verify_rows(
     """Walk the entries in order; ``rows`` have the columns of ``LogRegel``."""
     frontier = Frontier()
     bad = resultaat.bevindingen
+    schuif = 0  # the shift of a run of moved entries already reported
     for row in rows:
         expected = frontier.size
         if row.volgnummer != expected:
@@ -76,10 +103,23 @@ def verify_rows(
                 bad.append(Bevinding(f"regel {row.volgnummer}", "appears again or out of order"))
             return resultaat
         leaf = leaf_of_row(row)
-        if leaf != row.leaf:
-            bad.append(
-                Bevinding(f"regel {expected}", "its metadata does not match its leaf hash (changed, moved or inserted)")
-            )
+        if leaf == row.leaf:
+            schuif = 0
+        else:
+            verschoven = _verschuiving(row)
+            if verschoven is None:
+                schuif = 0
+                bad.append(Bevinding(f"regel {expected}", "its metadata does not match its leaf hash (changed)"))
+            elif verschoven != schuif:
+                schuif = verschoven
+                richting = "inserted" if verschoven > 0 else "removed"
+                bad.append(
+                    Bevinding(
+                        f"regel {expected}",
+                        f"it was logged as entry {expected - verschoven}: an entry "
+                        f"was {richting} before it (and every later entry moved)",
+                    )
+                )
         if row.payload is not None:
             if hashlib.sha256(row.payload).digest() != row.payload_digest or len(row.payload) != row.payload_lengte:
                 bad.append(Bevinding(f"regel {expected}", "its payload does not match the digest it was logged with"))
