@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 DEMO_GATEWAY_OIN = "00000001000000000000"
 
@@ -74,8 +75,8 @@ class Settings:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'vir-gateway.sqlite3').resolve()}"
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
 
 
 def from_env(environ: dict[str, str] | None = None) -> Settings:

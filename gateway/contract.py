@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -169,7 +170,8 @@ def schema_findings(element: etree._Element) -> list[Finding]:
     schema = ketenpartner_schema()
     if schema.validate(element):
         return []
-    return [_finding(e, element) for e in list(schema.error_log)]  # type: ignore[call-overload]
+    entries: Any = schema.error_log
+    return [_finding(e, element) for e in entries]
 
 
 def validate_request(element: etree._Element) -> None:

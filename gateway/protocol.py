@@ -9,7 +9,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 from spyne.model.fault import Fault
@@ -146,7 +146,7 @@ class _VirSoapMixin:
     def serialize(self, ctx: Any, message: Any) -> None:
         """Never answer 200 with an empty envelope: a failure to render becomes a Server fault."""
         try:
-            super().serialize(ctx, message)  # type: ignore[misc]
+            cast(Any, super()).serialize(ctx, message)
             # One g: declaration on the envelope instead of one per element (Spyne's habit).
             etree.cleanup_namespaces(ctx.out_document, top_nsmap={"g": ns.GEGEVENS})
         except Exception:
@@ -156,7 +156,7 @@ class _VirSoapMixin:
             ctx.out_error = VirFault(ServerError())
             if ctx.transport is not None:
                 ctx.transport.resp_code = "500 Internal Server Error"
-            super().serialize(ctx, message)  # type: ignore[misc]
+            cast(Any, super()).serialize(ctx, message)
 
     def fault_to_http_response_code(self, fault: Any) -> str:
         return "500 Internal Server Error"  # WS-I BP 1.1 R1126: every fault is HTTP 500

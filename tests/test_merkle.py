@@ -76,3 +76,36 @@ def test_consistency_proofs_verify_and_fail_when_altered() -> None:
                 if proof:
                     bad = [*proof[:-1], bytes(32)]
                     assert not merkle.verify_consistency(old, new, r1, r2, bad)
+
+
+def test_leaf_encoding_is_the_canonical_json() -> None:
+    from gateway.log.regel import leaf_data, leaf_data_reference
+
+    cases = [
+        {
+            "tijdstip": "2026-11-23T10:00:00.000000Z",
+            "soort": "inkomend",
+            "operatie": "MeldingAfgeven",
+            "actor": "00000001111111111000",
+            "bericht_id": "6f1c8a52-3e0b-4c1e-9a55-0c2b7d1e4a01",
+            "kruisverwijzing": None,
+            "foutcode": None,
+            "correlatie_id": None,
+            "payload_digest": bytes(range(32)),
+            "payload_lengte": 690,
+        },
+        {
+            "tijdstip": "t",
+            "soort": "inzage",
+            "operatie": 'log "search"\n',
+            "actor": "Zoë\\beheer\u2028\x01",
+            "bericht_id": None,
+            "kruisverwijzing": "x",
+            "foutcode": "VIR-X",
+            "correlatie_id": "c",
+            "payload_digest": b"\xff" * 32,
+            "payload_lengte": 0,
+        },
+    ]
+    for i, fields in enumerate(cases):
+        assert leaf_data(i * 1000, **fields) == leaf_data_reference(i * 1000, **fields)

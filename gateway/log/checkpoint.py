@@ -21,6 +21,7 @@ import datetime as dt
 import fcntl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -66,7 +67,8 @@ class CheckpointError(Exception):
 
 class Signer:
     def __init__(self, key_pem: bytes, cert_pem: bytes) -> None:
-        self.key = serialization.load_pem_private_key(key_pem, password=None)
+        # Any: the key types signxml accepts differ between cryptography versions' stubs.
+        self.key: Any = serialization.load_pem_private_key(key_pem, password=None)
         self.cert_pem = cert_pem
         is_ec = isinstance(self.key, ec.EllipticCurvePrivateKey)
         self._signer = XMLSigner(
@@ -85,17 +87,17 @@ class Signer:
         etree.SubElement(root, _l("grootte")).text = str(data.grootte)
         etree.SubElement(root, _l("wortel")).text = base64.b64encode(data.wortel).decode()
         etree.SubElement(root, _l("tijdstip")).text = data.tijdstip
-        signed = self._signer.sign(root, key=self.key, cert=self.cert_pem.decode())  # type: ignore[arg-type]
+        signed = self._signer.sign(root, key=self.key, cert=self.cert_pem.decode())
         return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
 
 def verify(xml: bytes, cert_pem: bytes) -> CheckpointData:
     """Verify a checkpoint's signature with the certificate and return what it states."""
     try:
-        result = XMLVerifier().verify(xml, x509_cert=cert_pem.decode(), expect_config=_ALLOWED)
+        result: Any = XMLVerifier().verify(xml, x509_cert=cert_pem.decode(), expect_config=_ALLOWED)
     except (InvalidSignature, InvalidInput, etree.XMLSyntaxError, ValueError) as exc:
         raise CheckpointError(f"signature does not verify: {exc}") from exc
-    signed = result.signed_xml  # type: ignore[union-attr]
+    signed = result.signed_xml
     if signed is None or signed.tag != _l("checkpoint"):
         raise CheckpointError("the signed document is not a checkpoint")
     try:

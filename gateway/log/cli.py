@@ -34,7 +34,7 @@ from gateway import config
 from gateway.log import bewijs, bundle, merkle
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel, tijdstempel
-from gateway.log.verify import Bevinding, Resultaat, controleer_checkpoints, verify_rows
+from gateway.log.verify import Bevinding, Resultaat, controleer_checkpoints, verify_database
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Checkpoint, LogHoofd, LogRegel
@@ -189,8 +189,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if grootte in cps and cps[grootte].wortel != wortel:
                 res.bevindingen.append(Bevinding(f"checkpoint {grootte}", "stored root differs from the signed one"))
         voortgang = _Voortgang(head.grootte)
-        rows = s.execute(select(LogRegel).order_by(LogRegel.volgnummer).execution_options(yield_per=5000)).scalars()
-        verify_rows(rows, cps, res, head=(head.grootte, head.wortel), progress=voortgang)
+        verify_database(db.url, cps, res, head=(head.grootte, head.wortel), workers=args.workers, progress=voortgang)
         voortgang.klaar()
     code = _print_resultaat(res)
     try:
@@ -360,6 +359,7 @@ def add_parser(sub: Any) -> None:
     x = ls.add_parser("verify", help="verify the whole log, or a bundle offline")
     x.add_argument("--bundle", help="an exported bundle")
     x.add_argument("--cert", help="the certificate obtained out of band (default: the one in the bundle)")
+    x.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes checking entries")
     x.set_defaults(fn=cmd_verify)
     x = ls.add_parser("proof", help="inclusion proof of an entry")
     x.add_argument("volgnummer", type=int)

@@ -19,6 +19,9 @@ from typing import Any
 
 from gateway.log.merkle import leaf_hash
 
+# The C-accelerated string encoder behind json.dumps(ensure_ascii=False).
+_encode_string = json.encoder.encode_basestring
+
 SOORTEN = ("inkomend", "uitgaand", "fout", "beheer", "inzage")
 
 
@@ -46,6 +49,10 @@ class Regel:
         return hashlib.sha256(self.payload).digest()
 
 
+def _s(value: str | None) -> str:
+    return "null" if value is None else _encode_string(value)
+
+
 def leaf_data(
     volgnummer: int,
     *,
@@ -60,18 +67,30 @@ def leaf_data(
     payload_digest: bytes,
     payload_lengte: int,
 ) -> bytes:
+    """Exactly ``json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, written
+    out by hand because verification computes it for every entry (a test holds the two equal)."""
+    return (
+        f'vir-log-v1\n{{"actor":{_s(actor)},"berichtId":{_s(bericht_id)},"correlatieId":{_s(correlatie_id)},'
+        f'"foutcode":{_s(foutcode)},"kruisverwijzing":{_s(kruisverwijzing)},"operatie":{_s(operatie)},'
+        f'"payloadLengte":{int(payload_lengte)},"payloadSha256":"{payload_digest.hex()}","soort":{_s(soort)},'
+        f'"tijdstip":{_s(tijdstip)},"volgnummer":{int(volgnummer)}}}'
+    ).encode()
+
+
+def leaf_data_reference(volgnummer: int, **fields: Any) -> bytes:
+    """The definition, for tests: canonical JSON of the metadata."""
     meta: dict[str, Any] = {
         "volgnummer": volgnummer,
-        "tijdstip": tijdstip,
-        "soort": soort,
-        "operatie": operatie,
-        "actor": actor,
-        "berichtId": bericht_id,
-        "kruisverwijzing": kruisverwijzing,
-        "foutcode": foutcode,
-        "correlatieId": correlatie_id,
-        "payloadSha256": payload_digest.hex(),
-        "payloadLengte": payload_lengte,
+        "tijdstip": fields["tijdstip"],
+        "soort": fields["soort"],
+        "operatie": fields["operatie"],
+        "actor": fields["actor"],
+        "berichtId": fields["bericht_id"],
+        "kruisverwijzing": fields["kruisverwijzing"],
+        "foutcode": fields["foutcode"],
+        "correlatieId": fields["correlatie_id"],
+        "payloadSha256": fields["payload_digest"].hex(),
+        "payloadLengte": fields["payload_lengte"],
     }
     return b"vir-log-v1\n" + json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
