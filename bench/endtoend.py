@@ -72,6 +72,8 @@ class Service:
     path: str
     probe: str
     """GET path that answers (with any status) once a worker is up."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra environment of the server."""
 
     def command(self, port_file: Path, workers: int) -> list[str]:
         """The command line that starts this service on a free loopback port."""
@@ -83,6 +85,8 @@ class Service:
 
 ECHO = Service("echo", "echo", "/echo", "/echo")
 GATEWAY = Service("gateway", "gateway", "/v1/ketenpartner", "/health")
+# The same gateway with its message-log writer switched off: only to measure what the log costs.
+GATEWAY_ZONDER_LOG = Service("nolog", "gateway", "/v1/ketenpartner", "/health", (("VIR_BENCH_ZONDER_LOG", "1"),))
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class Server:
         env = dict(os.environ)
         env["VIR_DATA_DIR"] = str(self.workdir / "data")  # a fresh SQLite database per run
         env.pop("VIR_DATABASE_URL", None)
+        env.update(self.service.env)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.service.command(port_file, self.workers),
@@ -335,7 +340,7 @@ def report(results: list[Result], opts: Options) -> tuple[float, bool]:
             f"{r.service:<9} {r.requests:>9} {r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} {r.p90_ms:>8.1f} "
             f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.failed:>7}"
         )
-    echo, gw = results
+    echo, gw = results[0], results[1]
     ratio = gw.requests_per_s / echo.requests_per_s if echo.requests_per_s else 0.0
     ratio_ok = ratio >= TARGET_RATIO
     p99_ok = gw.p99_ms <= TARGET_P99_MS
@@ -348,6 +353,12 @@ def report(results: list[Result], opts: Options) -> tuple[float, bool]:
         f"target <= {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}"
         + ("" if opts.connections == 32 else " (the target is defined at 32 connections)")
     )
+    if len(results) > 2 and results[2].requests_per_s:
+        nolog = results[2]
+        print(
+            f"message log cost: gateway with log / without log = {gw.requests_per_s / nolog.requests_per_s:.3f} "
+            f"(p99 {gw.p99_ms:.1f} vs {nolog.p99_ms:.1f} ms)"
+        )
     return ratio, ratio_ok and p99_ok
 
 
@@ -362,6 +373,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=10, help="wrk per-request timeout in seconds (default 10)")
     p.add_argument("--json", type=Path, help="also write the results to this file as JSON")
     p.add_argument("--check", action="store_true", help="exit with status 3 when a target is missed")
+    p.add_argument(
+        "--log-cost", action="store_true", help="also run the gateway with its message log switched off, and compare"
+    )
     return p
 
 
@@ -407,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         results = [measure(wrk, ECHO, opts), measure(wrk, GATEWAY, opts)]
+        if args.log_cost:
+            results.append(measure(wrk, GATEWAY_ZONDER_LOG, opts))
     except RequestsFailed as exc:
         sys.stdout.flush()
         print(f"\nFAILED: {exc}", file=sys.stderr)

@@ -4,9 +4,7 @@ Importing this package makes Spyne importable on every supported Python (see ``_
 """
 
 from gateway._spyne_compat import install as _install_spyne_compat
-from gateway._spyne_compat import patch_xmldata as _patch_xmldata
 
 _install_spyne_compat()
-_patch_xmldata()
 
 __version__ = "0.1.0"

@@ -12,6 +12,9 @@ from typing import Any
 from spyne import AnyXml, Boolean, ComplexModel, Date, DateTime, Integer, Unicode, XmlAttribute, XmlData
 
 from gateway import ns
+from gateway._spyne_compat import patch_xmldata
+
+patch_xmldata()  # before any model is serialised (see gateway/_spyne_compat.py)
 
 
 def _many(cls: Any) -> Any:

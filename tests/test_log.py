@@ -13,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +59,7 @@ def traffic(server: Server, n: int = 6) -> None:
 
 @pytest.fixture
 def own_server(backend: str, tmp_path: Path) -> Any:
-    """A gateway with a database of its own, for tests that tamper with it."""
+    """A gateway with a database of its own, for tests that change it."""
     from tests.conftest import create_pg_database, drop_pg_database
 
     url = create_pg_database() if backend.startswith("postgresql") else f"sqlite:///{tmp_path / 'own.sqlite3'}"
@@ -66,6 +68,48 @@ def own_server(backend: str, tmp_path: Path) -> Any:
     srv.stop()
     if backend.startswith("postgresql"):
         drop_pg_database(url)
+
+
+@dataclass
+class LoggedDb:
+    url: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def logged_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A database with real traffic and two checkpoints, written by a gateway that has stopped."""
+    from tests.conftest import create_pg_database, drop_pg_database
+
+    tmp = tmp_path_factory.mktemp("logged")
+    pg = backend.startswith("postgresql")
+    url = create_pg_database() if pg else f"sqlite:///{tmp / 'logged.sqlite3'}"
+    srv = start_server(tmp / "gw", url)
+    traffic(srv, 4)
+    assert cli(srv, "checkpoint").returncode == 0
+    traffic(srv, 1)
+    srv.stop()
+    yield LoggedDb(url, tmp / "gw" / "data")
+    if pg:
+        drop_pg_database(url)
+
+
+def clone(db: LoggedDb, tmp: Path) -> str:
+    """A copy of the logged database to tamper with (SQLite: the file; PostgreSQL: a template copy)."""
+    if db.url.startswith("sqlite"):
+        src = Path(db.url.removeprefix("sqlite:///"))
+        shutil.copy(src, tmp / "copy.sqlite3")
+        return f"sqlite:///{tmp / 'copy.sqlite3'}"
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import PG_ADMIN
+
+    name = f"vir_tamper_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(db.url).database}"'))
+    engine.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def sql(server: Server, statement: str, **params: Any) -> None:
@@ -100,14 +144,13 @@ TAMPERINGS = {
 
 
 @pytest.mark.parametrize("kind", list(TAMPERINGS))
-def test_tampering_is_detected_and_named(own_server: Server, kind: str) -> None:
-    traffic(own_server, 4)
-    assert cli(own_server, "checkpoint").returncode == 0
-    traffic(own_server, 1)
-    before = cli(own_server, "verify")
+def test_tampering_is_detected_and_named(logged_db: LoggedDb, tmp_path: Path, kind: str) -> None:
+    url = clone(logged_db, tmp_path)
+    env = {"VIR_DATABASE_URL": url, "VIR_DATA_DIR": str(logged_db.data_dir), "VIR_OPERATOR": "test-operator"}
+    before = cli(env, "verify")
     assert before.returncode == 0, before.stdout
     statement, expected = TAMPERINGS[kind]
-    engine = create_engine(own_server.db_url)
+    engine = create_engine(url)
     with engine.begin() as conn:
         if kind == "payload byte":
             payload = conn.execute(text("SELECT payload FROM logregel WHERE volgnummer = 3")).scalar_one()
@@ -149,10 +192,14 @@ def test_tampering_is_detected_and_named(own_server: Server, kind: str) -> None:
         else:
             conn.execute(text(statement))
     engine.dispose()
-    after = cli(own_server, "verify")
+    after = cli(env, "verify")
     assert after.returncode == 1, after.stdout
     assert after.stdout.startswith("FAILED")
     assert expected in after.stdout, after.stdout
+    if not url.startswith("sqlite"):
+        from tests.conftest import drop_pg_database
+
+        drop_pg_database(url)
 
 
 def test_checkpoint_verifies_with_xmlsec1(server: Server, tmp_path: Path) -> None:
