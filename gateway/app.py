@@ -16,6 +16,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import spyne.const
@@ -24,9 +25,10 @@ from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import text
 
+from federation.service import Federatie
 from gateway import ns
 from gateway.config import Settings
-from gateway.contract import ketenpartner_schema, served_files
+from gateway.contract import served_files, service_schema
 from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, TransportError
 from gateway.faults import fout_element, render_fault_envelope
@@ -38,35 +40,57 @@ from store.db import Database
 log = logging.getLogger(__name__)
 
 KETENPARTNER_PATH = "/v1/ketenpartner"
+FEDERATIE_PATH = "/v1/federatie"
 
 StartResponse = Callable[..., Any]
 
 
-def _spyne(deps: Deps, in_protocol: Any, out_protocol: Any) -> WsgiApplication:
+def _spyne(deps: Deps, service: Any, tns: str, protocol: Any) -> WsgiApplication:
     app = Application(
-        [Ketenpartner], tns=ns.KETENPARTNER, name="Ketenpartner", in_protocol=in_protocol, out_protocol=out_protocol
+        [service],
+        tns=tns,
+        name=service.__name__,
+        in_protocol=protocol(service_ns=tns),
+        out_protocol=protocol(service_ns=tns),
     )
     app.vir = deps
     return WsgiApplication(app)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    soap11: WsgiApplication
+    soap12: WsgiApplication
+    wsdl: bytes
 
 
 class GatewayApp:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.max_bytes = deps.settings.max_request_bytes
-        self.soap11 = _spyne(deps, VirSoap11(), VirSoap11())
-        self.soap12 = _spyne(deps, VirSoap12(), VirSoap12())
         # Contract files are read once; what is served is what is committed.
         self.files = {path: p.read_bytes() for path, p in served_files().items()}
-        self.wsdl = self.files["/wsdl/ketenpartner.wsdl"]
-        ketenpartner_schema()  # compile now, not on the first request
+        self.endpoints = {
+            path: Endpoint(
+                _spyne(deps, service, tns, VirSoap11),
+                _spyne(deps, service, tns, VirSoap12),
+                self.files[f"/wsdl/{wsdl}"],
+            )
+            for path, service, tns, wsdl in (
+                (KETENPARTNER_PATH, Ketenpartner, ns.KETENPARTNER, "ketenpartner.wsdl"),
+                (FEDERATIE_PATH, Federatie, ns.FEDERATIE, "federatie.wsdl"),
+            )
+        }
+        for tns in (ns.KETENPARTNER, ns.FEDERATIE):
+            service_schema(tns)  # compile now, not on the first request
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
         if method in ("GET", "HEAD"):
             return self._get(environ, path, start_response)
-        if path != KETENPARTNER_PATH:
+        endpoint = self.endpoints.get(path)
+        if endpoint is None:
             return self._plain(start_response, "404 Not Found", b"not found\n")
         if method != "POST":
             return self._fault(
@@ -78,9 +102,9 @@ class GatewayApp:
             )
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if ctype == "text/xml":
-            target, env_ns = self.soap11, ns.SOAP11_ENV
+            target, env_ns = endpoint.soap11, ns.SOAP11_ENV
         elif ctype == "application/soap+xml":
-            target, env_ns = self.soap12, ns.SOAP12_ENV
+            target, env_ns = endpoint.soap12, ns.SOAP12_ENV
         else:
             return self._fault(
                 start_response, ns.SOAP11_ENV, TransportError(code="VIR-HTTP-CONTENTTYPE"), "415 Unsupported Media Type"
@@ -100,8 +124,8 @@ class GatewayApp:
 
     def _get(self, environ: dict[str, Any], path: str, start_response: StartResponse) -> Iterable[bytes]:
         query = (environ.get("QUERY_STRING") or "").lower()
-        if path == KETENPARTNER_PATH and query == "wsdl":
-            return self._plain(start_response, "200 OK", self.wsdl, "text/xml; charset=utf-8")
+        if path in self.endpoints and query == "wsdl":
+            return self._plain(start_response, "200 OK", self.endpoints[path].wsdl, "text/xml; charset=utf-8")
         if path in self.files:
             return self._plain(start_response, "200 OK", self.files[path], "text/xml; charset=utf-8")
         if path == "/health":

@@ -67,6 +67,21 @@ class Settings:
     """Benchmarks only: switch the log writer off to measure what it costs. Never in production:
     nothing would be logged. ``serve`` says so loudly."""
 
+    systeem: str = "VIRGW"
+    """This node's system code in the federation (MULTISIGNAAL, ZVJ, MOP, VIS2, LVI, …)."""
+
+    federatie_hub: bool = False
+    """A hub (the national index) re-forwards every other system's melding to all its other peers."""
+
+    federatie_timeout: float = 10.0
+    """Seconds a peer gets to answer one delivery."""
+
+    federatie_max_pogingen: int = 50
+    """After this many failed attempts a delivery is dead (an operator can replay it)."""
+
+    federatie_max_wachttijd: float = 60.0
+    """Backoff between attempts doubles from 0.5 s up to this many seconds."""
+
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -106,6 +121,16 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["checkpoint_seconden"] = float(v)
     if v := env.get("VIR_CHECKPOINT_REGELS"):
         changes["checkpoint_regels"] = int(v)
+    if v := env.get("VIR_SYSTEEM"):
+        changes["systeem"] = v
+    if env.get("VIR_FEDERATIE_HUB") == "1":
+        changes["federatie_hub"] = True
+    if v := env.get("VIR_FEDERATIE_TIMEOUT"):
+        changes["federatie_timeout"] = float(v)
+    if v := env.get("VIR_FEDERATIE_MAX_POGINGEN"):
+        changes["federatie_max_pogingen"] = int(v)
+    if v := env.get("VIR_FEDERATIE_MAX_WACHTTIJD"):
+        changes["federatie_max_wachttijd"] = float(v)
     if env.get("VIR_BENCH_ZONDER_LOG") == "1":
         changes["bench_zonder_log"] = True
     return s.with_(**changes) if changes else s

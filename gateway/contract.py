@@ -20,7 +20,7 @@ from lxml import etree
 from gateway import ns
 from gateway.errors import SchemaError
 
-_PREFIXES = {ns.GEGEVENS: "g", ns.KETENPARTNER: "kp"}
+_PREFIXES = {ns.GEGEVENS: "g", ns.KETENPARTNER: "kp", ns.FEDERATIE: "fed"}
 
 
 def contract_root() -> Path:
@@ -47,20 +47,27 @@ def served_files() -> dict[str, Path]:
     return files
 
 
+SCHEMAS = {ns.KETENPARTNER: "ketenpartner-v1.xsd", ns.FEDERATIE: "federatie-v1.xsd"}
+
+
 @cache
-def ketenpartner_schema() -> etree.XMLSchema:
-    """The compiled chain-partner schema (it imports the shared types)."""
+def service_schema(service: str = ns.KETENPARTNER) -> etree.XMLSchema:
+    """The compiled schema of a service (it imports the shared types)."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    doc = etree.parse(str(xsd_dir() / "ketenpartner-v1.xsd"), parser)
+    doc = etree.parse(str(xsd_dir() / SCHEMAS[service]), parser)
     return etree.XMLSchema(doc)
 
 
+def ketenpartner_schema() -> etree.XMLSchema:
+    return service_schema(ns.KETENPARTNER)
+
+
 @cache
-def request_elements() -> frozenset[str]:
-    """Clark names of the request elements the chain-partner service accepts."""
-    doc = etree.parse(str(xsd_dir() / "ketenpartner-v1.xsd"))
+def request_elements(service: str = ns.KETENPARTNER) -> frozenset[str]:
+    """Clark names of the request elements a service accepts."""
+    doc = etree.parse(str(xsd_dir() / SCHEMAS[service]))
     names = [str(el.get("name")) for el in doc.getroot().iterfind(f"{{{ns.XSD}}}element")]
-    return frozenset(f"{{{ns.KETENPARTNER}}}{n}" for n in names if not n.endswith("Response"))
+    return frozenset(f"{{{service}}}{n}" for n in names if not n.endswith("Response"))
 
 
 @dataclass(frozen=True)
@@ -155,9 +162,9 @@ def _finding(entry: etree._LogEntry, element: etree._Element) -> Finding:
     )
 
 
-def schema_findings(element: etree._Element) -> list[Finding]:
+def schema_findings(element: etree._Element, service: str = ns.KETENPARTNER) -> list[Finding]:
     """Every schema violation of one request element (empty when valid)."""
-    if element.tag not in request_elements():
+    if element.tag not in request_elements(service):
         name = _qname(str(element.tag))
         return [
             Finding(
@@ -167,15 +174,15 @@ def schema_findings(element: etree._Element) -> list[Finding]:
                 "/" + name,
             )
         ]
-    schema = ketenpartner_schema()
+    schema = service_schema(service)
     if schema.validate(element):
         return []
     entries: Any = schema.error_log
     return [_finding(e, element) for e in entries]
 
 
-def validate_request(element: etree._Element) -> None:
+def validate_request(element: etree._Element, service: str = ns.KETENPARTNER) -> None:
     """Raise the first schema violation of a request element as a ``SchemaError``."""
-    findings = schema_findings(element)
+    findings = schema_findings(element, service)
     if findings:
         raise findings[0].as_error()

@@ -113,6 +113,11 @@ FAULTS: dict[str, FaultSpec] = {
         "Dit ontvangstbewijs hoort niet bij een bericht van deze zender.",
         "This receipt does not belong to a message of this sender.",
     ),
+    "VIR-SYSTEEM-ONBEKEND": FaultSpec(
+        "Client",
+        "Dit verwijsindexsysteem is geen geconfigureerde partner van dit knooppunt.",
+        "This verwijsindex system is not a configured peer of this node.",
+    ),
     # server
     "VIR-INTERN": FaultSpec(
         "Server",

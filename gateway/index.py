@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
+from federation.outbox import Uitgaand
 from gateway.domain import matching
 from gateway.domain.jongere import Jongere
 from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
@@ -53,12 +55,44 @@ def kaart(melding: m.Melding, instantie: m.Instantie) -> Contactkaart:
     return Contactkaart(instantie.oin, instantie.naam, instantie.vestiging, mb, melding.bronsysteem)
 
 
+def kaart_json(k: Contactkaart) -> dict[str, Any]:
+    return asdict(k)
+
+
+def kaart_uit_json(d: dict[str, Any]) -> Contactkaart:
+    return Contactkaart(**{**d, "meldingsbevoegde": Meldingsbevoegde(**d["meldingsbevoegde"])})
+
+
 class Verwijsindex:
-    def __init__(self, repo: Repository, regels: Regels, nu: datetime) -> None:
+    def __init__(self, repo: Repository, regels: Regels, nu: datetime, uitgaand: Uitgaand | None = None) -> None:
         self.repo = repo
         self.regels = regels
         self.nu = nu
         self.vandaag = nu.date()
+        self.uitgaand = uitgaand
+
+    # --- federation -------------------------------------------------------------------------
+
+    def _bron(self, melding: m.Melding, versie: int | None = None) -> dict[str, Any]:
+        assert self.uitgaand is not None
+        return {
+            "systeem": self.uitgaand.systeem,
+            "meldingId": melding.melding_id,
+            "versie": melding.versie if versie is None else versie,
+        }
+
+    def _doorgeven(self, melding: m.Melding, instantie: m.Instantie, sleutel: str) -> None:
+        """Our own melding, as it is now, to every peer (through the outbox)."""
+        if self.uitgaand is None:
+            return
+        self.uitgaand.doorgeven(
+            self._bron(melding),
+            {
+                "jongere": sleutel,
+                "contactkaart": kaart_json(kaart(melding, instantie)),
+                "geplandeEinddatum": melding.geplande_einddatum.isoformat(),
+            },
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -99,6 +133,8 @@ class Verwijsindex:
         per_instantie = {a.instantie_id: a for a in actieve}
         per_instantie.setdefault(betrokken.instantie_id, betrokken)
         for k in sorted(wijziging.kennisgevingen, key=lambda k: k.instantie):
+            if instanties[k.instantie].systeem is not None:
+                continue  # another system's party: its own system notifies it
             eigen = per_instantie[k.instantie]
             if k.soort == "beeindigdeMatch":
                 # The parties the match was with, from this party's side.
@@ -155,9 +191,17 @@ class Verwijsindex:
             bronsysteem=bronsysteem,
         )
         self.repo.insert(melding)
-        wijziging = matching.bij_toetreden({a.instantie_id for a in actieve}, zender.id)
+        self._doorgeven(melding, zender, jongere.sleutel)
+        beelden = self._toetreden(melding, jongere_id, actieve, zender.id)
+        return Afgegeven(melding.melding_id, einddatum, beelden)
+
+    def _toetreden(
+        self, melding: m.Melding, jongere_id: int, actieve: list[m.Melding], instantie_id: int
+    ) -> tuple[MatchBeeld, ...]:
+        """A new active melding on a youth: create or widen the match and notify our parties."""
+        wijziging = matching.bij_toetreden({a.instantie_id for a in actieve}, instantie_id)
         if wijziging.gebeurtenis is matching.Gebeurtenis.GEEN:
-            return Afgegeven(melding.melding_id, einddatum, ())
+            return ()
         actieve.append(melding)
         match = self.repo.actieve_match(jongere_id)
         if match is None:
@@ -167,7 +211,7 @@ class Verwijsindex:
             self.repo.insert(match)
         instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
         self._signaleer(wijziging, match, actieve, melding, instanties)
-        return Afgegeven(melding.melding_id, einddatum, (self._beeld(match, melding, actieve, instanties),))
+        return (self._beeld(match, melding, actieve, instanties),)
 
     def wijzigen(
         self,
@@ -179,7 +223,7 @@ class Verwijsindex:
     ) -> Afgegeven:
         xp = "/kp:MeldingWijzigen"
         melding = self._eigen_melding(zender, melding_id, f"{xp}/kp:meldingId")
-        self.repo.lock_jongere_by_id(melding.jongere_id)
+        jongere = self.repo.lock_jongere_by_id(melding.jongere_id)
         if einddatum is not None:
             melding.geplande_einddatum = self.regels.geplande_einddatum(
                 einddatum, melding.afgegeven.date(), self.vandaag, f"{xp}/kp:geplandeEinddatum"
@@ -194,6 +238,7 @@ class Verwijsindex:
         melding.gewijzigd = self.nu
         melding.versie += 1
         self.repo.s.flush()
+        self._doorgeven(melding, zender, jongere.sleutel)
         match = self.repo.actieve_match(melding.jongere_id)
         if match is None:
             return Afgegeven(melding.melding_id, melding.geplande_einddatum, ())
@@ -209,18 +254,9 @@ class Verwijsindex:
     def beeindigen(self, zender: m.Instantie, melding_id: str, reden: str) -> Beeindigd:
         melding = self._eigen_melding(zender, melding_id, "/kp:MeldingBeeindigen/kp:meldingId")
         self.repo.lock_jongere_by_id(melding.jongere_id)
-        actieve = list(self.repo.actieve_meldingen(melding.jongere_id))
-        blijvers = [a for a in actieve if a.melding_id != melding.melding_id]
-        wijziging = matching.bij_vertrek({a.instantie_id for a in blijvers}, zender.id)
-        beeindigde = 0
-        match = self.repo.actieve_match(melding.jongere_id)
-        if match is not None and wijziging.gebeurtenis is not matching.Gebeurtenis.GEEN:
-            instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
-            if wijziging.gebeurtenis is matching.Gebeurtenis.BEEINDIGD:
-                match.status = "beeindigd"
-                match.beeindigd = self.nu
-            self._signaleer(wijziging, match, blijvers, melding, instanties)
-            beeindigde = 1
+        beeindigde = self._vertrek(melding)
+        if self.uitgaand is not None:
+            self.uitgaand.intrekken(self._bron(melding, melding.versie + 1))
         if reden == "risicoWeggenomen":
             melding.status = "gearchiveerd"
             melding.beeindigd = self.nu
@@ -231,6 +267,107 @@ class Verwijsindex:
             return Beeindigd(melding.melding_id, "gearchiveerd", beeindigde)
         self.repo.delete(melding)
         return Beeindigd(melding.melding_id, "verwijderd", beeindigde)
+
+    def _vertrek(self, melding: m.Melding) -> int:
+        """An active melding ends: shrink or end its match and notify our parties; 1 if it had one."""
+        actieve = list(self.repo.actieve_meldingen(melding.jongere_id))
+        blijvers = [a for a in actieve if a.melding_id != melding.melding_id]
+        wijziging = matching.bij_vertrek({a.instantie_id for a in blijvers}, melding.instantie_id)
+        match = self.repo.actieve_match(melding.jongere_id)
+        if match is None or wijziging.gebeurtenis is matching.Gebeurtenis.GEEN:
+            return 0
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+        if wijziging.gebeurtenis is matching.Gebeurtenis.BEEINDIGD:
+            match.status = "beeindigd"
+            match.beeindigd = self.nu
+        self._signaleer(wijziging, match, blijvers, melding, instanties)
+        return 1
+
+    # --- meldingen of other systems -----------------------------------------------------------
+
+    def ontvangen(
+        self,
+        afzender: str,
+        bron: dict[str, Any],
+        sleutel: str,
+        k: Contactkaart,
+        einddatum: date,
+        inhoud: dict[str, Any],
+    ) -> tuple[bool, tuple[Contactkaart, ...]]:
+        """Another system's melding (new or a newer version). Idempotent on (system, id, version);
+        an older version never overwrites a newer one. Returns (processed, our matching parties)."""
+        jongere_id = self.repo.lock_jongere(sleutel, None)
+        bestaand = self.repo.melding_van_bron(bron["systeem"], bron["meldingId"])
+        verwerkt = bestaand is None or bestaand.versie < bron["versie"]
+        if bestaand is None and (self.repo.intrekking(bron["systeem"], bron["meldingId"]) or -1) >= bron["versie"]:
+            verwerkt = False  # withdrawn before it arrived
+        if verwerkt:
+            instantie = self.repo.externe_instantie(k.oin, bron["systeem"], k.naam, k.vestiging, self.nu)
+            bronsysteem = f"{bron['systeem']}/{k.bronsysteem}"[:80]
+            mb = k.meldingsbevoegde
+            if bestaand is not None and bestaand.status == ACTIEF:
+                oud = kaart(bestaand, instantie)
+                bestaand.mb_naam, bestaand.mb_functie = mb.naam, mb.functie
+                bestaand.mb_telefoon, bestaand.mb_email = mb.telefoon, mb.email
+                bestaand.bronsysteem, bestaand.versie = bronsysteem, bron["versie"]
+                bestaand.geplande_einddatum, bestaand.gewijzigd = einddatum, self.nu
+                self.repo.s.flush()
+                match = self.repo.actieve_match(jongere_id)
+                if match is not None and oud != kaart(bestaand, instantie):
+                    actieve = list(self.repo.actieve_meldingen(jongere_id))
+                    instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+                    wijziging = matching.bij_wijziging({a.instantie_id for a in actieve}, instantie.id)
+                    self._signaleer(wijziging, match, actieve, bestaand, instanties)
+            elif bestaand is None:
+                actieve = list(self.repo.actieve_meldingen(jongere_id))
+                for dubbel in [a for a in actieve if a.instantie_id == instantie.id]:
+                    # The same organisation re-filed in its system under a new id: the old one is gone.
+                    self._vertrek(dubbel)
+                    dubbel.status = "ingetrokken"
+                    actieve.remove(dubbel)
+                melding = m.Melding(
+                    melding_id=str(uuid.uuid4()),
+                    instantie_id=instantie.id,
+                    jongere_id=jongere_id,
+                    status=ACTIEF,
+                    afgegeven=self.nu,
+                    gewijzigd=self.nu,
+                    geplande_einddatum=einddatum,
+                    versie=bron["versie"],
+                    mb_naam=mb.naam,
+                    mb_functie=mb.functie,
+                    mb_telefoon=mb.telefoon,
+                    mb_email=mb.email,
+                    bronsysteem=bronsysteem,
+                    bron_systeem=bron["systeem"],
+                    bron_melding_id=bron["meldingId"],
+                )
+                self.repo.insert(melding)
+                self._toetreden(melding, jongere_id, actieve, instantie.id)
+            else:
+                verwerkt = False  # withdrawn with a newer version than this one
+            if verwerkt and self.uitgaand is not None and self.uitgaand.hub:
+                self.uitgaand.doorgeven(bron, inhoud, behalve=frozenset({afzender, bron["systeem"]}))
+        eigen = [a for a in self.repo.actieve_meldingen(jongere_id) if a.bron_systeem is None]
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in eigen)
+        return verwerkt, tuple(kaart(a, instanties[a.instantie_id]) for a in eigen)
+
+    def ingetrokken(self, afzender: str, bron: dict[str, Any]) -> bool:
+        """Another system withdrew (or ended) its melding."""
+        bestaand = self.repo.melding_van_bron(bron["systeem"], bron["meldingId"])
+        if bestaand is None:
+            # Unknown here (yet): remember the withdrawal so that a late, older upsert is ignored.
+            self.repo.onthoud_intrekking(bron["systeem"], bron["meldingId"], bron["versie"])
+            return False
+        self.repo.lock_jongere_by_id(bestaand.jongere_id)
+        if bestaand.versie >= bron["versie"] or bestaand.status != ACTIEF:
+            return False
+        self._vertrek(bestaand)
+        bestaand.status, bestaand.versie, bestaand.beeindigd = "ingetrokken", bron["versie"], self.nu
+        self.repo.s.flush()
+        if self.uitgaand is not None and self.uitgaand.hub:
+            self.uitgaand.intrekken(bron, behalve=frozenset({afzender, bron["systeem"]}))
+        return True
 
     def matches(
         self, zender: m.Instantie, melding_id: str | None, pagina: int, grootte: int

@@ -61,6 +61,7 @@ def _text(el: etree._Element, path: str) -> str | None:
 class _VirSoapMixin:
     ns_soap_env: str
     other_env: str
+    service_ns: str = ns.KETENPARTNER
 
     def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
         data = b"".join(ctx.in_string)
@@ -77,9 +78,9 @@ class _VirSoapMixin:
             ri = info(ctx)
             ri.body = body
             ri.operatie = etree.QName(body).localname
-            ri.bericht_id = _text(body, "kp:stuurgegevens/g:berichtId")
-            ri.zender_oin = _text(body, "kp:stuurgegevens/g:zender/g:oin")
-            validate_request(body)
+            ri.bericht_id = _text(body, "*/g:berichtId")
+            ri.zender_oin = _text(body, "*/g:zender/g:oin")
+            validate_request(body, self.service_ns)
             ri.verzoek_hash = hashlib.sha256(etree.tostring(body, method="c14n", exclusive=True)).digest()
         except GatewayError as exc:
             raise VirFault(exc) from exc
@@ -165,6 +166,14 @@ class _VirSoapMixin:
 class VirSoap11(_VirSoapMixin, Soap11):
     other_env = ns.SOAP12_ENV
 
+    def __init__(self, *args: Any, service_ns: str = ns.KETENPARTNER, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.service_ns = service_ns
+
 
 class VirSoap12(_VirSoapMixin, Soap12):
     other_env = ns.SOAP11_ENV
+
+    def __init__(self, *args: Any, service_ns: str = ns.KETENPARTNER, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.service_ns = service_ns

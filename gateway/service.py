@@ -21,6 +21,7 @@ from spyne import ServiceBase, rpc
 from spyne.util.xml import get_object_as_xml, get_xml_as_object
 from sqlalchemy.exc import IntegrityError
 
+from federation.outbox import Uitgaand
 from gateway import __version__, ns
 from gateway import models as M
 from gateway.config import Settings
@@ -53,6 +54,10 @@ class Deps:
     regels: Regels
     logboek: Logboek
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def uitgaand(self, session: Any, nu: datetime) -> Uitgaand:
+        """The federation outbox of one transaction."""
+        return Uitgaand(session, self.settings.systeem, self.settings.federatie_hub, nu)
 
 
 class _DryRun(Exception):
@@ -214,8 +219,15 @@ def _controleer_ontvanger(deps: Deps, op: str, req: Any) -> None:
         raise RuleError(code="VIR-ONTVANGER-ONJUIST", xpath=f"/kp:{op}/kp:stuurgegevens/g:ontvanger/g:oin")
 
 
-def _regels(
-    deps: Deps, ri: RequestInfo, op: str, oin: str, sg: Any, antwoord: Any | bytes, gerenderd: list[bytes]
+def regels_voor(
+    deps: Deps,
+    ri: RequestInfo,
+    op: str,
+    oin: str,
+    sg: Any,
+    antwoord: Any | bytes,
+    gerenderd: list[bytes],
+    response_cls: Any = None,
 ) -> list[Regel | Callable[[list[Ontvangstbewijs]], Regel]]:
     """The request and its answer as log entries; the answer carries the request's receipt."""
     t = deps.logboek.nu()
@@ -231,7 +243,7 @@ def _regels(
                     volgnummer=b.volgnummer, leafHash=base64.b64encode(b.leaf).decode()
                 )
             payload, bericht_id = (
-                etree.tostring(get_object_as_xml(antwoord, RESPONSES[op])),
+                etree.tostring(get_object_as_xml(antwoord, response_cls or RESPONSES[op])),
                 antwoord.stuurgegevens.berichtId,
             )
         gerenderd.append(payload)
@@ -269,17 +281,17 @@ def _uitvoeren(deps: Deps, op: str, req: Any, ri: RequestInfo, *, dry_run: bool 
                 assert eerder is not None
                 if eerder.verzoek_hash != ri.verzoek_hash:
                     raise RuleError(code="VIR-BERICHTID-HERGEBRUIKT", xpath=f"/kp:{op}/kp:stuurgegevens/g:berichtId")
-                deps.logboek.schrijf(session, _regels(deps, ri, op, oin, sg, eerder.antwoord, gerenderd))
+                deps.logboek.schrijf(session, regels_voor(deps, ri, op, oin, sg, eerder.antwoord, gerenderd))
                 return get_xml_as_object(etree.fromstring(eerder.antwoord), RESPONSES[op])
         zender = repo.instantie(oin)
         if zender is None or not zender.actief:
             raise RuleError(code="VIR-INSTANTIE-ONBEKEND", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
-        ix = Verwijsindex(repo, deps.regels, nu)
+        ix = Verwijsindex(repo, deps.regels, nu, deps.uitgaand(session, nu) if mutating else None)
         antwoord = fn(ix, zender, req, deps.settings)
         antwoord.stuurgegevens = _stuurgegevens(deps, req, nu)
         if dry_run:
             raise _DryRun()
-        deps.logboek.schrijf(session, _regels(deps, ri, op, oin, sg, antwoord, gerenderd))
+        deps.logboek.schrijf(session, regels_voor(deps, ri, op, oin, sg, antwoord, gerenderd))
         if claim is not None:
             repo.bewaar_antwoord(
                 claim, gerenderd[-1] if gerenderd else etree.tostring(get_object_as_xml(antwoord, RESPONSES[op]))
@@ -355,7 +367,7 @@ def valideren(ctx: Any, req: Any) -> Any:
     ri = info(ctx)
     sg = req.stuurgegevens
     with deps.db.transaction() as session:
-        deps.logboek.schrijf(session, _regels(deps, ri, "BerichtValideren", sg.zender.oin, sg, antwoord, []))
+        deps.logboek.schrijf(session, regels_voor(deps, ri, "BerichtValideren", sg.zender.oin, sg, antwoord, []))
     deps.logboek.misschien_checkpoint()
     return antwoord
 

@@ -38,6 +38,9 @@ class Instantie(Base):
     # takes this row's lock, so numbers are gap-free and become visible in order.
     signaal_uitgegeven: Mapped[int] = mapped_column(BigInteger, default=0)
     signaal_bevestigd: Mapped[int] = mapped_column(BigInteger, default=0)
+    # None for our own instanties; the system code for an instantie of another verwijsindex system,
+    # known here only through its meldingen (it can never call our chain-partner service).
+    systeem: Mapped[str | None] = mapped_column(String(20), default=None)
 
 
 class Jongere(Base):
@@ -70,8 +73,13 @@ class Melding(Base):
     mb_telefoon: Mapped[str | None] = mapped_column(String(40))
     mb_email: Mapped[str | None] = mapped_column(String(254))
     bronsysteem: Mapped[str] = mapped_column(String(80))
+    # Where the melding lives when it is another system's: (system, its meldingId there); its
+    # version is ``versie``. None for our own.
+    bron_systeem: Mapped[str | None] = mapped_column(String(20), default=None)
+    bron_melding_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
     __table_args__ = (
+        Index("uq_melding_bron", "bron_systeem", "bron_melding_id", unique=True),
         # At most one active melding per (instantie, jongere), enforced by the database as well.
         Index(
             "uq_melding_actief",
@@ -191,3 +199,50 @@ class Checkpoint(Base):
     wortel: Mapped[bytes] = mapped_column(LargeBinary(32))
     tijdstip: Mapped[str] = mapped_column(String(32))
     xml: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Peer(Base):
+    """Another verwijsindex system this node exchanges meldingen with."""
+
+    __tablename__ = "peer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    systeem: Mapped[str] = mapped_column(String(20), unique=True)
+    url: Mapped[str] = mapped_column(String(400))
+    actief: Mapped[bool] = mapped_column(default=True)
+
+
+class FederatieUitgaand(Base):
+    """The outbox: one delivery of one melding version to one peer, written in the transaction that
+    changed the melding and delivered afterwards by ``vir-gateway worker``."""
+
+    __tablename__ = "federatie_uitgaand"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    peer: Mapped[str] = mapped_column(String(20))
+    soort: Mapped[str] = mapped_column(String(16))  # doorgeven | intrekken
+    bron_systeem: Mapped[str] = mapped_column(String(20))
+    bron_melding_id: Mapped[str] = mapped_column(String(36))
+    versie: Mapped[int] = mapped_column(Integer)
+    inhoud: Mapped[str] = mapped_column(Text)  # JSON: what to send
+    status: Mapped[str] = mapped_column(String(16))  # wachtend | bezig | afgeleverd | dood
+    pogingen: Mapped[int] = mapped_column(Integer, default=0)
+    volgende_poging: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    laatste_fout: Mapped[str | None] = mapped_column(String(400))
+    aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_uitgaand_wachtend", "status", "volgende_poging"),)
+
+
+class FederatieIntrekking(Base):
+    """A withdrawal of another system's melding that arrived before the melding itself did, so that a
+    late, older upsert cannot bring it back."""
+
+    __tablename__ = "federatie_intrekking"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bron_systeem: Mapped[str] = mapped_column(String(20))
+    bron_melding_id: Mapped[str] = mapped_column(String(36))
+    versie: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("bron_systeem", "bron_melding_id", name="uq_intrekking_bron"),)

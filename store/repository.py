@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import Bericht, Instantie, Jongere, Match, Melding, Signaal
+from store.models import Bericht, FederatieIntrekking, Instantie, Jongere, Match, Melding, Signaal
 
 ACTIEF = "actief"
 
@@ -103,6 +103,51 @@ class Repository:
         writers are serialised anyway), and a known birth date is kept."""
         params = {"sleutel": sleutel, "geboortedatum": geboortedatum}
         return int(self.c.execute(_upsert_jongere(self.dialect), params).scalar_one())
+
+    def melding_van_bron(self, systeem: str, melding_id: str) -> Melding | None:
+        return self.s.scalars(
+            select(Melding).where(Melding.bron_systeem == systeem, Melding.bron_melding_id == melding_id)
+        ).one_or_none()
+
+    def intrekking(self, systeem: str, melding_id: str) -> int | None:
+        """The version of an early withdrawal of another system's melding, if any."""
+        return self.s.execute(
+            select(FederatieIntrekking.versie).where(
+                FederatieIntrekking.bron_systeem == systeem, FederatieIntrekking.bron_melding_id == melding_id
+            )
+        ).scalar_one_or_none()
+
+    def onthoud_intrekking(self, systeem: str, melding_id: str, versie: int) -> None:
+        stmt = (
+            self._insert_dialect(FederatieIntrekking)
+            .values(bron_systeem=systeem, bron_melding_id=melding_id, versie=versie)
+            .on_conflict_do_nothing(index_elements=["bron_systeem", "bron_melding_id"])
+        )
+        self.c.execute(stmt)
+
+    def _insert_dialect(self, table: Any) -> Any:
+        return _dialect_insert(self.dialect, table)
+
+    def externe_instantie(self, oin: str, systeem: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
+        """The row of another system's instantie, created or refreshed from its contact card. It is never
+        active for our chain-partner service."""
+        inst = self.instantie(oin)
+        if inst is None:
+            inst = Instantie(
+                oin=oin,
+                naam=naam,
+                vestiging=vestiging,
+                actief=False,
+                aangemaakt=nu,
+                signaal_uitgegeven=0,
+                signaal_bevestigd=0,
+                systeem=systeem,
+            )
+            self.s.add(inst)
+            self.s.flush()
+        elif inst.systeem is not None and (inst.naam, inst.vestiging) != (naam, vestiging):
+            inst.naam, inst.vestiging = naam, vestiging
+        return inst
 
     def lock_jongere_by_id(self, jongere_id: int) -> Jongere:
         return self.s.scalars(select(Jongere).where(Jongere.id == jongere_id).with_for_update()).one()

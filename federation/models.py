@@ -1,0 +1,60 @@
+"""Spyne classes mirroring ``schemas/xsd/federatie-v1.xsd`` (the XSD is the contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spyne import Boolean, ComplexModel, Date, Integer, Unicode
+
+from gateway import models as G
+from gateway import ns
+
+
+class FED(ComplexModel):
+    __namespace__ = ns.FEDERATIE
+
+
+class Bron(FED):
+    _type_info = [("systeem", Unicode), ("meldingId", Unicode), ("versie", Integer)]
+
+
+def _element(name: str, fields: list[tuple[str, Any]]) -> Any:
+    return type(f"Fed{name}", (FED,), {"__type_name__": name, "_type_info": fields})
+
+
+MeldingDoorgeven = _element(
+    "MeldingDoorgeven",
+    [
+        ("stuurgegevens", G.Stuurgegevens),
+        ("afzender", Unicode),
+        ("bron", Bron),
+        ("jongere", Unicode),
+        ("contactkaart", G.Contactkaart),
+        ("geplandeEinddatum", Date),
+    ],
+)
+MeldingDoorgevenResponse = _element(
+    "MeldingDoorgevenResponse",
+    [
+        ("stuurgegevens", G.StuurgegevensAntwoord),
+        ("verwerkt", Boolean),
+        ("lokaleMatch", G.Contactkaart.customize(max_occurs="unbounded")),
+    ],
+)
+MeldingIntrekken = _element(
+    "MeldingIntrekken",
+    [
+        ("stuurgegevens", G.Stuurgegevens),
+        ("afzender", Unicode),
+        ("bron", Bron),
+    ],
+)
+MeldingIntrekkenResponse = _element(
+    "MeldingIntrekkenResponse",
+    [
+        ("stuurgegevens", G.StuurgegevensAntwoord),
+        ("verwerkt", Boolean),
+    ],
+)
+Ping = _element("Ping", [("stuurgegevens", G.Stuurgegevens), ("afzender", Unicode)])
+PingResponse = _element("PingResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("systeem", Unicode)])

@@ -1,0 +1,152 @@
+"""The federation outbox: deliveries written in the same transaction as the change they carry, and
+claimed by workers afterwards.
+
+Claiming marks rows ``bezig`` with a lease in a short transaction (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so concurrent workers never take the same row); delivery happens outside any transaction;
+the result is written in another short one. A worker that dies leaves its rows to be claimed again when
+the lease runs out. Delivery is at least once; receipt is idempotent on (system, meldingId, version).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from store.db import Database
+from store.models import FederatieUitgaand, Peer
+
+WACHTEND, BEZIG, AFGELEVERD, DOOD = "wachtend", "bezig", "afgeleverd", "dood"
+
+
+@dataclass(frozen=True)
+class Levering:
+    id: int
+    peer: str
+    url: str
+    soort: str
+    inhoud: dict[str, Any]
+    pogingen: int
+
+
+def actieve_peers(session: Session) -> Sequence[Peer]:
+    return session.execute(select(Peer).where(Peer.actief.is_(True)).order_by(Peer.systeem)).scalars().all()
+
+
+class Uitgaand:
+    """What a transaction sends to the other systems (used by ``gateway.index``)."""
+
+    def __init__(self, session: Session, systeem: str, hub: bool, nu: datetime) -> None:
+        self.session = session
+        self.systeem = systeem
+        self.hub = hub
+        self.nu = nu
+        self._peers: Sequence[Peer] | None = None
+
+    def peers(self) -> Sequence[Peer]:
+        if self._peers is None:
+            self._peers = actieve_peers(self.session)
+        return self._peers
+
+    def _enqueue(self, soort: str, bron: dict[str, Any], inhoud: dict[str, Any], behalve: frozenset[str]) -> None:
+        rows = [
+            {
+                "peer": p.systeem,
+                "soort": soort,
+                "bron_systeem": bron["systeem"],
+                "bron_melding_id": bron["meldingId"],
+                "versie": bron["versie"],
+                "inhoud": json.dumps(inhoud, separators=(",", ":")),
+                "status": WACHTEND,
+                "pogingen": 0,
+                "volgende_poging": self.nu,
+                "laatste_fout": None,
+                "aangemaakt": self.nu,
+            }
+            for p in self.peers()
+            if p.systeem not in behalve
+        ]
+        if rows:
+            self.session.connection().execute(insert(FederatieUitgaand), rows)
+
+    def doorgeven(self, bron: dict[str, Any], inhoud: dict[str, Any], behalve: frozenset[str] = frozenset()) -> None:
+        self._enqueue("doorgeven", bron, {**inhoud, "bron": bron}, behalve)
+
+    def intrekken(self, bron: dict[str, Any], behalve: frozenset[str] = frozenset()) -> None:
+        self._enqueue("intrekken", bron, {"bron": bron}, behalve)
+
+
+def claim(db: Database, n: int, lease: timedelta, nu: datetime) -> list[Levering]:
+    """Take up to ``n`` due deliveries for this worker."""
+    with db.transaction() as s:
+        q = (
+            select(FederatieUitgaand, Peer.url)
+            .join(Peer, Peer.systeem == FederatieUitgaand.peer)
+            .where(
+                or_(FederatieUitgaand.status == WACHTEND, FederatieUitgaand.status == BEZIG),
+                FederatieUitgaand.volgende_poging <= nu,
+            )
+            .order_by(FederatieUitgaand.id)
+            .limit(n)
+        )
+        if not db.is_sqlite:
+            q = q.with_for_update(skip_locked=True, of=FederatieUitgaand)
+        rows = s.execute(q).tuples().all()
+        for row, _url in rows:
+            row.status = BEZIG
+            row.volgende_poging = nu + lease  # the lease: retaken if this worker dies
+        return [Levering(r.id, r.peer, url, r.soort, json.loads(r.inhoud), r.pogingen) for r, url in rows]
+
+
+def afgeleverd(db: Database, levering: Levering) -> None:
+    with db.transaction() as s:
+        s.execute(
+            update(FederatieUitgaand)
+            .where(FederatieUitgaand.id == levering.id)
+            .values(status=AFGELEVERD, pogingen=levering.pogingen + 1, laatste_fout=None)
+        )
+
+
+def mislukt(
+    db: Database, levering: Levering, fout: str, nu: datetime, *, basis: float, maximum: float, max_pogingen: int
+) -> bool:
+    """Record a failed attempt with exponential backoff; True when the delivery is now dead."""
+    pogingen = levering.pogingen + 1
+    dood = pogingen >= max_pogingen
+    wacht = min(maximum, basis * (2 ** (pogingen - 1)))
+    with db.transaction() as s:
+        s.execute(
+            update(FederatieUitgaand)
+            .where(FederatieUitgaand.id == levering.id)
+            .values(
+                status=DOOD if dood else WACHTEND,
+                pogingen=pogingen,
+                laatste_fout=fout[:400],
+                volgende_poging=nu + timedelta(seconds=wacht),
+            )
+        )
+    return dood
+
+
+def dood(db: Database) -> list[FederatieUitgaand]:
+    with db.transaction(write=False) as s:
+        return list(
+            s.execute(
+                select(FederatieUitgaand).where(FederatieUitgaand.status == DOOD).order_by(FederatieUitgaand.id)
+            ).scalars()
+        )
+
+
+def opnieuw(db: Database, ids: Sequence[int] | None, nu: datetime) -> int:
+    """Put dead deliveries back in the queue (all, or the given ids)."""
+    with db.transaction() as s:
+        q = update(FederatieUitgaand).where(FederatieUitgaand.status == DOOD)
+        if ids:
+            q = q.where(FederatieUitgaand.id.in_(ids))
+        result: Any = s.execute(q.values(status=WACHTEND, pogingen=0, volgende_poging=nu))
+        return int(result.rowcount)
