@@ -10,7 +10,7 @@ the lease runs out. Delivery is at least once; receipt is idempotent on (system,
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ class Levering:
     soort: str
     inhoud: dict[str, Any]
     pogingen: int
+    peer_oin: str
 
 
 def actieve_peers(session: Session) -> Sequence[Peer]:
@@ -85,7 +86,7 @@ def claim(db: Database, n: int, lease: timedelta, nu: datetime) -> list[Levering
     """Take up to ``n`` due deliveries for this worker."""
     with db.transaction() as s:
         q = (
-            select(FederatieUitgaand, Peer.url)
+            select(FederatieUitgaand, Peer.url, Peer.oin)
             .join(Peer, Peer.systeem == FederatieUitgaand.peer)
             .where(
                 or_(FederatieUitgaand.status == WACHTEND, FederatieUitgaand.status == BEZIG),
@@ -97,19 +98,22 @@ def claim(db: Database, n: int, lease: timedelta, nu: datetime) -> list[Levering
         if not db.is_sqlite:
             q = q.with_for_update(skip_locked=True, of=FederatieUitgaand)
         rows = s.execute(q).tuples().all()
-        for row, _url in rows:
+        for row, _url, _oin in rows:
             row.status = BEZIG
             row.volgende_poging = nu + lease  # the lease: retaken if this worker dies
-        return [Levering(r.id, r.peer, url, r.soort, json.loads(r.inhoud), r.pogingen) for r, url in rows]
+        return [Levering(r.id, r.peer, url, r.soort, json.loads(r.inhoud), r.pogingen, oin) for r, url, oin in rows]
 
 
-def afgeleverd(db: Database, levering: Levering) -> None:
+def afgeleverd(db: Database, levering: Levering, ook: Callable[[Session], object] | None = None) -> None:
+    """Mark a delivery done; ``ook`` runs in the same transaction (the log entries of the exchange)."""
     with db.transaction() as s:
         s.execute(
             update(FederatieUitgaand)
             .where(FederatieUitgaand.id == levering.id)
             .values(status=AFGELEVERD, pogingen=levering.pogingen + 1, laatste_fout=None)
         )
+        if ook is not None:
+            ook(s)
 
 
 def mislukt(

@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from federation import cli as federatie_cli
 from gateway import config
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
@@ -152,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     a.set_defaults(fn=cmd_instantie_add)
     inst.add_parser("list", help="list instanties").set_defaults(fn=cmd_instantie_list)
     log_cli.add_parser(sub)
+    federatie_cli.add_parser(sub)
     return p
 
 

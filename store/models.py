@@ -209,6 +209,7 @@ class Peer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     systeem: Mapped[str] = mapped_column(String(20), unique=True)
     url: Mapped[str] = mapped_column(String(400))
+    oin: Mapped[str] = mapped_column(String(20))  # the peer gateway's own OIN (stuurgegevens/ontvanger)
     actief: Mapped[bool] = mapped_column(default=True)
 
 

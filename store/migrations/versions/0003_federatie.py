@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("systeem", sa.String(20), nullable=False, unique=True),
         sa.Column("url", sa.String(400), nullable=False),
+        sa.Column("oin", sa.String(20), nullable=False),
         sa.Column("actief", sa.Boolean(), nullable=False),
     )
     op.create_table(

@@ -1,0 +1,142 @@
+"""``vir-gateway worker`` and ``vir-gateway federatie …``: peers, the outbox, dead deliveries, and a
+local four-node federation for trying it out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from federation import outbox
+from gateway import config
+from gateway.log.logboek import Logboek
+from gateway.log.regel import Regel
+from store.db import Database
+from store.migrate import upgrade
+from store.models import FederatieUitgaand, Peer
+
+
+def _db() -> tuple[config.Settings, Database]:
+    settings = config.from_env()
+    db = Database(settings.url)
+    upgrade(db)
+    return settings, db
+
+
+def _beheer(settings: config.Settings, db: Database, wat: str, inhoud: dict[str, Any]) -> None:
+    logboek = Logboek(settings, db)
+    with db.transaction() as s:
+        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", wat, "operator", json.dumps(inhoud).encode())])
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from federation.worker import Worker
+
+    worker = Worker(config.from_env(), threads=args.threads)
+    if args.once:
+        print(f"attempted {worker.run_once()} deliveries")
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
+    print(f"federation worker of {worker.settings.systeem} running", flush=True)
+    worker.run()
+    return 0
+
+
+def cmd_peer_add(args: argparse.Namespace) -> int:
+    if not re.fullmatch(r"[A-Z0-9]{2,20}", args.systeem) or not re.fullmatch(r"[0-9]{20}", args.oin):
+        print("systeem: 2-20 capitals or digits; oin: 20 digits", file=sys.stderr)
+        return 2
+    settings, db = _db()
+    with db.transaction() as s:
+        peer = s.execute(select(Peer).where(Peer.systeem == args.systeem)).scalar_one_or_none()
+        if peer is None:
+            s.add(Peer(systeem=args.systeem, url=args.url, oin=args.oin, actief=True))
+        else:
+            peer.url, peer.oin, peer.actief = args.url, args.oin, True
+    _beheer(settings, db, "federatie peer add", {"systeem": args.systeem, "url": args.url, "oin": args.oin})
+    print(f"peer {args.systeem} at {args.url}")
+    return 0
+
+
+def cmd_peer_list(args: argparse.Namespace) -> int:
+    _, db = _db()
+    with db.transaction(write=False) as s:
+        for p in s.execute(select(Peer).order_by(Peer.systeem)).scalars():
+            print(f"{p.systeem:<14} {'actief' if p.actief else 'uit':<7} {p.oin}  {p.url}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    _, db = _db()
+    with db.transaction(write=False) as s:
+        rows = (
+            s.execute(
+                select(FederatieUitgaand.peer, FederatieUitgaand.status, func.count())
+                .group_by(FederatieUitgaand.peer, FederatieUitgaand.status)
+                .order_by(FederatieUitgaand.peer)
+            )
+            .tuples()
+            .all()
+        )
+    for peer, status, n in rows:
+        print(f"{peer:<14} {status:<11} {n}")
+    return 0
+
+
+def cmd_dead_list(args: argparse.Namespace) -> int:
+    _, db = _db()
+    rows = outbox.dood(db)
+    for r in rows:
+        print(
+            f"{r.id:>8}  {r.peer:<12} {r.soort:<10} {r.bron_systeem}/{r.bron_melding_id} v{r.versie}  "
+            f"{r.pogingen} attempts, last: {r.laatste_fout}"
+        )
+    return 0 if rows else 1
+
+
+def cmd_dead_replay(args: argparse.Namespace) -> int:
+    settings, db = _db()
+    n = outbox.opnieuw(db, args.id, datetime.now(UTC))
+    _beheer(settings, db, "federatie dead replay", {"ids": args.id or "alle", "aantal": n})
+    print(f"{n} dead deliveries queued again")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from federation.demo import run
+
+    return run(args.basispoort, args.hub)
+
+
+def add_parser(sub: Any) -> None:
+    w = sub.add_parser("worker", help="deliver the federation outbox to the peers")
+    w.add_argument("--once", action="store_true", help="deliver what is due now, then stop")
+    w.add_argument("--threads", type=int, default=8, help="deliveries in parallel")
+    w.set_defaults(fn=cmd_worker)
+
+    f = sub.add_parser("federatie", help="peers and deliveries to other verwijsindex systems")
+    fs = f.add_subparsers(dest="fcmd", required=True)
+    peer = fs.add_parser("peer", help="the other systems").add_subparsers(dest="pcmd", required=True)
+    a = peer.add_parser("add", help="add or change a peer")
+    a.add_argument("--systeem", required=True, help="its system code, e.g. ZVJ")
+    a.add_argument("--url", required=True, help="its Federatie endpoint, e.g. https://…/v1/federatie")
+    a.add_argument("--oin", required=True, help="its gateway's OIN")
+    a.set_defaults(fn=cmd_peer_add)
+    peer.add_parser("list", help="list peers").set_defaults(fn=cmd_peer_list)
+    fs.add_parser("status", help="deliveries per peer and state").set_defaults(fn=cmd_status)
+    dead = fs.add_parser("dead", help="deliveries that gave up").add_subparsers(dest="dcmd", required=True)
+    dead.add_parser("list", help="list them").set_defaults(fn=cmd_dead_list)
+    r = dead.add_parser("replay", help="queue them again")
+    r.add_argument("--id", type=int, action="append", help="only these (repeatable)")
+    r.set_defaults(fn=cmd_dead_replay)
+    d = fs.add_parser("demo", help="start four nodes on loopback: MULTISIGNAAL, ZVJ, MOP, VIS2")
+    d.add_argument("--basispoort", type=int, default=8101)
+    d.add_argument("--hub", action="store_true", help="also a national node (LVI) as hub, instead of a mesh")
+    d.set_defaults(fn=cmd_demo)

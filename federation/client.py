@@ -1,0 +1,93 @@
+"""The client for peer systems (``forward``): zeep built from the committed federatie WSDL, with
+timeouts and connection reuse. Every failure leaves this module as ``DeliveryError``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import requests
+import zeep
+import zeep.exceptions
+from lxml import etree
+from zeep.plugins import HistoryPlugin
+from zeep.transports import Transport
+
+from gateway import ns
+from gateway.contract import wsdl_path
+
+_BINDING = f"{{{ns.FEDERATIE}}}FederatieSoap11Binding"
+
+
+class DeliveryError(Exception):
+    """A delivery that did not succeed; ``str`` says why (no library text beyond the class)."""
+
+
+@dataclass(frozen=True)
+class Verzonden:
+    verzoek: bytes
+    antwoord: bytes
+    verwerkt: bool
+
+
+class PeerClient:
+    def __init__(self, url: str, peer_oin: str, *, eigen_systeem: str, eigen_oin: str, timeout: float) -> None:
+        session = requests.Session()
+        self.history = HistoryPlugin()
+        transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)
+        client = zeep.Client(str(wsdl_path("federatie.wsdl")), transport=transport, plugins=[self.history])
+        self.svc = client.create_service(_BINDING, url)
+        self.peer_oin = peer_oin
+        self.systeem = eigen_systeem
+        self.oin = eigen_oin
+
+    def _sg(self, bericht_id: str) -> dict[str, Any]:
+        return {
+            "berichtId": bericht_id,
+            "tijdstip": datetime.now(UTC),
+            "zender": {"oin": self.oin, "applicatie": f"vir-gateway {self.systeem}"},
+            "ontvanger": {"oin": self.peer_oin},
+        }
+
+    def forward(self, soort: str, inhoud: dict[str, Any], bericht_id: str | None = None) -> Verzonden:
+        """Deliver one outbox item; idempotent at the receiver."""
+        bid = bericht_id or str(uuid.uuid4())
+        try:
+            if soort == "doorgeven":
+                k = inhoud["contactkaart"]
+                r = self.svc.MeldingDoorgeven(
+                    stuurgegevens=self._sg(bid),
+                    afzender=self.systeem,
+                    bron=inhoud["bron"],
+                    jongere=inhoud["jongere"],
+                    contactkaart={
+                        "instantie": {"oin": k["oin"], "naam": k["naam"], "vestiging": k["vestiging"]},
+                        "meldingsbevoegde": k["meldingsbevoegde"],
+                        "bronsysteem": k["bronsysteem"],
+                    },
+                    geplandeEinddatum=date.fromisoformat(inhoud["geplandeEinddatum"]),
+                )
+            elif soort == "intrekken":
+                r = self.svc.MeldingIntrekken(stuurgegevens=self._sg(bid), afzender=self.systeem, bron=inhoud["bron"])
+            else:
+                raise DeliveryError(f"unknown delivery kind {soort!r}")
+        except zeep.exceptions.Fault as exc:
+            code = exc.detail.findtext(f".//{{{ns.GEGEVENS}}}code") if exc.detail is not None else None
+            raise DeliveryError(f"fault {code or exc.code}") from exc
+        except requests.Timeout as exc:
+            raise DeliveryError("timeout") from exc
+        except requests.ConnectionError as exc:
+            raise DeliveryError("peer unreachable") from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"http error {type(exc).__name__}") from exc
+        except (zeep.exceptions.Error, etree.XMLSyntaxError, ValueError, AttributeError) as exc:
+            raise DeliveryError(f"unusable answer ({type(exc).__name__})") from exc
+        sent = self.history.last_sent
+        received = self.history.last_received
+        return Verzonden(
+            etree.tostring(sent["envelope"]) if sent else b"",
+            etree.tostring(received["envelope"]) if received else b"",
+            bool(getattr(r, "verwerkt", True)),
+        )

@@ -1,0 +1,196 @@
+"""A local federation anyone can start: four gateway nodes on loopback, configured as MULTISIGNAAL,
+Zorg voor Jeugd (ZVJ), MO-platform (MOP) and VIS2, each with its own database, worker and instanties,
+coupled as a mesh (or through a national hub node, LVI). The tests start the same ``Knooppunt``s.
+
+    vir-gateway federatie demo [--basispoort 8101] [--hub]
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+SYSTEMEN = ("MULTISIGNAAL", "ZVJ", "MOP", "VIS2")
+
+
+def instantie_oin(nummer: int, i: int) -> str:
+    """The OIN of demo instantie i (0-based) of node number ``nummer``: unique across the federation."""
+    return f"{nummer:08d}{i + 1:03d}000000000"
+
+
+@dataclass
+class Knooppunt:
+    """One node: a gateway (gunicorn) and its federation worker(s), as processes."""
+
+    systeem: str
+    nummer: int
+    poort: int
+    map: Path
+    database_url: str | None = None
+    hub: bool = False
+    workers: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def oin(self) -> str:
+        return f"{self.nummer:08d}000000000000"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.poort}"
+
+    def instanties(self) -> list[str]:
+        return [instantie_oin(self.nummer, i) for i in range(3)]
+
+    def env(self) -> dict[str, str]:
+        e = {
+            **os.environ,
+            "VIR_SYSTEEM": self.systeem,
+            "VIR_GATEWAY_OIN": self.oin,
+            "VIR_DATA_DIR": str(self.map),
+            "VIR_FEDERATIE_MAX_WACHTTIJD": "2",
+            "VIR_FEDERATIE_TIMEOUT": "5",
+            **self.extra_env,
+        }
+        e.pop("VIR_DATABASE_URL", None)
+        if self.database_url:
+            e["VIR_DATABASE_URL"] = self.database_url
+        if self.hub:
+            e["VIR_FEDERATIE_HUB"] = "1"
+        return e
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway.cli", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def inrichten(self, peers: list[Knooppunt]) -> None:
+        """Register this node's instanties and its peers (idempotent)."""
+        self.map.mkdir(parents=True, exist_ok=True)
+        for i, oin in enumerate(self.instanties()):
+            self.cli(
+                "instantie",
+                "add",
+                "--oin",
+                oin,
+                "--naam",
+                f"{self.systeem} instantie {i + 1}",
+                "--vestiging",
+                self.systeem.title(),
+            )
+        for p in peers:
+            r = self.cli(
+                "federatie", "peer", "add", "--systeem", p.systeem, "--url", f"{p.url}/v1/federatie", "--oin", p.oin
+            )
+            if r.returncode != 0:
+                raise RuntimeError(r.stderr)
+
+    def start(self) -> None:
+        log = (self.map / "node.log").open("ab")
+        env = self.env()
+        self.procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "serve", "--port", str(self.poort), "--workers", "2"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        for _ in range(self.workers):
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "gateway.cli", "worker"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if self.procs[0].poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"node {self.systeem} did not start; see {self.map / 'node.log'}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, sig)
+        for p in self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.procs.clear()
+
+
+def federatie(
+    basis: Path, basispoort: int, *, hub: bool = False, database_urls: list[str] | None = None, workers: int = 1
+) -> list[Knooppunt]:
+    """Four nodes (and a hub, LVI, when ``hub``), set up but not started."""
+    namen = (*SYSTEMEN, "LVI") if hub else SYSTEMEN
+    nodes = [
+        Knooppunt(
+            s,
+            i + 2,
+            basispoort + i,
+            basis / s.lower(),
+            database_urls[i] if database_urls else None,
+            hub=(s == "LVI"),
+            workers=workers,
+        )
+        for i, s in enumerate(namen)
+    ]
+    for n in nodes:
+        if hub:
+            peers = [p for p in nodes if p is not n] if n.hub else [p for p in nodes if p.hub]
+        else:
+            peers = [p for p in nodes if p is not n]
+        n.inrichten(peers)
+    return nodes
+
+
+def run(basispoort: int, hub: bool) -> int:
+    basis = Path(tempfile.mkdtemp(prefix="vir-federatie-"))
+    nodes = federatie(basis, basispoort, hub=hub)
+    try:
+        for n in nodes:
+            n.start()
+        print(f"local federation ({'hub' if hub else 'mesh'}) running; data under {basis}")
+        for n in nodes:
+            print(
+                f"  {n.systeem:<13} chain partners: {n.url}/v1/ketenpartner   instanties: {', '.join(n.instanties())}"
+            )
+        print("File a melding in one node and the same BSN in another: both get a match naming the other system.")
+        print("Ctrl-C stops all nodes.")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for n in nodes:
+            n.stop()
+    return 0

@@ -1,0 +1,101 @@
+"""``vir-gateway worker``: delivers the federation outbox to the peers, with retries and exponential
+backoff, never blocking a chain partner's request. Several workers may run at once (on PostgreSQL
+they never take the same delivery; on SQLite one is enough). Deliveries and answers are logged."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from federation import outbox
+from federation.client import DeliveryError, PeerClient
+from gateway.config import Settings
+from gateway.log.logboek import Logboek
+from gateway.log.regel import Regel
+from store.db import Database
+from store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, settings: Settings, threads: int = 8) -> None:
+        self.settings = settings
+        self.db = Database(settings.url)
+        upgrade(self.db)
+        self.logboek = Logboek(settings, self.db)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="federatie")
+        self._local = threading.local()
+        self.stop = threading.Event()
+
+    def _client(self, levering: outbox.Levering, oin: str) -> PeerClient:
+        clients: dict[str, PeerClient] = self._local.__dict__.setdefault("clients", {})
+        key = f"{levering.url}|{oin}"
+        if key not in clients:
+            clients[key] = PeerClient(
+                levering.url,
+                oin,
+                eigen_systeem=self.settings.systeem,
+                eigen_oin=self.settings.gateway_oin,
+                timeout=self.settings.federatie_timeout,
+            )
+        return clients[key]
+
+    def deliver(self, levering: outbox.Levering) -> bool:
+        nu = datetime.now(UTC)
+        bericht_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"vir:{self.settings.systeem}:uitgaand:{levering.id}"))
+        try:
+            verzonden = self._client(levering, levering.peer_oin).forward(levering.soort, levering.inhoud, bericht_id)
+        except DeliveryError as exc:
+            dood = outbox.mislukt(
+                self.db,
+                levering,
+                str(exc),
+                nu,
+                basis=0.5,
+                maximum=self.settings.federatie_max_wachttijd,
+                max_pogingen=self.settings.federatie_max_pogingen,
+            )
+            log.warning(
+                "delivery %s to %s failed (%s)%s", levering.id, levering.peer, exc, "; now dead" if dood else ""
+            )
+            return False
+        t = self.logboek.nu()
+        op = f"federatie:{'MeldingDoorgeven' if levering.soort == 'doorgeven' else 'MeldingIntrekken'}"
+        outbox.afgeleverd(
+            self.db,
+            levering,
+            lambda s: self.logboek.schrijf(
+                s,
+                [
+                    Regel(t, "uitgaand", op, f"systeem:{levering.peer}", verzonden.verzoek, bericht_id=bericht_id),
+                    Regel(
+                        t, "inkomend", op, f"systeem:{levering.peer}", verzonden.antwoord, kruisverwijzing=bericht_id
+                    ),
+                ],
+            ),
+        )
+        return True
+
+    def run_once(self, batch: int = 50) -> int:
+        """Deliver what is due now; returns how many were attempted."""
+        leveringen = outbox.claim(
+            self.db, batch, timedelta(seconds=max(30.0, 3 * self.settings.federatie_timeout)), datetime.now(UTC)
+        )
+        list(self.pool.map(self.deliver, leveringen))
+        self.logboek.misschien_checkpoint()
+        return len(leveringen)
+
+    def run(self, idle: float = 0.2) -> None:
+        log.info("federation worker of %s started", self.settings.systeem)
+        while not self.stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    self.stop.wait(idle)
+            except Exception:
+                log.exception("federation worker round failed; retrying")
+                self.stop.wait(1.0)
+        self.pool.shutdown(wait=True)
