@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -78,49 +79,45 @@ class Knooppunt:
             check=False,
         )
 
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.map / 'vir-gateway.sqlite3').resolve()}"
+
     def inrichten(self, peers: list[Knooppunt]) -> None:
         """Register this node's instanties and its peers (idempotent)."""
+        from sqlalchemy import select
+
+        from store.db import Database
+        from store.migrate import upgrade
+        from store.models import Peer
+        from store.repository import Repository
+
         self.map.mkdir(parents=True, exist_ok=True)
-        for i, oin in enumerate(self.instanties()):
-            self.cli(
-                "instantie",
-                "add",
-                "--oin",
-                oin,
-                "--naam",
-                f"{self.systeem} instantie {i + 1}",
-                "--vestiging",
-                self.systeem.title(),
-            )
-        for p in peers:
-            r = self.cli(
-                "federatie", "peer", "add", "--systeem", p.systeem, "--url", f"{p.url}/v1/federatie", "--oin", p.oin
-            )
-            if r.returncode != 0:
-                raise RuntimeError(r.stderr)
+        db = Database(self.db_url)
+        try:
+            upgrade(db)
+            with db.transaction() as s:
+                repo = Repository(s)
+                for i, oin in enumerate(self.instanties()):
+                    if repo.instantie(oin) is None:
+                        repo.add_instantie(
+                            oin, f"{self.systeem} instantie {i + 1}", self.systeem.title(), datetime.now(UTC)
+                        )
+                for p in peers:
+                    if s.execute(select(Peer).where(Peer.systeem == p.systeem)).scalar_one_or_none() is None:
+                        s.add(Peer(systeem=p.systeem, url=f"{p.url}/v1/federatie", oin=p.oin, actief=True))
+        finally:
+            db.dispose()
 
     def start(self) -> None:
-        log = (self.map / "node.log").open("ab")
         env = self.env()
-        self.procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--port", str(self.poort), "--workers", "2"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-        for _ in range(self.workers):
-            self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "gateway.cli", "worker"],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
+        commands = [[sys.executable, "-m", "gateway.cli", "serve", "--port", str(self.poort), "--workers", "2"]]
+        commands += [[sys.executable, "-m", "gateway.cli", "worker"]] * self.workers
+        with (self.map / "node.log").open("ab") as log:  # the children keep their own descriptors
+            for command in commands:
+                self.procs.append(
+                    subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
                 )
-            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
