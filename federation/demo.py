@@ -121,10 +121,10 @@ class Knooppunt:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/health", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except requests.RequestException:
+                pass  # not listening yet, or busy starting
             if self.procs[0].poll() is not None:
                 break
             time.sleep(0.1)

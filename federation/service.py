@@ -11,15 +11,13 @@ from typing import Any
 
 from spyne import ServiceBase, rpc
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from federation import models as F
 from gateway import models as M
 from gateway.domain.model import Contactkaart, Meldingsbevoegde
-from gateway.errors import GatewayError, RuleError, ServerError
+from gateway.errors import RuleError
 from gateway.index import Verwijsindex
-from gateway.protocol import VirFault, info
-from gateway.service import Deps, regels_voor
+from gateway.service import Deps, regels_voor, run_operation
 from store.models import Peer
 from store.repository import Repository
 
@@ -101,25 +99,7 @@ def _uitvoeren(deps: Deps, op: str, req: Any, ri: Any) -> Any:
 
 
 def uitvoeren(ctx: Any, op: str, req: Any) -> Any:
-    deps: Deps = ctx.app.vir
-    ri = info(ctx)
-    try:
-        for poging in (1, 2):
-            try:
-                antwoord = _uitvoeren(deps, op, req, ri)
-                deps.logboek.misschien_checkpoint()
-                return antwoord
-            except IntegrityError:
-                # Two deliveries of the same new melding raced (two workers of a peer): the second
-                # round sees the first one's row and is idempotent.
-                if poging == 2:
-                    raise
-        raise AssertionError("unreachable")
-    except GatewayError as exc:
-        raise VirFault(exc) from exc
-    except Exception as exc:
-        log.exception("internal error in federatie %s [correlatie %s]", op, ri.correlatie_id)
-        raise VirFault(ServerError()) from exc
+    return run_operation(ctx, op, req, _uitvoeren)
 
 
 class Federatie(ServiceBase):

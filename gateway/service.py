@@ -299,19 +299,20 @@ def _uitvoeren(deps: Deps, op: str, req: Any, ri: RequestInfo, *, dry_run: bool 
         return antwoord
 
 
-def uitvoeren(ctx: Any, op: str, req: Any) -> Any:
-    """Entry point of every Spyne method: runs the operation, maps every error to a fault."""
+def run_operation(ctx: Any, op: str, req: Any, fn: Callable[[Deps, str, Any, RequestInfo], Any]) -> Any:
+    """Run ``fn`` (one transaction) for a Spyne method and map every error to a fault; shared by the
+    chain-partner and the federation service."""
     deps: Deps = ctx.app.vir
     ri = info(ctx)
     try:
         for poging in (1, 2):
             try:
-                antwoord = _uitvoeren(deps, op, req, ri)
+                antwoord = fn(deps, op, req, ri)
                 deps.logboek.misschien_checkpoint()
                 return antwoord
             except IntegrityError:
-                # A concurrent twin with the same berichtId committed first: the second round
-                # returns its answer. Anything else repeating here is a bug.
+                # A concurrent twin committed first (the same berichtId, or two deliveries of the same
+                # new melding): the second round sees its row. Anything else repeating here is a bug.
                 if poging == 2:
                     raise
         raise AssertionError("unreachable")
@@ -320,6 +321,11 @@ def uitvoeren(ctx: Any, op: str, req: Any) -> Any:
     except Exception as exc:
         log.exception("internal error in %s [correlatie %s]", op, ri.correlatie_id)
         raise VirFault(ServerError()) from exc
+
+
+def uitvoeren(ctx: Any, op: str, req: Any) -> Any:
+    """Entry point of every chain-partner method."""
+    return run_operation(ctx, op, req, _uitvoeren)
 
 
 def valideren(ctx: Any, req: Any) -> Any:

@@ -345,3 +345,92 @@ def test_the_same_with_two_workers_per_node_on_postgresql(tmp_path: Path) -> Non
             n.stop()
         for u in urls:
             drop_pg_database(u)
+
+
+def test_receipt_is_idempotent_and_never_goes_back_a_version(tmp_path: Path) -> None:
+    """A peer's MeldingDoorgeven straight to a node, through zeep from the committed federatie WSDL."""
+    nodes = federatie(tmp_path, free_ports(4))
+    node, peer = nodes[0], nodes[1]
+    node.start()
+    try:
+        fed = zeep.Client(str(Path(__file__).parent.parent / "wsdl" / "federatie.wsdl")).create_service(
+            "{urn:nl:vir:gateway:federatie:v1}FederatieSoap11Binding", f"{node.url}/v1/federatie"
+        )
+        youth = bsn()
+        local = file(node, 0, youth, "Anna")
+        melding_id = "0e8f8a4e-7e52-4a49-9c77-0f1d5c3e0c11"
+
+        def send(versie: int, naam: str, afzender: str = peer.systeem) -> Any:
+            return fed.MeldingDoorgeven(
+                stuurgegevens=stuur(node, peer.oin),
+                afzender=afzender,
+                bron={"systeem": peer.systeem, "meldingId": melding_id, "versie": versie},
+                jongere=f"bsn:{youth}",
+                contactkaart={
+                    "instantie": {"oin": peer.instanties()[0], "naam": "ZVJ instantie 1"},
+                    "meldingsbevoegde": {"naam": naam},
+                    "bronsysteem": "ECD",
+                },
+                geplandeEinddatum="2027-01-01",
+            )
+
+        first = send(1, "Bert")
+        assert first.verwerkt is True
+        assert [k.meldingsbevoegde.naam for k in first.lokaleMatch] == ["Anna"]
+        assert send(1, "Bert").verwerkt is False  # the same version again changes nothing
+        assert send(3, "Carla").verwerkt is True
+        assert send(2, "Daan").verwerkt is False  # an older version never overwrites a newer one
+        assert [p.meldingsbevoegde.naam for p in matches(node, 0, local.meldingId)[0].partij] == ["Carla"]
+        nieuw = [s for s in signals(node, 0) if s.meldingId == local.meldingId]
+        assert [s.soort for s in nieuw] == ["nieuweMatch", "gewijzigdeMatch"]
+        # An unknown system is refused with its own fault code.
+        with pytest.raises(zeep.exceptions.Fault) as exc:
+            send(4, "Eva", afzender="ONBEKEND")
+        assert exc.value.detail.findtext(".//{urn:nl:vir:gateway:gegevens:v1}code") == "VIR-SYSTEEM-ONBEKEND"
+        # A withdrawal ends the match; a late, older upsert cannot bring it back.
+        fed.MeldingIntrekken(
+            stuurgegevens=stuur(node, peer.oin),
+            afzender=peer.systeem,
+            bron={"systeem": peer.systeem, "meldingId": melding_id, "versie": 4},
+        )
+        assert matches(node, 0, local.meldingId) == []
+        assert send(3, "Carla").verwerkt is False
+        assert matches(node, 0, local.meldingId) == []
+    finally:
+        node.stop()
+
+
+def test_dead_deliveries_can_be_listed_and_replayed(tmp_path: Path) -> None:
+    handler = type("Bad", (_BadPeer,), {"mode": "garbage"})
+    bad = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=bad.serve_forever, daemon=True).start()
+    node = federatie(tmp_path, free_ports(4))[0]
+    node.extra_env = {"VIR_FEDERATIE_MAX_POGINGEN": "2", "VIR_FEDERATIE_MAX_WACHTTIJD": "0.2"}
+    node.cli(
+        "federatie",
+        "peer",
+        "add",
+        "--systeem",
+        "KAPOT",
+        "--url",
+        f"http://127.0.0.1:{bad.server_port}/v1/federatie",
+        "--oin",
+        "00000099000000000000",
+    )
+    node.start()
+    try:
+        file(node, 0, bsn())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            dead = node.cli("federatie", "dead", "list")
+            if "KAPOT" in dead.stdout:
+                break
+            time.sleep(0.5)
+        assert dead.returncode == 0 and "KAPOT" in dead.stdout and "unusable answer" in dead.stdout, dead.stdout
+        replay = node.cli("federatie", "dead", "replay")
+        assert replay.returncode == 0 and "queued again" in replay.stdout
+        assert int(replay.stdout.split()[0]) >= 1
+    finally:
+        node.stop()
+        bad.shutdown()
+        bad.server_close()
