@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
 
         start = time.monotonic()
         halves = (plan[: len(plan) // 2], plan[len(plan) // 2 :])
+        down_at = 0.0
+        back = threading.Event()
         for k, half in enumerate(halves):
             threads = [threading.Thread(target=submit, args=(half[t :: args.threads],)) for t in range(args.threads)]
             for t in threads:
@@ -112,16 +114,20 @@ def main(argv: list[str] | None = None) -> int:
                 victim.stop(signal.SIGKILL)
                 down_at = time.monotonic()
                 print(f"{len(done)} filed; {victim.systeem} killed", flush=True)
+
+                def restart(since: float = down_at) -> None:
+                    victim.start()
+                    print(f"{victim.systeem} back after {time.monotonic() - since:.0f} s", flush=True)
+                    back.set()
+
+                threading.Timer(args.down, restart).start()
             else:
                 for t in threads:
                     t.join()
         last_submit = time.monotonic()
-        time.sleep(max(0.0, args.down - (last_submit - down_at)))
-        victim.start()
+        back.wait()
         print(
-            f"{len(done)} filed in {last_submit - start:.1f} s; {victim.systeem} back after "
-            f"{time.monotonic() - down_at:.0f} s",
-            flush=True,
+            f"{len(done)} filed in {last_submit - start:.1f} s ({len(done) / (last_submit - start):.1f}/s)", flush=True
         )
         while any(pending(n) for n in nodes):
             time.sleep(0.2)
