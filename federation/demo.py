@@ -128,6 +128,7 @@ class Knooppunt:
             if self.procs[0].poll() is not None:
                 break
             time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"node {self.systeem} did not start; see {self.map / 'node.log'}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
