@@ -34,8 +34,8 @@ def free_ports(n: int) -> int:
         try:
             for i in range(n):
                 s = socket.socket()
+                socks.append(s)  # closed below, also when bind fails
                 s.bind(("127.0.0.1", base + i))
-                socks.append(s)
             return base
         except OSError:
             continue
