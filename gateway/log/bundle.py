@@ -22,23 +22,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from gateway.log.merkle import Frontier
-from gateway.log.regel import leaf_of_row
+from gateway.log.regel import METADATA_KOLOMMEN, leaf_of_row
 from gateway.log.verify import Bevinding, Resultaat, controleer_checkpoints
 
 FORMAAT = "vir-log-bundle-v1"
-KOLOMMEN = (
-    "volgnummer",
-    "tijdstip",
-    "soort",
-    "operatie",
-    "actor",
-    "bericht_id",
-    "kruisverwijzing",
-    "foutcode",
-    "correlatie_id",
-    "payload_lengte",
-    "payload_verwijderd",
-)
+# What a bundle line holds besides digest, leaf and payload.
+KOLOMMEN = (*(k for k in METADATA_KOLOMMEN if k != "payload_digest"), "payload_verwijderd")
 
 
 def fingerprint(cert_pem: bytes) -> str:

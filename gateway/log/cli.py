@@ -132,19 +132,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if r is None:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
-        for k in (
-            "volgnummer",
-            "tijdstip",
-            "soort",
-            "operatie",
-            "actor",
-            "bericht_id",
-            "kruisverwijzing",
-            "foutcode",
-            "correlatie_id",
-            "payload_lengte",
-            "payload_verwijderd",
-        ):
+        for k in bundle.KOLOMMEN:
             print(f"{k:<18} {getattr(r, k)}")
         print(f"{'payload_sha256':<18} {r.payload_digest.hex()}")
         print(f"{'leaf':<18} {r.leaf.hex()}")

@@ -22,6 +22,21 @@ from gateway.log.merkle import leaf_hash
 # The C-accelerated string encoder behind json.dumps(ensure_ascii=False).
 _encode_string = json.encoder.encode_basestring
 
+# The stored columns the leaf hash commits to, in one place.
+METADATA_KOLOMMEN = (
+    "volgnummer",
+    "tijdstip",
+    "soort",
+    "operatie",
+    "actor",
+    "bericht_id",
+    "kruisverwijzing",
+    "foutcode",
+    "correlatie_id",
+    "payload_digest",
+    "payload_lengte",
+)
+
 SOORTEN = ("inkomend", "uitgaand", "fout", "beheer", "inzage")
 
 

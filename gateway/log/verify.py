@@ -15,7 +15,7 @@ from typing import Any
 from gateway.log.checkpoint import CheckpointData, CheckpointError
 from gateway.log.checkpoint import verify as verify_checkpoint
 from gateway.log.merkle import Frontier
-from gateway.log.regel import _s, leaf_of_row
+from gateway.log.regel import METADATA_KOLOMMEN, _s, leaf_of_row
 
 
 @dataclass(frozen=True)
@@ -48,19 +48,7 @@ def _verschuiving(row: Any) -> int | None:
     return None
 
 
-_KOLOMMEN = (
-    "volgnummer",
-    "tijdstip",
-    "soort",
-    "operatie",
-    "actor",
-    "bericht_id",
-    "kruisverwijzing",
-    "foutcode",
-    "correlatie_id",
-    "payload_digest",
-    "payload_lengte",
-)
+_KOLOMMEN = METADATA_KOLOMMEN
 
 
 def controleer_checkpoints(
