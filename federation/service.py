@@ -5,7 +5,6 @@ committed federatie XSD like every chain-partner message, logged in the same tra
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import date
 from typing import Any
 
@@ -17,7 +16,7 @@ from gateway import models as M
 from gateway.domain.model import Contactkaart, Meldingsbevoegde
 from gateway.errors import RuleError
 from gateway.index import Verwijsindex
-from gateway.service import Deps, regels_voor, run_operation
+from gateway.service import Deps, regels_voor, run_operation, stuurgegevens_antwoord
 from store.models import Peer
 from store.repository import Repository
 
@@ -84,13 +83,7 @@ def _uitvoeren(deps: Deps, op: str, req: Any, ri: Any) -> Any:
             antwoord = F.MeldingIntrekkenResponse(verwerkt=ix.ingetrokken(req.afzender, bron))
         else:
             antwoord = F.PingResponse(systeem=deps.settings.systeem)
-        antwoord.stuurgegevens = M.StuurgegevensAntwoord(
-            berichtId=str(uuid.uuid4()),
-            tijdstip=nu,
-            zender=M.Zender(oin=deps.settings.gateway_oin, applicatie=deps.settings.applicatie),
-            ontvanger=M.Ontvanger(oin=sg.zender.oin),
-            kruisverwijzing=sg.berichtId,
-        )
+        antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)
         response_cls = getattr(F, f"{op}Response")
         deps.logboek.schrijf(
             session, regels_voor(deps, ri, f"federatie:{op}", f"systeem:{req.afzender}", sg, antwoord, [], response_cls)

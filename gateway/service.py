@@ -204,7 +204,7 @@ OPERATIES: dict[str, tuple[Any, Callable[[Verwijsindex, Instantie, Any, Settings
 RESPONSES = {op: getattr(M, f"{op}Response") for op in [*OPERATIES, "BerichtValideren"]}
 
 
-def _stuurgegevens(deps: Deps, req: Any, nu: datetime) -> Any:
+def stuurgegevens_antwoord(deps: Deps, req: Any, nu: datetime) -> Any:
     return M.StuurgegevensAntwoord(
         berichtId=str(uuid.uuid4()),
         tijdstip=nu,
@@ -288,7 +288,7 @@ def _uitvoeren(deps: Deps, op: str, req: Any, ri: RequestInfo, *, dry_run: bool 
             raise RuleError(code="VIR-INSTANTIE-ONBEKEND", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
         ix = Verwijsindex(repo, deps.regels, nu, deps.uitgaand(session, nu) if mutating else None)
         antwoord = fn(ix, zender, req, deps.settings)
-        antwoord.stuurgegevens = _stuurgegevens(deps, req, nu)
+        antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)
         if dry_run:
             raise _DryRun()
         deps.logboek.schrijf(session, regels_voor(deps, ri, op, oin, sg, antwoord, gerenderd))
@@ -368,7 +368,7 @@ def valideren(ctx: Any, req: Any) -> Any:
             except GatewayError as exc:
                 vind(exc.code, exc.message_nl, exc.message_en, exc.xpath)
     antwoord = M.BerichtValiderenResponse(
-        stuurgegevens=_stuurgegevens(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
+        stuurgegevens=stuurgegevens_antwoord(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
     )
     ri = info(ctx)
     sg = req.stuurgegevens
