@@ -9,6 +9,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -97,8 +98,13 @@ def logged_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
 def clone(db: LoggedDb, tmp: Path) -> str:
     """A copy of the logged database to tamper with (SQLite: the file; PostgreSQL: a template copy)."""
     if db.url.startswith("sqlite"):
-        src = Path(db.url.removeprefix("sqlite:///"))
-        shutil.copy(src, tmp / "copy.sqlite3")
+        # SQLite's backup API, not a file copy: in WAL mode the newest pages may still be in the -wal file.
+        src = sqlite3.connect(db.url.removeprefix("sqlite:///"))
+        dst = sqlite3.connect(tmp / "copy.sqlite3")
+        with dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
         return f"sqlite:///{tmp / 'copy.sqlite3'}"
     from sqlalchemy.engine import make_url
 
