@@ -116,6 +116,8 @@ class Database:
             with session.begin():
                 yield session
         except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "40P01":
+                raise  # a deadlock PostgreSQL broke: the caller may run the transaction again
             log.error("database unavailable: %s", type(exc.orig).__name__)
             raise StoreError() from exc
         except DBAPIError as exc:

@@ -42,6 +42,29 @@ class Instantie(Base):
     # known here only through its meldingen (it can never call our chain-partner service).
     systeem: Mapped[str | None] = mapped_column(String(20), default=None)
 
+    # --- the profile (``vir-gateway instantie profiel``) ---
+    # Lifetime of a melding in years; None means the legal maximum (Regels.max_melding_jaren), and
+    # a value above it is capped at it.
+    melding_jaren: Mapped[int | None] = mapped_column(Integer, default=None)
+    mag_regievoeren: Mapped[bool] = mapped_column(default=False)
+    mag_afschermen: Mapped[bool] = mapped_column(default=False)
+    # JSON contact card shown to other parties instead of the filer's for a shielded melding.
+    afschermcontact: Mapped[str | None] = mapped_column(Text, default=None)
+    # JSON list of case types whose ``gestart`` event files a melding automatically.
+    auto_casustypen: Mapped[str] = mapped_column(Text, default="[]")
+    bsn_toegestaan: Mapped[bool] = mapped_column(default=True)
+    # Push of the signal queue to the partner's own endpoint (wsdl/signalen.wsdl): the last number
+    # delivered, and the retry state of the next attempt.
+    callback_url: Mapped[str | None] = mapped_column(String(400), default=None)
+    push_tot: Mapped[int] = mapped_column(BigInteger, default=0)
+    push_pogingen: Mapped[int] = mapped_column(Integer, default=0)
+    push_volgende: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    push_fout: Mapped[str | None] = mapped_column(String(400), default=None)
+    # WS-Security: the PEM certificate whose key signs this instantie's messages, and whether its
+    # requests must be signed (``vir-gateway instantie profiel --certificaat F --wss``).
+    certificaat: Mapped[str | None] = mapped_column(Text, default=None)
+    wss_verplicht: Mapped[bool] = mapped_column(default=False)
+
 
 class Jongere(Base):
     """One row per youth key; its row lock serialises every change to the youth's meldingen."""
@@ -77,6 +100,11 @@ class Melding(Base):
     # version is ``versie``. None for our own.
     bron_systeem: Mapped[str | None] = mapped_column(String(20), default=None)
     bron_melding_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Others see the instantie's shielding contact instead of the filer (anonymous signalling).
+    afgeschermd: Mapped[bool] = mapped_column(default=False)
+    # The pre-expiry notice was sent / an archived melding has given its one-time archiefsignaal.
+    verloop_gemeld: Mapped[bool] = mapped_column(default=False)
+    archief_gemeld: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         Index("uq_melding_bron", "bron_systeem", "bron_melding_id", unique=True),
@@ -104,6 +132,10 @@ class Match(Base):
     status: Mapped[str] = mapped_column(String(16))  # actief | beeindigd
     ontstaan: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    regievoerder_id: Mapped[int | None] = mapped_column(ForeignKey("instantie.id"), default=None)
+    # A gezinsmatch (one per youth): JSON list of the ids of the active meldingen on related youths
+    # it was last computed with, so that a recomputation knows what changed for whom.
+    leden: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (
         Index(
@@ -211,6 +243,8 @@ class Peer(Base):
     url: Mapped[str] = mapped_column(String(400))
     oin: Mapped[str] = mapped_column(String(20))  # the peer gateway's own OIN (stuurgegevens/ontvanger)
     actief: Mapped[bool] = mapped_column(default=True)
+    # PEM certificate whose key signs the peer's messages; when set, its messages must be signed.
+    certificaat: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class FederatieUitgaand(Base):
@@ -247,3 +281,67 @@ class FederatieIntrekking(Base):
     versie: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("bron_systeem", "bron_melding_id", name="uq_intrekking_bron"),)
+
+
+class Afstemming(Base):
+    """Matched parties recorded that they made contact (care coordination)."""
+
+    __tablename__ = "afstemming"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("match.id", ondelete="CASCADE"), index=True)
+    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
+    datum: Mapped[date] = mapped_column(Date)
+    vastgelegd: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Telling(Base):
+    """One countable event for management information; it never refers to a youth, so it outlives
+    the meldingen it counts."""
+
+    __tablename__ = "telling"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
+    soort: Mapped[str] = mapped_column(String(16))
+
+
+class BrpAdres(Base):
+    """An address of the embedded population register; children at an institution address are not family."""
+
+    __tablename__ = "brp_adres"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    postcode: Mapped[str] = mapped_column(String(6))
+    huisnummer: Mapped[int] = mapped_column(Integer)
+    gemeente: Mapped[str] = mapped_column(String(4))
+    instelling: Mapped[bool] = mapped_column(default=False)
+
+
+class BrpPersoon(Base):
+    """A person of the embedded population register: keys and dates only, no names."""
+
+    __tablename__ = "brp_persoon"
+
+    bsn: Mapped[str] = mapped_column(String(9), primary_key=True)
+    geboortedatum: Mapped[date] = mapped_column(Date)
+    geslacht: Mapped[str] = mapped_column(String(1))
+    overlijdensdatum: Mapped[date | None] = mapped_column(Date)
+    adres_id: Mapped[str | None] = mapped_column(String(16), index=True)
+
+
+class BrpOuder(Base):
+    __tablename__ = "brp_ouder"
+
+    kind_bsn: Mapped[str] = mapped_column(String(9), primary_key=True)
+    ouder_bsn: Mapped[str] = mapped_column(String(9), primary_key=True, index=True)
+
+
+class WsaBericht(Base):
+    """WS-Addressing MessageIDs of verified requests, to refuse a replay; kept for a day."""
+
+    __tablename__ = "wsa_bericht"
+
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

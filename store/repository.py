@@ -7,11 +7,25 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import Bericht, FederatieIntrekking, Instantie, Jongere, Match, Melding, Signaal
+from store.models import (
+    Afstemming,
+    Bericht,
+    BrpAdres,
+    BrpOuder,
+    BrpPersoon,
+    FederatieIntrekking,
+    Instantie,
+    Jongere,
+    Match,
+    Melding,
+    Signaal,
+    Telling,
+    WsaBericht,
+)
 
 ACTIEF = "actief"
 
@@ -54,6 +68,33 @@ _VOLGNUMMERS = (
     .values(signaal_uitgegeven=Instantie.signaal_uitgegeven + bindparam("b_aantal"))
     .returning(Instantie.signaal_uitgegeven)
 )
+_VERWANT_ADRES = (
+    select(BrpPersoon.adres_id)
+    .join(BrpAdres, BrpAdres.id == BrpPersoon.adres_id)
+    .where(BrpPersoon.bsn == bindparam("b_bsn"), BrpAdres.instelling.is_(False))
+)
+_VERWANTEN = (
+    select(BrpPersoon.bsn)
+    .where(BrpPersoon.adres_id.in_(_VERWANT_ADRES.scalar_subquery()))
+    .union(
+        select(BrpOuder.kind_bsn).where(
+            BrpOuder.ouder_bsn.in_(select(BrpOuder.ouder_bsn).where(BrpOuder.kind_bsn == bindparam("b_bsn")))
+        )
+    )
+)
+_MELDINGEN_VAN_JONGERE = (
+    select(Melding)
+    .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, "gearchiveerd"]))
+    .order_by(Melding.id)
+)
+_HEEFT_MELDINGEN = select(Melding.id).where(Melding.jongere_id == bindparam("b_jongere")).limit(1)
+_ACTIEVE_MATCH = select(Match).where(
+    Match.jongere_id == bindparam("b_jongere"), Match.soort == bindparam("b_soort"), Match.status == ACTIEF
+)
+_BRP_GEVULD = select(BrpPersoon.bsn).limit(1)
+_INSTANTIES = select(Instantie).where(Instantie.id.in_(bindparam("b_ids", expanding=True)))
+_LAATSTE_AFSTEMMING = select(func.max(Afstemming.datum)).where(Afstemming.match_id == bindparam("b_match"))
+_TELLING = insert(Telling)
 _INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"))
 _ACTIEVE_MELDINGEN = (
     select(Melding).where(Melding.jongere_id == bindparam("b_jongere"), Melding.status == ACTIEF).order_by(Melding.id)
@@ -67,6 +108,7 @@ class Repository:
         # the statement itself on small writes.
         self.c = session.connection()
         self.dialect = session.get_bind().dialect.name
+        self._instanties: dict[int, Instantie] = {}
 
     # --- instanties -------------------------------------------------------------------------
 
@@ -77,8 +119,13 @@ class Repository:
         return self.s.scalars(select(Instantie).order_by(Instantie.oin)).all()
 
     def instanties_by_id(self, ids: Iterable[int]) -> dict[int, Instantie]:
-        rows = self.s.scalars(select(Instantie).where(Instantie.id.in_(set(ids)))).all()
-        return {r.id: r for r in rows}
+        """By id, each row loaded once per transaction (instanties do not change within one)."""
+        gevraagd = set(ids)
+        missen = [i for i in gevraagd if i not in self._instanties]
+        if missen:
+            for r in self.s.scalars(_INSTANTIES, {"b_ids": missen}).all():
+                self._instanties[r.id] = r
+        return {i: self._instanties[i] for i in gevraagd if i in self._instanties}
 
     def add_instantie(self, oin: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
         inst = Instantie(
@@ -149,6 +196,33 @@ class Repository:
             inst.naam, inst.vestiging = naam, vestiging
         return inst
 
+    def bestaande_jongere(self, sleutel: str) -> int | None:
+        return self.s.execute(select(Jongere.id).where(Jongere.sleutel == sleutel)).scalar_one_or_none()
+
+    def jongere_ids(self, sleutels: Iterable[str]) -> list[int]:
+        keys = list(sleutels)
+        if not keys:
+            return []
+        return list(self.s.scalars(select(Jongere.id).where(Jongere.sleutel.in_(keys)).order_by(Jongere.id)))
+
+    def verwanten(self, bsn: str) -> set[str]:
+        """BSNs of the persons related to ``bsn`` in the population register: the same home address
+        (not an institution) or a shared parent."""
+        return set(self.s.scalars(_VERWANTEN, {"b_bsn": bsn})) - {bsn}
+
+    def archief(self, jongere_id: int) -> Sequence[Melding]:
+        return [a for a in self.meldingen_van_jongere(jongere_id) if a.status == "gearchiveerd"]
+
+    def meldingen_van_jongere(self, jongere_id: int) -> Sequence[Melding]:
+        """The youth's active and archived meldingen. Most filings are on a youth the index does not know
+        yet: a plain Core probe answers that case without the cost of an ORM query."""
+        if self.c.execute(_HEEFT_MELDINGEN, {"b_jongere": jongere_id}).first() is None:
+            return []
+        return self.s.scalars(_MELDINGEN_VAN_JONGERE, {"b_jongere": jongere_id}).all()
+
+    def brp_gevuld(self) -> bool:
+        return self.s.execute(_BRP_GEVULD).first() is not None
+
     def lock_jongere_by_id(self, jongere_id: int) -> Jongere:
         return self.s.scalars(select(Jongere).where(Jongere.id == jongere_id).with_for_update()).one()
 
@@ -171,9 +245,21 @@ class Repository:
     # --- matches ----------------------------------------------------------------------------
 
     def actieve_match(self, jongere_id: int, soort: str = "clientmatch") -> Match | None:
+        return self.s.scalars(_ACTIEVE_MATCH, {"b_jongere": jongere_id, "b_soort": soort}).one_or_none()
+
+    def actieve_matches(self, jongere_id: int) -> Sequence[Match]:
         return self.s.scalars(
-            select(Match).where(Match.jongere_id == jongere_id, Match.soort == soort, Match.status == ACTIEF)
-        ).one_or_none()
+            select(Match).where(Match.jongere_id == jongere_id, Match.status == ACTIEF).order_by(Match.id)
+        ).all()
+
+    def match(self, match_id: str) -> Match | None:
+        return self.s.scalars(select(Match).where(Match.match_id == match_id)).one_or_none()
+
+    def laatste_afstemming(self, match_id: int) -> date | None:
+        return self.c.execute(_LAATSTE_AFSTEMMING, {"b_match": match_id}).scalar()
+
+    def tel(self, nu: datetime, instantie_id: int, soort: str) -> None:
+        self.c.execute(_TELLING, {"tijdstip": nu, "instantie_id": instantie_id, "soort": soort})
 
     def eigen_meldingen_met_match(
         self, instantie_id: int, melding_id: str | None, offset: int, limit: int
@@ -240,12 +326,27 @@ class Repository:
         claimed = self.c.execute(_claim_bericht(self.dialect), params).scalar_one_or_none()
         return None if claimed is None else int(claimed)
 
+    def onthoud_message_id(self, message_id: str, nu: datetime) -> bool:
+        """Record a MessageID; False when it was already recorded."""
+        stmt = (
+            self._insert_dialect(WsaBericht)
+            .values(message_id=message_id, tijdstip=nu)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(WsaBericht.message_id)
+        )
+        return self.c.execute(stmt).scalar_one_or_none() is not None
+
     def bewaar_antwoord(self, claim: int, antwoord: bytes) -> None:
         self.c.execute(_BEWAAR_ANTWOORD, {"b_id": claim, "b_antwoord": antwoord})
 
     def insert(self, row: Any) -> int:
         """Insert a new row with one Core statement (no unit-of-work flush); returns its id."""
         table = row.__table__
-        values = {c.key: getattr(row, c.key) for c in table.columns if c.key != "id"}
+        # An attribute left unset gets its column default, as the ORM would give it.
+        values = {
+            c.key: v
+            for c in table.columns
+            if c.key != "id" and not ((v := getattr(row, c.key)) is None and c.default is not None)
+        }
         row.id = int(self.c.execute(_insert_returning_id(table), values).scalar_one())
         return int(row.id)
