@@ -47,7 +47,11 @@ def served_files() -> dict[str, Path]:
     return files
 
 
-SCHEMAS = {ns.KETENPARTNER: "ketenpartner-v1.xsd", ns.FEDERATIE: "federatie-v1.xsd"}
+SCHEMAS = {
+    ns.KETENPARTNER: "ketenpartner-v1.xsd",
+    ns.FEDERATIE: "federatie-v1.xsd",
+    ns.SIGNALEN: "signalen-v1.xsd",
+}
 
 
 @cache
@@ -87,6 +91,11 @@ _EXPECTED = re.compile(r"Expected is (?:one of )?\( (.*?) \)")
 _CLARK = re.compile(r"\{([^}]*)\}(\w+)")
 
 
+def qname(clark: str) -> str:
+    """``{uri}local`` as ``kp:local``/``g:local`` (our prefixes), or unchanged for other namespaces."""
+    return _qname(clark)
+
+
 def _qname(clark: str) -> str:
     def sub(m: re.Match[str]) -> str:
         prefix = _PREFIXES.get(m.group(1))
@@ -95,14 +104,19 @@ def _qname(clark: str) -> str:
     return _CLARK.sub(sub, clark)
 
 
-def _normalise_path(path: str | None, element: etree._Element) -> str:
-    """Rewrite libxml2's path into our prefixes, whatever prefixes the sender used."""
-    if not path:
-        return ""
+def _prefix_uris(element: etree._Element) -> dict[str, str]:
+    """Every prefix the sender declared anywhere in the element, with its (first) namespace."""
     uris: dict[str, str] = {}
     for el in element.iter():
         for prefix, uri in (el.nsmap or {}).items():
             uris.setdefault(prefix or "", uri)
+    return uris
+
+
+def _normalise_path(path: str | None, uris: dict[str, str]) -> str:
+    """Rewrite libxml2's path into our prefixes, whatever prefixes the sender used."""
+    if not path:
+        return ""
     steps = []
     for step in path.split("/"):
         if ":" in step:
@@ -114,11 +128,11 @@ def _normalise_path(path: str | None, element: etree._Element) -> str:
     return "/".join(steps)
 
 
-def _finding(entry: etree._LogEntry, element: etree._Element) -> Finding:
+def _finding(entry: etree._LogEntry, uris: dict[str, str]) -> Finding:
     message = entry.message or ""
     m = re.match(r"Element '([^']*)'", message)
     name = _qname(m.group(1)) if m else "?"
-    xpath = _normalise_path(entry.path, element)
+    xpath = _normalise_path(entry.path, uris)
     expected = _EXPECTED.search(message)
     wanted = _qname(expected.group(1)) if expected else ""
     if "Missing child element" in message:
@@ -162,8 +176,15 @@ def _finding(entry: etree._LogEntry, element: etree._Element) -> Finding:
     )
 
 
-def schema_findings(element: etree._Element, service: str = ns.KETENPARTNER) -> list[Finding]:
-    """Every schema violation of one request element (empty when valid)."""
+MAX_BEVINDINGEN = 100
+"""BerichtValideren reports at most this many schema findings: enough to act on, and a request with
+thousands of errors costs no more than one with a hundred."""
+
+
+def schema_findings(
+    element: etree._Element, service: str = ns.KETENPARTNER, maximaal: int = MAX_BEVINDINGEN
+) -> list[Finding]:
+    """The schema violations of one request element, at most ``maximaal`` (empty when valid)."""
     if element.tag not in request_elements(service):
         name = _qname(str(element.tag))
         return [
@@ -178,11 +199,12 @@ def schema_findings(element: etree._Element, service: str = ns.KETENPARTNER) -> 
     if schema.validate(element):
         return []
     entries: Any = schema.error_log
-    return [_finding(e, element) for e in entries]
+    uris = _prefix_uris(element)  # once, not per finding
+    return [_finding(e, uris) for e in list(entries)[:maximaal]]
 
 
 def validate_request(element: etree._Element, service: str = ns.KETENPARTNER) -> None:
     """Raise the first schema violation of a request element as a ``SchemaError``."""
-    findings = schema_findings(element, service)
+    findings = schema_findings(element, service, maximaal=1)
     if findings:
         raise findings[0].as_error()

@@ -34,7 +34,13 @@ class Ontvanger(G):
 
 
 class Stuurgegevens(G):
-    _type_info = [("berichtId", Unicode), ("tijdstip", DateTime), ("zender", Zender), ("ontvanger", Ontvanger)]
+    _type_info = [
+        ("berichtId", Unicode),
+        ("tijdstip", DateTime),
+        ("zender", Zender),
+        ("ontvanger", Ontvanger),
+        ("gebruiker", Unicode),
+    ]
 
 
 class Ontvangstbewijs(G):
@@ -80,7 +86,13 @@ class Match(G):
         ("status", Unicode),
         ("sinds", DateTime),
         ("partij", _many(Contactkaart)),
+        ("regievoerder", Unicode),
+        ("laatsteAfstemming", Date),
     ]
+
+
+class Archiefsignaal(G):
+    _type_info = [("partij", _many(Contactkaart))]
 
 
 class Signaal(G):
@@ -90,6 +102,8 @@ class Signaal(G):
         ("tijdstip", DateTime),
         ("meldingId", Unicode),
         ("match", Match),
+        ("archiefsignaal", Archiefsignaal),
+        ("einddatum", Date),
     ]
 
 
@@ -119,6 +133,7 @@ MeldingAfgeven = _element(
         ("jongere", Jongere),
         ("meldingsbevoegde", Meldingsbevoegde),
         ("geplandeEinddatum", Date),
+        ("afgeschermd", Boolean),
     ],
 )
 MeldingAfgevenResponse = _element(
@@ -128,6 +143,74 @@ MeldingAfgevenResponse = _element(
         ("meldingId", Unicode),
         ("geplandeEinddatum", Date),
         ("match", _many(Match)),
+        ("archiefsignaal", Archiefsignaal),
+    ],
+)
+
+MeldingItem = _element(
+    "MeldingItem",
+    [
+        ("referentie", Unicode),
+        ("jongere", Jongere),
+        ("meldingsbevoegde", Meldingsbevoegde),
+        ("geplandeEinddatum", Date),
+        ("afgeschermd", Boolean),
+    ],
+)
+MeldingResultaat = _element(
+    "MeldingResultaat",
+    [
+        ("referentie", Unicode),
+        ("meldingId", Unicode),
+        ("geplandeEinddatum", Date),
+        ("match", _many(Match)),
+        ("archiefsignaal", Archiefsignaal),
+        ("fout", Bevinding),
+    ],
+)
+MeldingenAfgeven = _element("MeldingenAfgeven", [("stuurgegevens", Stuurgegevens), ("item", _many(MeldingItem))])
+MeldingenAfgevenResponse = _element(
+    "MeldingenAfgevenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("afgegeven", Integer),
+        ("geweigerd", Integer),
+        ("resultaat", _many(MeldingResultaat)),
+    ],
+)
+
+RegievoerderVastleggen = _element(
+    "RegievoerderVastleggen", [("stuurgegevens", Stuurgegevens), ("matchId", Unicode), ("regievoerder", Unicode)]
+)
+RegievoerderVastleggenResponse = _element(
+    "RegievoerderVastleggenResponse", [("stuurgegevens", StuurgegevensAntwoord), ("match", Match)]
+)
+AfstemmingVastleggen = _element(
+    "AfstemmingVastleggen", [("stuurgegevens", Stuurgegevens), ("matchId", Unicode), ("datum", Date)]
+)
+AfstemmingVastleggenResponse = _element(
+    "AfstemmingVastleggenResponse", [("stuurgegevens", StuurgegevensAntwoord), ("match", Match)]
+)
+CasusGebeurtenis = _element(
+    "CasusGebeurtenis",
+    [
+        ("stuurgegevens", Stuurgegevens),
+        ("gebeurtenis", Unicode),
+        ("casustype", Unicode),
+        ("jongere", Jongere),
+        ("meldingsbevoegde", Meldingsbevoegde),
+        ("reden", Unicode),
+    ],
+)
+CasusGebeurtenisResponse = _element(
+    "CasusGebeurtenisResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("actie", Unicode),
+        ("uitleg", Unicode),
+        ("meldingId", Unicode),
+        ("match", _many(Match)),
+        ("archiefsignaal", Archiefsignaal),
     ],
 )
 

@@ -10,3 +10,4 @@ SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 XSD = "http://www.w3.org/2001/XMLSchema"
 
 NSMAP = {"g": GEGEVENS, "kp": KETENPARTNER}
+SIGNALEN = "urn:nl:vir:gateway:signalen:v1"

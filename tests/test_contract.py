@@ -37,9 +37,13 @@ def test_zeep_loads_the_committed_wsdl_without_warnings() -> None:
     ops = set(c.wsdl.bindings[f"{{{KP}}}KetenpartnerSoap11Binding"]._operations)
     assert ops == {
         "MeldingAfgeven",
+        "MeldingenAfgeven",
         "MeldingWijzigen",
         "MeldingBeeindigen",
         "MatchesOpvragen",
+        "RegievoerderVastleggen",
+        "AfstemmingVastleggen",
+        "CasusGebeurtenis",
         "SignalenOphalen",
         "SignalenBevestigen",
         "BerichtValideren",
@@ -63,8 +67,38 @@ def test_ping_over_both_soap_versions(server: Server) -> None:
         assert r.versie
 
 
+def test_signalen_wsdl_loads_and_pushes_the_signal_type() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = zeep.Client(str(ROOT / "wsdl" / "signalen.wsdl"))
+    binding = c.wsdl.bindings["{urn:nl:vir:gateway:signalen:v1}SignalenSoap11Binding"]
+    assert set(binding._operations) == {"SignalenAfleveren"}
+
+
 def test_wsdl_is_wellformed_and_document_literal() -> None:
     doc = etree.parse(str(ROOT / "wsdl" / "ketenpartner.wsdl"))
     styles = doc.xpath("//*[local-name()='binding' and @style]/@style")
     uses = set(doc.xpath("//*[local-name()='body']/@use"))
     assert set(styles) == {"document"} and uses == {"literal"}
+
+
+def test_ws_addressing_is_answered_and_related(server: Server) -> None:
+    """A request with WS-Addressing headers (zeep's plugin) gets RelatesTo its MessageID and the response Action."""
+    from zeep.plugins import HistoryPlugin
+    from zeep.wsa import WsAddressingPlugin
+
+    wsa = "http://www.w3.org/2005/08/addressing"
+    history = HistoryPlugin()
+    for soap12 in (False, True):
+        c = zeep.Client(str(ROOT / "wsdl" / "ketenpartner.wsdl"), plugins=[WsAddressingPlugin(), history])
+        binding = "KetenpartnerSoap12Binding" if soap12 else "KetenpartnerSoap11Binding"
+        svc = c.create_service(f"{{{KP}}}{binding}", server.endpoint)
+        assert svc.Ping(stuurgegevens=sg("00000001111111111000")).versie
+        sent, got = history.last_sent["envelope"], history.last_received["envelope"]
+        message_id = sent.findtext(f".//{{{wsa}}}MessageID")
+        assert message_id and got.findtext(f".//{{{wsa}}}RelatesTo") == message_id
+        assert got.findtext(f".//{{{wsa}}}Action") == f"{sent.findtext(f'.//{{{wsa}}}Action')}Response"
+        assert got.findtext(f".//{{{wsa}}}MessageID") not in (None, message_id)
+    # Without WS-Addressing the answer has none.
+    r = client(server).Ping(stuurgegevens=sg("00000001111111111000"))
+    assert r.versie
