@@ -4,6 +4,8 @@ timeouts and connection reuse. Every failure leaves this module as ``DeliveryErr
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,6 +27,49 @@ class DeliveryError(Exception):
     """A delivery that did not succeed; ``str`` says why (no library text beyond the class)."""
 
 
+def soap_dienst(
+    wsdl: str, binding: str, url: str, *, timeout: float, plugins: list[Any] | None, tls: dict[str, Any] | None
+) -> tuple[Any, HistoryPlugin]:
+    """A zeep service from a committed WSDL, with timeouts, connection reuse and our TLS options (``cert``,
+    ``verify``); its history plugin runs last, so it holds what was actually sent (signed, if so)."""
+    session = requests.Session()
+    for optie, waarde in (tls or {}).items():
+        setattr(session, optie, waarde)
+    if tls and "verify" in tls:
+        session.trust_env = False  # else a REQUESTS_CA_BUNDLE in the environment overrides our CA
+    history = HistoryPlugin()
+    transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)
+    client = zeep.Client(str(wsdl_path(wsdl)), transport=transport, plugins=[*(plugins or []), history])
+    return client.create_service(binding, url), history
+
+
+@contextmanager
+def bezorging(onbereikbaar: str) -> Iterator[None]:
+    """Whatever zeep or requests raise inside becomes a ``DeliveryError`` saying why."""
+    try:
+        yield
+    except zeep.exceptions.Fault as exc:
+        code = exc.detail.findtext(f".//{{{ns.GEGEVENS}}}code") if exc.detail is not None else None
+        raise DeliveryError(f"fault {code or exc.code}") from exc
+    except requests.Timeout as exc:
+        raise DeliveryError("timeout") from exc
+    except requests.ConnectionError as exc:
+        raise DeliveryError(onbereikbaar) from exc
+    except requests.RequestException as exc:
+        raise DeliveryError(f"http error {type(exc).__name__}") from exc
+    except (zeep.exceptions.Error, etree.XMLSyntaxError, ValueError, AttributeError) as exc:
+        raise DeliveryError(f"unusable answer ({type(exc).__name__})") from exc
+
+
+def verzonden_enveloppen(history: HistoryPlugin) -> tuple[bytes, bytes]:
+    """The last request and answer as bytes (empty where there was none)."""
+    sent, received = history.last_sent, history.last_received
+    return (
+        etree.tostring(sent["envelope"]) if sent else b"",
+        etree.tostring(received["envelope"]) if received else b"",
+    )
+
+
 @dataclass(frozen=True)
 class Verzonden:
     verzoek: bytes
@@ -33,12 +78,18 @@ class Verzonden:
 
 
 class PeerClient:
-    def __init__(self, url: str, peer_oin: str, *, eigen_systeem: str, eigen_oin: str, timeout: float) -> None:
-        session = requests.Session()
-        self.history = HistoryPlugin()
-        transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)
-        client = zeep.Client(str(wsdl_path("federatie.wsdl")), transport=transport, plugins=[self.history])
-        self.svc = client.create_service(_BINDING, url)
+    def __init__(
+        self,
+        url: str,
+        peer_oin: str,
+        *,
+        eigen_systeem: str,
+        eigen_oin: str,
+        timeout: float,
+        plugins: list[Any] | None = None,
+        tls: dict[str, Any] | None = None,
+    ) -> None:
+        self.svc, self.history = soap_dienst("federatie.wsdl", _BINDING, url, timeout=timeout, plugins=plugins, tls=tls)
         self.peer_oin = peer_oin
         self.systeem = eigen_systeem
         self.oin = eigen_oin
@@ -54,7 +105,7 @@ class PeerClient:
     def forward(self, soort: str, inhoud: dict[str, Any], bericht_id: str | None = None) -> Verzonden:
         """Deliver one outbox item; idempotent at the receiver."""
         bid = bericht_id or str(uuid.uuid4())
-        try:
+        with bezorging("peer unreachable"):
             if soort == "doorgeven":
                 k = inhoud["contactkaart"]
                 r = self.svc.MeldingDoorgeven(
@@ -73,21 +124,5 @@ class PeerClient:
                 r = self.svc.MeldingIntrekken(stuurgegevens=self._sg(bid), afzender=self.systeem, bron=inhoud["bron"])
             else:
                 raise DeliveryError(f"unknown delivery kind {soort!r}")
-        except zeep.exceptions.Fault as exc:
-            code = exc.detail.findtext(f".//{{{ns.GEGEVENS}}}code") if exc.detail is not None else None
-            raise DeliveryError(f"fault {code or exc.code}") from exc
-        except requests.Timeout as exc:
-            raise DeliveryError("timeout") from exc
-        except requests.ConnectionError as exc:
-            raise DeliveryError("peer unreachable") from exc
-        except requests.RequestException as exc:
-            raise DeliveryError(f"http error {type(exc).__name__}") from exc
-        except (zeep.exceptions.Error, etree.XMLSyntaxError, ValueError, AttributeError) as exc:
-            raise DeliveryError(f"unusable answer ({type(exc).__name__})") from exc
-        sent = self.history.last_sent
-        received = self.history.last_received
-        return Verzonden(
-            etree.tostring(sent["envelope"]) if sent else b"",
-            etree.tostring(received["envelope"]) if received else b"",
-            bool(getattr(r, "verwerkt", True)),
-        )
+        verzoek, antwoord = verzonden_enveloppen(self.history)
+        return Verzonden(verzoek, antwoord, bool(getattr(r, "verwerkt", True)))

@@ -1,20 +1,26 @@
 """``vir-gateway worker``: delivers the federation outbox to the peers, with retries and exponential
 backoff, never blocking a chain partner's request. Several workers may run at once (on PostgreSQL
-they never take the same delivery; on SQLite one is enough). Deliveries and answers are logged."""
+they never take the same delivery; on SQLite one is enough). Deliveries and answers are logged.
+
+The worker also pushes signal queues to chain partners with a callback endpoint (``federation.push``)
+and runs retention (``gateway.onderhoud``) every ``VIR_ONDERHOUD_SECONDEN`` and once at start."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from federation import outbox
+from federation import ondertekening, outbox
 from federation.client import DeliveryError, PeerClient
-from gateway.config import Settings
+from federation.push import Pusher
+from gateway.config import Settings, klok, tls_client
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
+from gateway.onderhoud import onderhoud
 from store.db import Database
 from store.migrate import upgrade
 
@@ -30,6 +36,9 @@ class Worker:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="federatie")
         self._local = threading.local()
         self.stop = threading.Event()
+        self.pusher = Pusher(settings, self.db, self.logboek)
+        self.klok = klok(settings)
+        self._volgend_onderhoud = 0.0
 
     def _client(self, levering: outbox.Levering, oin: str) -> PeerClient:
         clients: dict[str, PeerClient] = self._local.__dict__.setdefault("clients", {})
@@ -41,6 +50,8 @@ class Worker:
                 eigen_systeem=self.settings.systeem,
                 eigen_oin=self.settings.gateway_oin,
                 timeout=self.settings.federatie_timeout,
+                plugins=ondertekening.plugins(self.settings),
+                tls=tls_client(self.settings),
             )
         return clients[key]
 
@@ -86,8 +97,12 @@ class Worker:
             self.db, batch, timedelta(seconds=max(30.0, 3 * self.settings.federatie_timeout)), datetime.now(UTC)
         )
         list(self.pool.map(self.deliver, leveringen))
+        gepusht = self.pusher.run_once()
+        if time.monotonic() >= self._volgend_onderhoud:
+            self._volgend_onderhoud = time.monotonic() + self.settings.onderhoud_seconden
+            onderhoud(self.settings, self.db, self.logboek, self.klok())
         self.logboek.misschien_checkpoint()
-        return len(leveringen)
+        return len(leveringen) + gepusht
 
     def run(self, idle: float = 0.2) -> None:
         log.info("federation worker of %s started", self.settings.systeem)

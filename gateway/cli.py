@@ -4,6 +4,7 @@
     vir-gateway db upgrade
     vir-gateway instantie add --oin OIN --naam NAAM [--vestiging V]
     vir-gateway instantie list
+    (profiles, retention, population register, reports: see ``gateway.beheer``)
 
 Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration.
 """
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from federation import cli as federatie_cli
-from gateway import config
+from gateway import beheer, config, pki
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
 from gateway.server import bind_socket, is_loopback, run
@@ -60,6 +61,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.development and not is_loopback(args.host):
         print(f"refused: development mode listens on loopback only, not on {args.host}", file=sys.stderr)
         return 2
+    if settings.identiteit != "ontwikkeling" and settings.tls_ca is None:
+        print("refused: client certificates need VIR_TLS_CA (the accepted CA bundle)", file=sys.stderr)
+        return 2
+    if settings.identiteit == "tls" and settings.tls_key is None:
+        print("refused: VIR_TLS_CERT needs VIR_TLS_KEY", file=sys.stderr)
+        return 2
     db = _open_db(settings)
     if args.demo:
         for oin, naam, vestiging in DEMO_INSTANTIES:
@@ -77,9 +84,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.development:
         print(DEV_BANNER, file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
+    scheme = "https" if settings.identiteit == "tls" else "http"
     print(
-        f"vir-gateway listening on http://{shown}:{port}/v1/ketenpartner "
-        f"(WSDL: http://{shown}:{port}/v1/ketenpartner?wsdl), database {_safe_url(settings.url)}",
+        f"vir-gateway listening on {scheme}://{shown}:{port}/v1/ketenpartner "
+        f"(WSDL: {scheme}://{shown}:{port}/v1/ketenpartner?wsdl), database {_safe_url(settings.url)}, "
+        f"identity: {settings.identiteit}",
         flush=True,
     )
     if args.demo:
@@ -152,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--vestiging")
     a.set_defaults(fn=cmd_instantie_add)
     inst.add_parser("list", help="list instanties").set_defaults(fn=cmd_instantie_list)
+    beheer.add_parsers(sub, inst)
+    pki.add_parser(sub)
     log_cli.add_parser(sub)
     federatie_cli.add_parser(sub)
     return p

@@ -7,7 +7,9 @@ and limits that refuse oversized or deeply nested input before it costs memory.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,58 @@ class Settings:
     federatie_max_wachttijd: float = 60.0
     """Backoff between attempts doubles from 0.5 s up to this many seconds."""
 
+    verloop_waarschuwing_dagen: int = 30
+    """Chain partners get ``meldingVerlooptBinnenkort`` this many days before a melding's planned end date."""
+
+    onderhoud_seconden: float = 3600.0
+    """``vir-gateway worker`` runs retention (``vir-gateway onderhoud``) this often, and once at start."""
+
+    klok_bestand: Path | None = None
+    """Development mode only: read the current time from this file (ISO 8601) instead of the system
+    clock, so that retention can be exercised through the live service. Refused outside development."""
+
+    tls_cert: Path | None = None
+    """PEM server certificate: the gateway terminates TLS itself and requires client certificates."""
+
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert``."""
+
+    tls_ca: Path | None = None
+    """PEM bundle of the CAs whose client certificates are accepted (PKIoverheid: the private services
+    CA chain). Required with ``tls_cert`` and with ``proxy_adressen``."""
+
+    tls_crl: Path | None = None
+    """PEM certificate revocation list; revoked client certificates are refused."""
+
+    tls_client_cert: Path | None = None
+    """PEM client certificate (with ``tls_client_key``) this gateway presents to peers and push endpoints
+    that require mutual TLS; their server certificates are checked against ``tls_ca`` when set."""
+
+    tls_client_key: Path | None = None
+
+    proxy_adressen: tuple[str, ...] = ()
+    """Addresses of the reverse proxies (nginx) that terminate TLS and forward the verified client
+    certificate; the forwarded certificate is believed from these addresses only."""
+
+    wss_key: Path | None = None
+    """PEM key that signs our WS-Security answers (and messages to peers and push endpoints); by
+    default the log-signing key. Its certificate (``wss_cert``) is what partners register for us."""
+
+    wss_cert: Path | None = None
+
+    wss_venster: float = 300.0
+    """Seconds a WS-Security Timestamp may be old or ahead (clock skew), and a MessageID is remembered."""
+
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def identiteit(self) -> str:
+        """How the caller is identified: ``tls``, ``proxy`` or ``ontwikkeling`` (stuurgegevens, loopback only)."""
+        if self.tls_cert is not None:
+            return "tls"
+        if self.proxy_adressen:
+            return "proxy"
+        return "ontwikkeling"
 
     @property
     def url(self) -> str:
@@ -131,6 +184,57 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["federatie_max_pogingen"] = int(v)
     if v := env.get("VIR_FEDERATIE_MAX_WACHTTIJD"):
         changes["federatie_max_wachttijd"] = float(v)
+    if v := env.get("VIR_VERLOOP_WAARSCHUWING_DAGEN"):
+        changes["verloop_waarschuwing_dagen"] = int(v)
+    if v := env.get("VIR_ONDERHOUD_SECONDEN"):
+        changes["onderhoud_seconden"] = float(v)
+    if v := env.get("VIR_KLOK_BESTAND"):
+        changes["klok_bestand"] = Path(v)
+    for naam, sleutel in (
+        ("VIR_TLS_CERT", "tls_cert"),
+        ("VIR_TLS_KEY", "tls_key"),
+        ("VIR_TLS_CA", "tls_ca"),
+        ("VIR_TLS_CRL", "tls_crl"),
+        ("VIR_TLS_CLIENT_CERT", "tls_client_cert"),
+        ("VIR_TLS_CLIENT_KEY", "tls_client_key"),
+        ("VIR_WSS_KEY", "wss_key"),
+        ("VIR_WSS_CERT", "wss_cert"),
+    ):
+        if v := env.get(naam):
+            changes[sleutel] = Path(v)
+    if v := env.get("VIR_WSS_VENSTER"):
+        changes["wss_venster"] = float(v)
+    if v := env.get("VIR_PROXY_ADRESSEN"):
+        changes["proxy_adressen"] = tuple(a.strip() for a in v.split(",") if a.strip())
+    if "tls_cert" in changes or "proxy_adressen" in changes:
+        changes["development"] = False
     if env.get("VIR_BENCH_ZONDER_LOG") == "1":
         changes["bench_zonder_log"] = True
     return s.with_(**changes) if changes else s
+
+
+def klok(settings: Settings) -> Callable[[], datetime]:
+    """The clock of the domain rules: the system clock, or in development mode the simulated one of
+    ``klok_bestand`` (re-read on every call, so a test can move time forward under a running server)."""
+    pad = settings.klok_bestand
+    if pad is None:
+        return lambda: datetime.now(UTC)
+    if not settings.development:
+        raise ValueError("VIR_KLOK_BESTAND is only allowed in development mode")
+
+    def gesimuleerd() -> datetime:
+        dt = datetime.fromisoformat(pad.read_text().strip())
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+    return gesimuleerd
+
+
+def tls_client(settings: Settings) -> dict[str, Any]:
+    """``requests`` options for our outgoing calls: our client certificate, and the CA bundle that vouches
+    for the other side (else the system's)."""
+    opties: dict[str, Any] = {}
+    if settings.tls_client_cert is not None and settings.tls_client_key is not None:
+        opties["cert"] = (str(settings.tls_client_cert), str(settings.tls_client_key))
+    if settings.tls_ca is not None:
+        opties["verify"] = str(settings.tls_ca)
+    return opties

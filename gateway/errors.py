@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FaultSpec:
-    faultcode: str  # "Client" or "Server"
+    faultcode: str  # "Client", "Server" or "MustUnderstand" (SOAP's own code for an unprocessed header)
     nl: str
     en: str
 
@@ -50,6 +50,11 @@ FAULTS: dict[str, FaultSpec] = {
     ),
     "VIR-SOAP-ENVELOPPE": FaultSpec(
         "Client", "Het bericht is geen geldige SOAP-enveloppe.", "The message is not a valid SOAP envelope."
+    ),
+    "VIR-SOAP-MUSTUNDERSTAND": FaultSpec(
+        "MustUnderstand",
+        "Een header met mustUnderstand wordt door deze dienst niet verwerkt.",
+        "A header marked mustUnderstand is not processed by this service.",
     ),
     "VIR-OPERATIE-ONBEKEND": FaultSpec(
         "Client", "Onbekende operatie of naamruimte.", "Unknown operation or namespace."
@@ -117,6 +122,93 @@ FAULTS: dict[str, FaultSpec] = {
         "Client",
         "Dit verwijsindexsysteem is geen geconfigureerde partner van dit knooppunt.",
         "This verwijsindex system is not a configured peer of this node.",
+    ),
+    "VIR-BSN-NIET-TOEGESTAAN": FaultSpec(
+        "Client",
+        "Deze instantie mag geen BSN gebruiken; identificeer de jongere zonder BSN.",
+        "This instantie may not use the BSN; identify the youth without a BSN.",
+    ),
+    "VIR-AFSCHERMEN-NIET-TOEGESTAAN": FaultSpec(
+        "Client",
+        "Het profiel van deze instantie staat afgeschermd melden niet toe.",
+        "This instantie's profile does not allow shielded meldingen.",
+    ),
+    "VIR-MATCH-ONBEKEND": FaultSpec(
+        "Client",
+        "Er is geen actieve match met dit matchId waarin deze instantie een actieve melding heeft.",
+        "There is no active match with this matchId in which this instantie has an active melding.",
+    ),
+    "VIR-REGIEVOERDER-NIET-TOEGESTAAN": FaultSpec(
+        "Client",
+        "Deze instantie is geen (zichtbare) partij van de match of mag volgens haar profiel geen regie voeren.",
+        "This instantie is not a (visible) party of the match, or its profile does not allow it to coordinate.",
+    ),
+    "VIR-AFSTEMMING-DATUM-ONGELDIG": FaultSpec(
+        "Client",
+        "De datum van de afstemming ligt in de toekomst of vóór het ontstaan van de match.",
+        "The date of the contact lies in the future or before the match arose.",
+    ),
+    "VIR-MELDINGSBEVOEGDE-ONTBREEKT": FaultSpec(
+        "Client",
+        "Bij gestart en overgedragen is de meldingsbevoegde verplicht.",
+        "The meldingsbevoegde is required for gestart and overgedragen.",
+    ),
+    # identity
+    "VIR-ZENDER-ONJUIST": FaultSpec(
+        "Client",
+        "De zender in de stuurgegevens is niet de instantie van het clientcertificaat.",
+        "The sender in stuurgegevens is not the instantie of the client certificate.",
+    ),
+    "VIR-CERTIFICAAT-ONGELDIG": FaultSpec(
+        "Client",
+        "Het clientcertificaat ontbreekt, is niet geldig, is ingetrokken of bevat geen OIN.",
+        "The client certificate is missing, not valid, revoked, or carries no OIN.",
+    ),
+    "VIR-PROXY-NIET-VERTROUWD": FaultSpec(
+        "Client",
+        "Verzoeken komen alleen via de geconfigureerde TLS-proxy binnen.",
+        "Requests are accepted only through the configured TLS proxy.",
+    ),
+    # WS-Security and WS-Addressing (gateway/wss.py; docs/wss.md)
+    "VIR-WSS-ONTBREEKT": FaultSpec(
+        "Client",
+        "Het bericht heeft geen WS-Security-header met een handtekening.",
+        "The message has no WS-Security header with a signature.",
+    ),
+    "VIR-WSS-HANDTEKENING-ONGELDIG": FaultSpec(
+        "Client",
+        "De handtekening van het bericht klopt niet: het bericht is na ondertekening gewijzigd.",
+        "The message signature does not verify: the message was changed after signing.",
+    ),
+    "VIR-WSS-ONVOLLEDIG": FaultSpec(
+        "Client",
+        "De handtekening dekt niet precies de Body, de Timestamp en de WS-Addressing-headers op hun plaats.",
+        "The signature does not cover exactly the Body, the Timestamp and the WS-Addressing headers in place.",
+    ),
+    "VIR-WSS-TIJDSTEMPEL": FaultSpec(
+        "Client",
+        "De Timestamp ontbreekt, is verlopen of valt buiten het toegestane tijdvenster.",
+        "The Timestamp is missing, has expired or lies outside the allowed time window.",
+    ),
+    "VIR-WSS-ALGORITME": FaultSpec(
+        "Client",
+        "De handtekening gebruikt een niet toegestaan algoritme (vereist: RSA- of ECDSA-SHA256, exclusieve C14N).",
+        "The signature uses an algorithm that is not allowed (required: RSA or ECDSA SHA-256, exclusive C14N).",
+    ),
+    "VIR-WSS-CERTIFICAAT": FaultSpec(
+        "Client",
+        "Het certificaat van de handtekening is niet het geregistreerde certificaat van deze instantie.",
+        "The signing certificate is not the certificate registered for this instantie.",
+    ),
+    "VIR-WSA-ONGELDIG": FaultSpec(
+        "Client",
+        "De WS-Addressing-headers ontbreken of komen dubbel voor (MessageID, Action en To zijn verplicht).",
+        "The WS-Addressing headers are missing or duplicated (MessageID, Action and To are required).",
+    ),
+    "VIR-WSA-HERHAALD": FaultSpec(
+        "Client",
+        "Dit bericht (MessageID) is al eerder ontvangen.",
+        "This message (MessageID) has been received before.",
     ),
     # server
     "VIR-INTERN": FaultSpec(

@@ -20,6 +20,14 @@ from gateway.errors import GatewayError
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
+def _code11(kind: str) -> str:
+    return kind  # Client, Server, MustUnderstand
+
+
+def _code12(kind: str) -> str:
+    return {"Client": "Sender", "Server": "Receiver"}.get(kind, kind)
+
+
 def fout_element(error: GatewayError, correlatie_id: str, kruisverwijzing: str | None = None) -> etree._Element:
     def g(tag: str) -> str:
         return f"{{{ns.GEGEVENS}}}{tag}"
@@ -44,16 +52,15 @@ def fault_element(
     It is built in place so that the prefix in ``faultcode`` is the one declared in the envelope."""
     fault = etree.SubElement(parent, f"{{{soap_env}}}Fault")
     detail_fout = fout_element(error, correlatie_id, kruisverwijzing)
-    client = error.spec.faultcode == "Client"
     if soap_env == ns.SOAP11_ENV:
         prefix = fault.prefix or "soap"
-        etree.SubElement(fault, "faultcode").text = f"{prefix}:{'Client' if client else 'Server'}"
+        etree.SubElement(fault, "faultcode").text = f"{prefix}:{_code11(error.spec.faultcode)}"
         etree.SubElement(fault, "faultstring").text = f"{error.code}: {error.message_nl}"
         etree.SubElement(fault, "detail").append(detail_fout)
         return fault
     code = etree.SubElement(fault, f"{{{soap_env}}}Code")
     prefix = fault.prefix or "soap"
-    etree.SubElement(code, f"{{{soap_env}}}Value").text = f"{prefix}:{'Sender' if client else 'Receiver'}"
+    etree.SubElement(code, f"{{{soap_env}}}Value").text = f"{prefix}:{_code12(error.spec.faultcode)}"
     reason = etree.SubElement(fault, f"{{{soap_env}}}Reason")
     etree.SubElement(reason, f"{{{soap_env}}}Text", {XML_LANG: "nl"}).text = f"{error.code}: {error.message_nl}"
     etree.SubElement(reason, f"{{{soap_env}}}Text", {XML_LANG: "en"}).text = f"{error.code}: {error.message_en}"

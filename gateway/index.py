@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -28,12 +28,24 @@ from gateway.errors import RuleError
 from store import models as m
 from store.repository import ACTIEF, Repository
 
+# Ending reasons that keep the melding in the archive (Jeugdwet: risk gone, or expired); the rest delete.
+ARCHIVEREN = frozenset({"risicoWeggenomen", "verlopen"})
+GEZINSMATCH = "gezinsmatch"
+
 
 @dataclass(frozen=True)
 class Afgegeven:
     melding_id: str
     geplande_einddatum: date
     matches: tuple[MatchBeeld, ...]
+    archief: tuple[Contactkaart, ...] = ()
+
+
+@dataclass(frozen=True)
+class CasusResultaat:
+    actie: str  # afgegeven | overgedragen | beeindigd | geen
+    uitleg: str
+    melding: Afgegeven | None = None
 
 
 @dataclass(frozen=True)
@@ -50,13 +62,46 @@ class Signalen:
     signalen: tuple[SignaalBeeld, ...]
 
 
+# Shown for a shielded melding whose instantie no longer has a shielding contact in its profile.
+ANONIEME_KAART = Contactkaart(
+    "0" * 20, "Afgeschermde melding", None, Meldingsbevoegde("Neem contact op met de verwijsindex"), "vir-gateway"
+)
+
+
+def afschermkaart(instantie: m.Instantie) -> Contactkaart:
+    if not instantie.afschermcontact:
+        return ANONIEME_KAART
+    return kaart_uit_json(json.loads(instantie.afschermcontact))
+
+
 def kaart(melding: m.Melding, instantie: m.Instantie) -> Contactkaart:
+    """The contact card others see of a melding: for a shielded one, the instantie's shielding contact
+    and never the filing instantie or professional. Every card that leaves the index is made here."""
+    if melding.afgeschermd:
+        return afschermkaart(instantie)
     mb = Meldingsbevoegde(melding.mb_naam, melding.mb_functie, melding.mb_telefoon, melding.mb_email)
     return Contactkaart(instantie.oin, instantie.naam, instantie.vestiging, mb, melding.bronsysteem)
 
 
+def signaal_beeld(r: m.Signaal) -> SignaalBeeld:
+    return SignaalBeeld.uit_opslag(
+        r.volgnummer, r.soort, r.tijdstip, r.melding_id, json.loads(r.inhoud) if r.inhoud else None
+    )
+
+
+def compact(d: Any) -> str:
+    return json.dumps(d, separators=(",", ":"))
+
+
 def kaart_json(k: Contactkaart) -> dict[str, Any]:
-    return asdict(k)
+    mb = k.meldingsbevoegde
+    return {
+        "oin": k.oin,
+        "naam": k.naam,
+        "vestiging": k.vestiging,
+        "meldingsbevoegde": {"naam": mb.naam, "functie": mb.functie, "telefoon": mb.telefoon, "email": mb.email},
+        "bronsysteem": k.bronsysteem,
+    }
 
 
 def kaart_uit_json(d: dict[str, Any]) -> Contactkaart:
@@ -70,6 +115,10 @@ class Verwijsindex:
         self.nu = nu
         self.vandaag = nu.date()
         self.uitgaand = uitgaand
+        self._brp: bool | None = None
+        self._afstemming: dict[int, date | None] = {}
+        # Reads of youths' matches in this request, for the access log (NEN 7513): what was shown.
+        self.inzage: list[dict[str, Any]] = []
 
     # --- federation -------------------------------------------------------------------------
 
@@ -83,7 +132,7 @@ class Verwijsindex:
 
     def _doorgeven(self, melding: m.Melding, instantie: m.Instantie, sleutel: str) -> None:
         """Our own melding, as it is now, to every peer (through the outbox)."""
-        if self.uitgaand is None:
+        if self.uitgaand is None or not self.uitgaand.peers():
             return
         self.uitgaand.doorgeven(
             self._bron(melding),
@@ -116,10 +165,40 @@ class Verwijsindex:
         instanties: dict[int, m.Instantie],
         status: str | None = None,
     ) -> MatchBeeld:
+        if match.soort == GEZINSMATCH:
+            return self._gezinsbeeld(match, voor, status)
         partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in actieve if a.instantie_id != voor.instantie_id)
-        return MatchBeeld(
-            match.match_id, voor.melding_id, match.soort, status or match.status, match.ontstaan, partijen
+        return self._met_regie(
+            MatchBeeld(match.match_id, voor.melding_id, match.soort, status or match.status, match.ontstaan, partijen),
+            match,
         )
+
+    def _met_regie(self, beeld: MatchBeeld, match: m.Match) -> MatchBeeld:
+        """Care coordination of a match: its coordinator's OIN and the latest recorded contact."""
+        regievoerder = None
+        if match.regievoerder_id is not None:
+            regievoerder = self.repo.instanties_by_id([match.regievoerder_id])[match.regievoerder_id].oin
+        if match.id not in self._afstemming:
+            # A match that arose in this transaction has no recorded contact yet.
+            nieuw = match.ontstaan == self.nu
+            self._afstemming[match.id] = None if nieuw else self.repo.laatste_afstemming(match.id)
+        return replace(beeld, regievoerder=regievoerder, laatste_afstemming=self._afstemming[match.id])
+
+    def _signaal(self, instantie_id: int, soort: str, melding_id: str, inhoud: dict[str, Any] | None) -> None:
+        """One notification in the instantie's queue (pull, and push when it has a callback endpoint)."""
+        self.repo.insert(
+            m.Signaal(
+                instantie_id=instantie_id,
+                volgnummer=self.repo.volgnummers(instantie_id, 1),
+                soort=soort,
+                tijdstip=self.nu,
+                melding_id=melding_id,
+                inhoud=compact(inhoud) if inhoud is not None else None,
+            )
+        )
+
+    def _tel(self, instantie_id: int, soort: str) -> None:
+        self.repo.tel(self.nu, instantie_id, soort)
 
     def _signaleer(
         self,
@@ -143,22 +222,24 @@ class Verwijsindex:
                 else:
                     anderen = [betrokken]
                 partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in anderen)
-                beeld = MatchBeeld(match.match_id, eigen.melding_id, match.soort, "beeindigd", match.ontstaan, partijen)
+                beeld = self._met_regie(
+                    MatchBeeld(match.match_id, eigen.melding_id, match.soort, "beeindigd", match.ontstaan, partijen),
+                    match,
+                )
             else:
                 beeld = self._beeld(match, eigen, actieve, instanties)
-            nummer = self.repo.volgnummers(k.instantie, 1)
-            self.repo.insert(
-                m.Signaal(
-                    instantie_id=k.instantie,
-                    volgnummer=nummer,
-                    soort=k.soort,
-                    tijdstip=self.nu,
-                    melding_id=eigen.melding_id,
-                    inhoud=json.dumps(beeld.to_json(), separators=(",", ":")),
-                )
-            )
+                if k.soort == "nieuweMatch":
+                    self._tel(k.instantie, "clientmatches")
+            self._signaal(k.instantie, k.soort, eigen.melding_id, beeld.to_json())
 
     # --- operations -------------------------------------------------------------------------
+
+    def einddatum(self, zender: m.Instantie, gevraagd: date | None, afgegeven: date, xpath: str) -> date:
+        """The planned end date within the instantie's melding lifetime (never above the law's)."""
+        regels = self.regels
+        if zender.melding_jaren is not None and zender.melding_jaren < regels.max_melding_jaren:
+            regels = replace(regels, max_melding_jaren=zender.melding_jaren)
+        return regels.geplande_einddatum(gevraagd, afgegeven, self.vandaag, xpath)
 
     def afgeven(
         self,
@@ -167,14 +248,18 @@ class Verwijsindex:
         mb: Meldingsbevoegde,
         gevraagde_einddatum: date | None,
         bronsysteem: str,
+        afgeschermd: bool = False,
+        xp: str = "/kp:MeldingAfgeven",
     ) -> Afgegeven:
-        einddatum = self.regels.geplande_einddatum(
-            gevraagde_einddatum, self.vandaag, self.vandaag, "/kp:MeldingAfgeven/kp:geplandeEinddatum"
-        )
+        if afgeschermd and not zender.mag_afschermen:
+            raise RuleError(code="VIR-AFSCHERMEN-NIET-TOEGESTAAN", xpath=f"{xp}/kp:afgeschermd")
+        einddatum = self.einddatum(zender, gevraagde_einddatum, self.vandaag, f"{xp}/kp:geplandeEinddatum")
         jongere_id = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
-        actieve = list(self.repo.actieve_meldingen(jongere_id))
+        bekend = self.repo.meldingen_van_jongere(jongere_id)
+        actieve = [a for a in bekend if a.status == ACTIEF]
+        archief = [a for a in bekend if a.status == "gearchiveerd" and not a.archief_gemeld]
         if any(a.instantie_id == zender.id for a in actieve):
-            raise RuleError(code="VIR-MELDING-BESTAAT-AL", xpath="/kp:MeldingAfgeven/kp:jongere")
+            raise RuleError(code="VIR-MELDING-BESTAAT-AL", xpath=f"{xp}/kp:jongere")
         melding = m.Melding(
             melding_id=str(uuid.uuid4()),
             instantie_id=zender.id,
@@ -189,11 +274,41 @@ class Verwijsindex:
             mb_telefoon=mb.telefoon,
             mb_email=mb.email,
             bronsysteem=bronsysteem,
+            afgeschermd=afgeschermd,
+            verloop_gemeld=False,
+            archief_gemeld=False,
         )
         self.repo.insert(melding)
+        self._tel(zender.id, "meldingen")
         self._doorgeven(melding, zender, jongere.sleutel)
         beelden = self._toetreden(melding, jongere_id, actieve, zender.id)
-        return Afgegeven(melding.melding_id, einddatum, beelden)
+        kaarten = self._archiefsignaal(melding, zender, archief)
+        self._gezin_na_wijziging(jongere_id, jongere.sleutel)
+        return Afgegeven(melding.melding_id, einddatum, beelden, kaarten)
+
+    def _archiefsignaal(
+        self, melding: m.Melding, zender: m.Instantie, archief: list[m.Melding]
+    ) -> tuple[Contactkaart, ...]:
+        """A new melding on a youth with archived meldingen: once per archived melding, the new filer
+        learns who was involved before, and that party (when it is ours) learns of the new filer."""
+        if not archief:
+            return ()
+        instanties = self.repo.instanties_by_id([zender.id, *(a.instantie_id for a in archief)])
+        kaarten = []
+        for a in archief:
+            a.archief_gemeld = True
+            if a.instantie_id == zender.id:
+                continue  # its own history
+            kaarten.append(kaart(a, instanties[a.instantie_id]))
+            if instanties[a.instantie_id].systeem is None:
+                nieuw = kaart(melding, zender)
+                self._signaal(a.instantie_id, "archiefsignaal", a.melding_id, {"archief": [kaart_json(nieuw)]})
+        self.repo.s.flush()
+        if kaarten:
+            self._signaal(
+                zender.id, "archiefsignaal", melding.melding_id, {"archief": [kaart_json(k) for k in kaarten]}
+            )
+        return tuple(kaarten)
 
     def _toetreden(
         self, melding: m.Melding, jongere_id: int, actieve: list[m.Melding], instantie_id: int
@@ -225,9 +340,10 @@ class Verwijsindex:
         melding = self._eigen_melding(zender, melding_id, f"{xp}/kp:meldingId")
         jongere = self.repo.lock_jongere_by_id(melding.jongere_id)
         if einddatum is not None:
-            melding.geplande_einddatum = self.regels.geplande_einddatum(
-                einddatum, melding.afgegeven.date(), self.vandaag, f"{xp}/kp:geplandeEinddatum"
+            melding.geplande_einddatum = self.einddatum(
+                zender, einddatum, melding.afgegeven.date(), f"{xp}/kp:geplandeEinddatum"
             )
+            melding.verloop_gemeld = False  # a new end date earns a new advance notice
         kaart_gewijzigd = False
         if mb is not None:
             oud = (melding.mb_naam, melding.mb_functie, melding.mb_telefoon, melding.mb_email, melding.bronsysteem)
@@ -253,16 +369,26 @@ class Verwijsindex:
 
     def beeindigen(self, zender: m.Instantie, melding_id: str, reden: str) -> Beeindigd:
         melding = self._eigen_melding(zender, melding_id, "/kp:MeldingBeeindigen/kp:meldingId")
-        self.repo.lock_jongere_by_id(melding.jongere_id)
+        return self.einde(melding, reden)
+
+    def einde(self, melding: m.Melding, reden: str) -> Beeindigd:
+        """An active melding ends: its matches shrink or end (the other parties are notified), the
+        other systems learn it, and it is archived (``risicoWeggenomen``, ``verlopen``) or deleted
+        (``onterecht``, ``leeftijd``, ``overlijden``)."""
+        jongere = self.repo.lock_jongere_by_id(melding.jongere_id)
         beeindigde = self._vertrek(melding)
-        if self.uitgaand is not None:
+        eigen = melding.bron_systeem is None
+        if self.uitgaand is not None and eigen:
             self.uitgaand.intrekken(self._bron(melding, melding.versie + 1))
-        if reden == "risicoWeggenomen":
-            melding.status = "gearchiveerd"
-            melding.beeindigd = self.nu
-            melding.reden = reden
+        melding.status = "gearchiveerd" if eigen and reden in ARCHIVEREN else "beeindigd"
+        melding.beeindigd, melding.reden = self.nu, reden
+        melding.versie += 1
+        self.repo.s.flush()
+        self._gezin_na_wijziging(melding.jongere_id, jongere.sleutel)
+        if reden == "verlopen":
+            self._tel(melding.instantie_id, "verlopen")
+        if melding.status == "gearchiveerd":
             melding.archief_tot = plus_jaren(self.vandaag, self.regels.archief_jaren)
-            melding.versie += 1
             self.repo.s.flush()
             return Beeindigd(melding.melding_id, "gearchiveerd", beeindigde)
         self.repo.delete(melding)
@@ -282,6 +408,110 @@ class Verwijsindex:
             match.beeindigd = self.nu
         self._signaleer(wijziging, match, blijvers, melding, instanties)
         return 1
+
+    def _brp_gevuld(self) -> bool:
+        """Whether the population register holds anyone (asked once per transaction). An empty register
+        relates no youths, and loading one recomputes every family match anyway."""
+        if self._brp is None:
+            self._brp = self.repo.brp_gevuld()
+        return self._brp
+
+    def verloopsignaal(self, melding: m.Melding) -> None:
+        """The melding reaches its planned end date soon; its instantie may extend it."""
+        inhoud = {"einddatum": melding.geplande_einddatum.isoformat()}
+        self._signaal(melding.instantie_id, "meldingVerlooptBinnenkort", melding.melding_id, inhoud)
+
+    def verhuissignaal(self, melding: m.Melding) -> None:
+        """The youth of this active melding moved (population register); the address itself is not told."""
+        self._signaal(melding.instantie_id, "verhuizing", melding.melding_id, None)
+
+    # --- family matches (gezinsmatch) ---------------------------------------------------------
+
+    def _gezin_na_wijziging(self, jongere_id: int, sleutel: str) -> None:
+        """The youth's meldingen changed: recompute its family match and those of its related youths."""
+        if not sleutel.startswith("bsn:") or not self._brp_gevuld():
+            return  # only the population register relates youths, and it knows them by BSN
+        verwanten = self.repo.verwanten(sleutel[4:])
+        if not verwanten and self.repo.actieve_match(jongere_id, GEZINSMATCH) is None:
+            return
+        ids = {jongere_id, *self.repo.jongere_ids(f"bsn:{b}" for b in verwanten)}
+        for jid in sorted(ids):
+            self.herbereken_gezin(jid)
+
+    def herbereken_gezin(self, jongere_id: int) -> None:
+        """Bring one youth's family match up to date and notify each of our parties whose view changed.
+
+        A youth's family match lists the active meldingen on related youths (a shared home address
+        that is not an institution, or a shared parent, in the population register). Each party with
+        an active melding on the youth sees those of *other* instanties: nieuweMatch when its view
+        becomes non-empty, gewijzigdeMatch when it changes, beeindigdeMatch when it empties."""
+        jongere = self.repo.s.get(m.Jongere, jongere_id)
+        assert jongere is not None
+        verwanten = self.repo.verwanten(jongere.sleutel[4:]) if jongere.sleutel.startswith("bsn:") else set()
+        leden = [
+            a for jid in self.repo.jongere_ids(f"bsn:{b}" for b in verwanten) for a in self.repo.actieve_meldingen(jid)
+        ]
+        kijkers = list(self.repo.actieve_meldingen(jongere_id))
+        match = self.repo.actieve_match(jongere_id, GEZINSMATCH)
+        oud: dict[str, list[int]] = json.loads(match.leden) if match is not None and match.leden else {}
+        nieuw = {"leden": sorted(a.id for a in leden), "kijkers": sorted(k.id for k in kijkers)}
+        if oud == nieuw:
+            return
+        meldingen = {a.id: a for a in [*leden, *kijkers]}
+        for mid in {*oud.get("leden", []), *oud.get("kijkers", [])} - meldingen.keys():
+            vroeger = self.repo.s.get(m.Melding, mid)
+            if vroeger is not None:
+                meldingen[mid] = vroeger
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in meldingen.values())
+
+        def zicht(stand: dict[str, list[int]], kijker: int) -> list[m.Melding]:
+            if kijker not in stand.get("kijkers", []):
+                return []
+            eigen = meldingen[kijker].instantie_id
+            return [
+                meldingen[i] for i in stand.get("leden", []) if i in meldingen and meldingen[i].instantie_id != eigen
+            ]
+
+        wijzigingen = []
+        for kijker in sorted({*oud.get("kijkers", []), *nieuw["kijkers"]}):
+            if kijker not in meldingen:
+                continue
+            voor, na = zicht(oud, kijker), zicht(nieuw, kijker)
+            if {a.id for a in voor} != {a.id for a in na}:
+                wijzigingen.append((meldingen[kijker], voor, na))
+        actief = any(zicht(nieuw, k) for k in nieuw["kijkers"])
+        if match is None:
+            if not actief:
+                return
+            match = m.Match(
+                match_id=str(uuid.uuid4()), jongere_id=jongere_id, soort=GEZINSMATCH, status=ACTIEF, ontstaan=self.nu
+            )
+            self.repo.add(match)
+        match.leden = compact(nieuw)
+        if not actief:
+            match.status, match.beeindigd = "beeindigd", self.nu
+        self.repo.s.flush()
+        for wie, voor, na in sorted(wijzigingen, key=lambda w: w[0].instantie_id):
+            if instanties[wie.instantie_id].systeem is not None:
+                continue  # another system's party: its own system notifies it
+            soort = "nieuweMatch" if not voor else "beeindigdeMatch" if not na else "gewijzigdeMatch"
+            partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in (na or voor))
+            status = "beeindigd" if not na else ACTIEF
+            beeld = MatchBeeld(match.match_id, wie.melding_id, GEZINSMATCH, status, match.ontstaan, partijen)
+            if soort == "nieuweMatch":
+                self._tel(wie.instantie_id, "gezinsmatches")
+            self._signaal(wie.instantie_id, soort, wie.melding_id, self._met_regie(beeld, match).to_json())
+
+    def _gezinsbeeld(self, match: m.Match, voor: m.Melding, status: str | None) -> MatchBeeld:
+        ids = json.loads(match.leden or "{}").get("leden", [])
+        leden = [a for a in (self.repo.s.get(m.Melding, i) for i in ids) if a is not None]
+        leden = [a for a in leden if a.instantie_id != voor.instantie_id and a.status == ACTIEF]
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in leden)
+        partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in leden)
+        beeld = MatchBeeld(
+            match.match_id, voor.melding_id, GEZINSMATCH, status or match.status, match.ontstaan, partijen
+        )
+        return self._met_regie(beeld, match)
 
     # --- meldingen of other systems -----------------------------------------------------------
 
@@ -344,6 +574,7 @@ class Verwijsindex:
                 )
                 self.repo.insert(melding)
                 self._toetreden(melding, jongere_id, actieve, instantie.id)
+                self._gezin_na_wijziging(jongere_id, sleutel)
             else:
                 verwerkt = False  # withdrawn with a newer version than this one
             if verwerkt and self.uitgaand is not None and self.uitgaand.hub:
@@ -365,6 +596,8 @@ class Verwijsindex:
         self._vertrek(bestaand)
         bestaand.status, bestaand.versie, bestaand.beeindigd = "ingetrokken", bron["versie"], self.nu
         self.repo.s.flush()
+        jongere = self.repo.lock_jongere_by_id(bestaand.jongere_id)
+        self._gezin_na_wijziging(jongere.id, jongere.sleutel)
         if self.uitgaand is not None and self.uitgaand.hub:
             self.uitgaand.intrekken(bron, behalve=frozenset({afzender, bron["systeem"]}))
         return True
@@ -383,22 +616,132 @@ class Verwijsindex:
         for melding, match in rijen:
             actieve = self.repo.actieve_meldingen(melding.jongere_id)
             instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
-            beelden.append(self._beeld(match, melding, actieve, instanties))
+            beeld = self._beeld(match, melding, actieve, instanties)
+            if beeld.partijen:
+                beelden.append(beeld)
+                gezien = {"meldingId": beeld.melding_id, "matchId": beeld.match_id, "soort": beeld.soort}
+                self.inzage.append(gezien)
+            else:
+                totaal -= 1  # a family match of the youth in which this party sees only itself
         return totaal, tuple(beelden)
+
+    # --- care coordination ---------------------------------------------------------------------
+
+    def _eigen_match(self, zender: m.Instantie, match_id: str, xpath: str) -> tuple[m.Match, m.Melding]:
+        """An active match on which the caller has an active melding (and so may see it)."""
+        match = self.repo.match(match_id)
+        eigen = None
+        if match is not None and match.status == ACTIEF:
+            self.repo.lock_jongere_by_id(match.jongere_id)
+            eigen = next(
+                (a for a in self.repo.actieve_meldingen(match.jongere_id) if a.instantie_id == zender.id), None
+            )
+        if match is None or eigen is None:
+            raise RuleError(code="VIR-MATCH-ONBEKEND", xpath=xpath)
+        return match, eigen
+
+    def _partijen_van(self, match: m.Match) -> list[m.Melding]:
+        if match.soort == GEZINSMATCH:
+            ids = json.loads(match.leden or "{}")
+            return [a for i in [*ids.get("leden", []), *ids.get("kijkers", [])] if (a := self.repo.s.get(m.Melding, i))]
+        return list(self.repo.actieve_meldingen(match.jongere_id))
+
+    def regievoerder(self, zender: m.Instantie, match_id: str, oin: str) -> MatchBeeld:
+        xp = "/kp:RegievoerderVastleggen"
+        match, eigen = self._eigen_match(zender, match_id, f"{xp}/kp:matchId")
+        partijen = [a for a in self._partijen_van(match) if a.status == ACTIEF]
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in partijen)
+        kandidaat = next((a for a in partijen if instanties[a.instantie_id].oin == oin and not a.afgeschermd), None)
+        if kandidaat is None or not instanties[kandidaat.instantie_id].mag_regievoeren:
+            raise RuleError(code="VIR-REGIEVOERDER-NIET-TOEGESTAAN", xpath=f"{xp}/kp:regievoerder")
+        if match.regievoerder_id != kandidaat.instantie_id:
+            match.regievoerder_id = kandidaat.instantie_id
+            self.repo.s.flush()
+            self._regie_gewijzigd(match, zender.id)
+        return self._beeld(match, eigen, self.repo.actieve_meldingen(match.jongere_id), instanties)
+
+    def afstemming(self, zender: m.Instantie, match_id: str, datum: date) -> MatchBeeld:
+        xp = "/kp:AfstemmingVastleggen"
+        match, eigen = self._eigen_match(zender, match_id, f"{xp}/kp:matchId")
+        if datum > self.vandaag or datum < match.ontstaan.date():
+            raise RuleError(code="VIR-AFSTEMMING-DATUM-ONGELDIG", xpath=f"{xp}/kp:datum")
+        self.repo.insert(m.Afstemming(match_id=match.id, instantie_id=zender.id, datum=datum, vastgelegd=self.nu))
+        self._tel(zender.id, "afstemmingen")
+        actieve = self.repo.actieve_meldingen(match.jongere_id)
+        return self._beeld(match, eigen, actieve, self.repo.instanties_by_id(a.instantie_id for a in actieve))
+
+    def _regie_gewijzigd(self, match: m.Match, door: int) -> None:
+        """The other parties of the match learn who coordinates (gewijzigdeMatch)."""
+        actieve = list(self.repo.actieve_meldingen(match.jongere_id))
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+        if match.soort == GEZINSMATCH:
+            for a in actieve:
+                if a.instantie_id != door and instanties[a.instantie_id].systeem is None:
+                    beeld = self._gezinsbeeld(match, a, None)
+                    if beeld.partijen:
+                        self._signaal(a.instantie_id, "gewijzigdeMatch", a.melding_id, beeld.to_json())
+            return
+        self._signaleer(
+            matching.bij_wijziging({a.instantie_id for a in actieve}, door), match, actieve, actieve[0], instanties
+        )
+
+    # --- automation ----------------------------------------------------------------------------
+
+    def casus(
+        self,
+        zender: m.Instantie,
+        gebeurtenis: str,
+        casustype: str,
+        jongere: Jongere,
+        mb: Meldingsbevoegde | None,
+        reden: str | None,
+        bronsysteem: str,
+    ) -> CasusResultaat:
+        """A case event of the partner's record system, applied as its instantie's profile says."""
+        xp = "/kp:CasusGebeurtenis"
+        if gebeurtenis in ("gestart", "overgedragen") and mb is None:
+            raise RuleError(code="VIR-MELDINGSBEVOEGDE-ONTBREEKT", xpath=f"{xp}/kp:meldingsbevoegde")
+        jongere_id = self.repo.bestaande_jongere(jongere.sleutel)
+        eigen = None
+        if jongere_id is not None:
+            self.repo.lock_jongere_by_id(jongere_id)
+            eigen = next((a for a in self.repo.actieve_meldingen(jongere_id) if a.instantie_id == zender.id), None)
+        if gebeurtenis == "gestart":
+            assert mb is not None
+            if casustype not in set(json.loads(zender.auto_casustypen or "[]")):
+                return CasusResultaat("geen", "casustypeHandmatig")
+            if eigen is not None:
+                return CasusResultaat("geen", "meldingBestaatAl", self._huidig(eigen))
+            return CasusResultaat(
+                "afgegeven", "casustypeAutomatisch", self.afgeven(zender, jongere, mb, None, bronsysteem, xp=xp)
+            )
+        if eigen is None:
+            return CasusResultaat("geen", "geenActieveMelding")
+        if gebeurtenis == "overgedragen":
+            r = self.wijzigen(zender, eigen.melding_id, mb, None, bronsysteem)
+            return CasusResultaat("overgedragen", "meldingOvergedragen", r)
+        self.einde(eigen, reden or "risicoWeggenomen")
+        return CasusResultaat(
+            "beeindigd", "meldingBeeindigd", Afgegeven(eigen.melding_id, eigen.geplande_einddatum, ())
+        )
+
+    def _huidig(self, melding: m.Melding) -> Afgegeven:
+        actieve = self.repo.actieve_meldingen(melding.jongere_id)
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+        beelden = [
+            self._beeld(match, melding, actieve, instanties) for match in self.repo.actieve_matches(melding.jongere_id)
+        ]
+        return Afgegeven(melding.melding_id, melding.geplande_einddatum, tuple(b for b in beelden if b.partijen))
 
     def signalen_ophalen(self, zender: m.Instantie, vanaf: int | None, maximaal: int) -> Signalen:
         na = zender.signaal_bevestigd if vanaf is None else vanaf
         rijen = self.repo.signalen_na(zender.id, na, maximaal + 1)
-        signalen = tuple(
-            SignaalBeeld(
-                r.volgnummer,
-                r.soort,
-                r.tijdstip,
-                r.melding_id,
-                MatchBeeld.from_json(json.loads(r.inhoud)) if r.inhoud else None,
-            )
-            for r in rijen[:maximaal]
-        )
+        signalen = tuple(signaal_beeld(r) for r in rijen[:maximaal])
+        for sig in signalen:
+            if sig.match is not None:
+                self.inzage.append(
+                    {"meldingId": sig.melding_id, "matchId": sig.match.match_id, "soort": sig.match.soort}
+                )
         return Signalen(zender.signaal_bevestigd, len(rijen) > maximaal, signalen)
 
     def signalen_bevestigen(self, zender: m.Instantie, tot_en_met: int) -> int:

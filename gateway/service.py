@@ -9,17 +9,20 @@ each other are serialised by the unique constraint.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 from lxml import etree
 from spyne import ServiceBase, rpc
 from spyne.util.xml import get_object_as_xml, get_xml_as_object
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from federation.outbox import Uitgaand
 from gateway import __version__, ns
@@ -32,17 +35,26 @@ from gateway.domain.regels import Regels
 from gateway.errors import FAULTS, GatewayError, RuleError, ServerError
 from gateway.index import Verwijsindex
 from gateway.log.bewijs import inclusie
-from gateway.log.logboek import Logboek
+from gateway.log.logboek import Logboek, key_paths
 from gateway.log.regel import Regel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
 from store.db import Database
-from store.models import Instantie, LogRegel
+from store.models import Instantie, LogRegel, Peer
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
 
-MUTEREND = {"MeldingAfgeven", "MeldingWijzigen", "MeldingBeeindigen", "SignalenBevestigen"}
+MUTEREND = {
+    "MeldingAfgeven",
+    "MeldingenAfgeven",
+    "MeldingWijzigen",
+    "MeldingBeeindigen",
+    "SignalenBevestigen",
+    "RegievoerderVastleggen",
+    "AfstemmingVastleggen",
+    "CasusGebeurtenis",
+}
 
 
 @dataclass
@@ -58,6 +70,38 @@ class Deps:
     def uitgaand(self, session: Any, nu: datetime) -> Uitgaand:
         """The federation outbox of one transaction."""
         return Uitgaand(session, self.settings.systeem, self.settings.federatie_hub, nu)
+
+    def wss_profiel(self, oin: str | None) -> tuple[bytes | None, bool]:
+        """The sender's registered signing certificate (PEM) and whether it must sign its requests."""
+        if oin is None:
+            return None, False
+        with self.db.transaction(write=False) as s:
+            rij = s.execute(
+                select(Instantie.certificaat, Instantie.wss_verplicht).where(Instantie.oin == oin)
+            ).one_or_none()
+            if rij is None:
+                # Another verwijsindex system: a registered certificate means its messages must be signed.
+                pem = s.execute(
+                    select(Peer.certificaat).where(Peer.oin == oin, Peer.actief.is_(True)).limit(1)
+                ).scalar_one_or_none()
+                return (pem.encode(), True) if pem else (None, False)
+        return (rij[0].encode() if rij[0] else None), bool(rij[1])
+
+    def gezien(self, message_id: str) -> bool:
+        """Record a verified request's MessageID; True when it was recorded before (a replay). Its own
+        transaction: a replay stays refused even if the first request failed later on."""
+        with self.db.transaction() as s:
+            return Repository(s).onthoud_message_id(message_id, datetime.now(UTC)) is False
+
+    @cached_property
+    def ondertekening(self) -> tuple[bytes, bytes]:
+        """Key and certificate (PEM) that sign our answers to signed requests: ``VIR_WSS_KEY``/``VIR_WSS_CERT``,
+        else the key that signs log checkpoints."""
+        s = self.settings
+        if s.wss_key is not None and s.wss_cert is not None:
+            return s.wss_key.read_bytes(), s.wss_cert.read_bytes()
+        key, cert, _ = key_paths(s)
+        return key.read_bytes(), cert.read_bytes()
 
 
 class _DryRun(Exception):
@@ -88,6 +132,25 @@ def _match(b: d.MatchBeeld) -> Any:
         status=b.status,
         sinds=_utc(b.sinds),
         partij=[_kaart(p) for p in b.partijen],
+        regievoerder=b.regievoerder,
+        laatsteAfstemming=b.laatste_afstemming,
+    )
+
+
+def _archief(kaarten: tuple[d.Contactkaart, ...] | None) -> Any:
+    return M.Archiefsignaal(partij=[_kaart(k) for k in kaarten]) if kaarten else None
+
+
+def signaal(s: d.SignaalBeeld) -> Any:
+    """A notification as the pull queue and the push endpoint carry it."""
+    return M.Signaal(
+        volgnummer=s.volgnummer,
+        soort=s.soort,
+        tijdstip=_utc(s.tijdstip),
+        meldingId=s.melding_id,
+        match=_match(s.match) if s.match else None,
+        archiefsignaal=_archief(s.archief),
+        einddatum=s.einddatum,
     )
 
 
@@ -98,10 +161,10 @@ def _mb(x: Any) -> d.Meldingsbevoegde:
 # --- request → domain -----------------------------------------------------------------------
 
 
-def _jongere(req: Any, regels: Regels, vandaag: date, op: str) -> Jongere:
-    j = req.jongere
-    xp = f"/kp:{op}/kp:jongere"
+def _jongere(j: Any, zender: Instantie, regels: Regels, vandaag: date, xp: str) -> Jongere:
     if j.bsn is not None:
+        if not zender.bsn_toegestaan:
+            raise RuleError(code="VIR-BSN-NIET-TOEGESTAAN", xpath=f"{xp}/g:bsn")
         regels.controleer_bsn(j.bsn, f"{xp}/g:bsn")
         regels.controleer_leeftijd(j.geboortedatum, vandaag, f"{xp}/g:geboortedatum")
         return Jongere.met_bsn(j.bsn, j.geboortedatum)
@@ -114,12 +177,74 @@ def _jongere(req: Any, regels: Regels, vandaag: date, op: str) -> Jongere:
 
 
 def _afgeven(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
-    jongere = _jongere(req, ix.regels, ix.vandaag, "MeldingAfgeven")
-    r = ix.afgeven(
-        zender, jongere, _mb(req.meldingsbevoegde), req.geplandeEinddatum, req.stuurgegevens.zender.applicatie
-    )
+    xp = "/kp:MeldingAfgeven"
+    jongere = _jongere(req.jongere, zender, ix.regels, ix.vandaag, f"{xp}/kp:jongere")
+    app = req.stuurgegevens.zender.applicatie
+    r = ix.afgeven(zender, jongere, _mb(req.meldingsbevoegde), req.geplandeEinddatum, app, bool(req.afgeschermd))
     return M.MeldingAfgevenResponse(
-        meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[_match(b) for b in r.matches]
+        meldingId=r.melding_id,
+        geplandeEinddatum=r.geplande_einddatum,
+        match=[_match(b) for b in r.matches],
+        archiefsignaal=_archief(r.archief),
+    )
+
+
+def _bevinding(exc: GatewayError) -> Any:
+    return M.Bevinding(
+        code=exc.code,
+        xpath=exc.xpath,
+        melding=[M.Foutmelding(taal="nl", tekst=exc.message_nl), M.Foutmelding(taal="en", tekst=exc.message_en)],
+    )
+
+
+def _batch(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    """MeldingenAfgeven: every item in a savepoint of its own, so a refused item leaves no trace and
+    does not sink the others; the accepted ones commit with the batch."""
+    app = req.stuurgegevens.zender.applicatie
+    resultaten = []
+    for i, item in enumerate(req.item or [], start=1):
+        xp = f"/kp:MeldingenAfgeven/kp:item[{i}]"
+        try:
+            with ix.repo.s.begin_nested():
+                jongere = _jongere(item.jongere, zender, ix.regels, ix.vandaag, f"{xp}/kp:jongere")
+                mb = _mb(item.meldingsbevoegde)
+                r = ix.afgeven(zender, jongere, mb, item.geplandeEinddatum, app, bool(item.afgeschermd), xp=xp)
+        except RuleError as exc:
+            resultaten.append(M.MeldingResultaat(referentie=item.referentie, fout=_bevinding(exc)))
+            continue
+        resultaten.append(
+            M.MeldingResultaat(
+                referentie=item.referentie,
+                meldingId=r.melding_id,
+                geplandeEinddatum=r.geplande_einddatum,
+                match=[_match(b) for b in r.matches],
+                archiefsignaal=_archief(r.archief),
+            )
+        )
+    geweigerd = sum(1 for r in resultaten if r.fout is not None)
+    return M.MeldingenAfgevenResponse(afgegeven=len(resultaten) - geweigerd, geweigerd=geweigerd, resultaat=resultaten)
+
+
+def _regievoerder(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    return M.RegievoerderVastleggenResponse(match=_match(ix.regievoerder(zender, req.matchId, req.regievoerder)))
+
+
+def _afstemming(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    return M.AfstemmingVastleggenResponse(match=_match(ix.afstemming(zender, req.matchId, req.datum)))
+
+
+def _casus(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
+    xp = "/kp:CasusGebeurtenis"
+    jongere = _jongere(req.jongere, zender, ix.regels, ix.vandaag, f"{xp}/kp:jongere")
+    mb = _mb(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
+    r = ix.casus(zender, req.gebeurtenis, req.casustype, jongere, mb, req.reden, req.stuurgegevens.zender.applicatie)
+    m = r.melding
+    return M.CasusGebeurtenisResponse(
+        actie=r.actie,
+        uitleg=r.uitleg,
+        meldingId=m.melding_id if m else None,
+        match=[_match(b) for b in m.matches] if m else [],
+        archiefsignaal=_archief(m.archief) if m else None,
     )
 
 
@@ -147,16 +272,7 @@ def _matches(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
 
 def _ophalen(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
     r = ix.signalen_ophalen(zender, req.vanafVolgnummer, req.maximaal or s.max_signalen)
-    signalen = [
-        M.Signaal(
-            volgnummer=s.volgnummer,
-            soort=s.soort,
-            tijdstip=_utc(s.tijdstip),
-            meldingId=s.melding_id,
-            match=_match(s.match) if s.match else None,
-        )
-        for s in r.signalen
-    ]
+    signalen = [signaal(x) for x in r.signalen]
     return M.SignalenOphalenResponse(bevestigdTotEnMet=r.bevestigd, meer=r.meer, signaal=signalen)
 
 
@@ -193,6 +309,10 @@ def _ping(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
 
 OPERATIES: dict[str, tuple[Any, Callable[[Verwijsindex, Instantie, Any, Settings], Any]]] = {
     "MeldingAfgeven": (M.MeldingAfgeven, _afgeven),
+    "MeldingenAfgeven": (M.MeldingenAfgeven, _batch),
+    "RegievoerderVastleggen": (M.RegievoerderVastleggen, _regievoerder),
+    "AfstemmingVastleggen": (M.AfstemmingVastleggen, _afstemming),
+    "CasusGebeurtenis": (M.CasusGebeurtenis, _casus),
     "MeldingWijzigen": (M.MeldingWijzigen, _wijzigen),
     "MeldingBeeindigen": (M.MeldingBeeindigen, _beeindigen),
     "MatchesOpvragen": (M.MatchesOpvragen, _matches),
@@ -261,16 +381,43 @@ def regels_voor(
     return [inkomend, uitgaand]
 
 
+def _inzage(deps: Deps, ri: RequestInfo, op: str, sg: Any, gezien: list[dict[str, Any]]) -> Regel:
+    """The access-log entry of a read of youths' matches (NEN 7513): who (instantie, application, the
+    professional when the partner names one), when, and which meldingen and matches were shown; the
+    youths themselves only through those pseudonymous ids."""
+    wie = {
+        "instantie": sg.zender.oin,
+        "applicatie": sg.zender.applicatie,
+        "gebruiker": sg.gebruiker,
+        "geauthenticeerd": ri.geauthenticeerd,
+        "gezien": gezien,
+    }
+    payload = json.dumps(wie, sort_keys=True).encode()
+    return Regel(
+        deps.logboek.nu(), "inzage", op, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id
+    )
+
+
 def _uitvoeren(deps: Deps, op: str, req: Any, ri: RequestInfo, *, dry_run: bool = False) -> Any:
     """Run one operation in one transaction; the heart of every request. The work, the stored
-    answer and the log entries of request and answer commit together."""
+    answer and the log entries of request and answer commit together. Once committed, the answer is
+    sent as it was rendered for the log: the bytes logged (and stored for a retry) are the bytes sent."""
+    gerenderd: list[bytes] = []
+    antwoord = _in_transactie(deps, op, req, ri, gerenderd, dry_run=dry_run)
+    if gerenderd:
+        ri.antwoord_xml = gerenderd[-1]
+    return antwoord
+
+
+def _in_transactie(
+    deps: Deps, op: str, req: Any, ri: RequestInfo, gerenderd: list[bytes], *, dry_run: bool = False
+) -> Any:
     fn = OPERATIES[op][1]
     _controleer_ontvanger(deps, op, req)
     sg = req.stuurgegevens
     oin = sg.zender.oin
     mutating = op in MUTEREND and not dry_run
     nu = deps.clock()
-    gerenderd: list[bytes] = []
     with deps.db.transaction(write=op in MUTEREND or not dry_run) as session:
         repo = Repository(session)
         claim = None
@@ -291,7 +438,10 @@ def _uitvoeren(deps: Deps, op: str, req: Any, ri: RequestInfo, *, dry_run: bool 
         antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)
         if dry_run:
             raise _DryRun()
-        deps.logboek.schrijf(session, regels_voor(deps, ri, op, oin, sg, antwoord, gerenderd))
+        regels = regels_voor(deps, ri, op, oin, sg, antwoord, gerenderd)
+        if ix.inzage:
+            regels.insert(1, _inzage(deps, ri, op, sg, ix.inzage))
+        deps.logboek.schrijf(session, regels)
         if claim is not None:
             repo.bewaar_antwoord(
                 claim, gerenderd[-1] if gerenderd else etree.tostring(get_object_as_xml(antwoord, RESPONSES[op]))
@@ -310,10 +460,13 @@ def run_operation(ctx: Any, op: str, req: Any, fn: Callable[[Deps, str, Any, Req
                 antwoord = fn(deps, op, req, ri)
                 deps.logboek.misschien_checkpoint()
                 return antwoord
-            except IntegrityError:
+            except (IntegrityError, OperationalError) as exc:
                 # A concurrent twin committed first (the same berichtId, or two deliveries of the same
-                # new melding): the second round sees its row. Anything else repeating here is a bug.
-                if poging == 2:
+                # new melding): the second round sees its row. Or PostgreSQL broke a deadlock between
+                # two filings on related youths (family matches lock each other's youths): run again.
+                # Anything else repeating here is a bug.
+                deadlock = getattr(getattr(exc, "orig", None), "sqlstate", None) == "40P01"
+                if poging == 2 or (isinstance(exc, OperationalError) and not deadlock):
                     raise
         raise AssertionError("unreachable")
     except GatewayError as exc:
@@ -384,6 +537,22 @@ class Ketenpartner(ServiceBase):
     @rpc(M.MeldingAfgeven, _returns=M.MeldingAfgevenResponse, _body_style="bare")
     def MeldingAfgeven(ctx, req):
         return uitvoeren(ctx, "MeldingAfgeven", req)
+
+    @rpc(M.MeldingenAfgeven, _returns=M.MeldingenAfgevenResponse, _body_style="bare")
+    def MeldingenAfgeven(ctx, req):
+        return uitvoeren(ctx, "MeldingenAfgeven", req)
+
+    @rpc(M.RegievoerderVastleggen, _returns=M.RegievoerderVastleggenResponse, _body_style="bare")
+    def RegievoerderVastleggen(ctx, req):
+        return uitvoeren(ctx, "RegievoerderVastleggen", req)
+
+    @rpc(M.AfstemmingVastleggen, _returns=M.AfstemmingVastleggenResponse, _body_style="bare")
+    def AfstemmingVastleggen(ctx, req):
+        return uitvoeren(ctx, "AfstemmingVastleggen", req)
+
+    @rpc(M.CasusGebeurtenis, _returns=M.CasusGebeurtenisResponse, _body_style="bare")
+    def CasusGebeurtenis(ctx, req):
+        return uitvoeren(ctx, "CasusGebeurtenis", req)
 
     @rpc(M.MeldingWijzigen, _returns=M.MeldingWijzigenResponse, _body_style="bare")
     def MeldingWijzigen(ctx, req):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 
@@ -36,20 +36,52 @@ class MatchBeeld:
     status: str
     sinds: datetime
     partijen: tuple[Contactkaart, ...] = field(default_factory=tuple)
+    regievoerder: str | None = None  # OIN
+    laatste_afstemming: date | None = None
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["sinds"] = self.sinds.isoformat()
-        return d
+        return {
+            "match_id": self.match_id,
+            "melding_id": self.melding_id,
+            "soort": self.soort,
+            "status": self.status,
+            "sinds": self.sinds.isoformat(),
+            "partijen": [
+                {
+                    "oin": p.oin,
+                    "naam": p.naam,
+                    "vestiging": p.vestiging,
+                    "meldingsbevoegde": {
+                        "naam": p.meldingsbevoegde.naam,
+                        "functie": p.meldingsbevoegde.functie,
+                        "telefoon": p.meldingsbevoegde.telefoon,
+                        "email": p.meldingsbevoegde.email,
+                    },
+                    "bronsysteem": p.bronsysteem,
+                }
+                for p in self.partijen
+            ],
+            "regievoerder": self.regievoerder,
+            "laatste_afstemming": self.laatste_afstemming.isoformat() if self.laatste_afstemming else None,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> MatchBeeld:
-        partijen = tuple(
-            Contactkaart(**{**p, "meldingsbevoegde": Meldingsbevoegde(**p["meldingsbevoegde"])}) for p in d["partijen"]
-        )
+        afstemming = d.get("laatste_afstemming")
         return cls(
-            d["match_id"], d["melding_id"], d["soort"], d["status"], datetime.fromisoformat(d["sinds"]), partijen
+            d["match_id"],
+            d["melding_id"],
+            d["soort"],
+            d["status"],
+            datetime.fromisoformat(d["sinds"]),
+            kaarten_uit_json(d["partijen"]),
+            d.get("regievoerder"),
+            date.fromisoformat(afstemming) if afstemming else None,
         )
+
+
+def kaarten_uit_json(rows: list[dict[str, Any]]) -> tuple[Contactkaart, ...]:
+    return tuple(Contactkaart(**{**p, "meldingsbevoegde": Meldingsbevoegde(**p["meldingsbevoegde"])}) for p in rows)
 
 
 @dataclass(frozen=True)
@@ -59,3 +91,16 @@ class SignaalBeeld:
     tijdstip: datetime
     melding_id: str
     match: MatchBeeld | None
+    archief: tuple[Contactkaart, ...] | None = None  # archiefsignaal: the other party or parties
+    einddatum: date | None = None  # meldingVerlooptBinnenkort
+
+    @classmethod
+    def uit_opslag(cls, volgnummer: int, soort: str, tijdstip: datetime, melding_id: str, inhoud: Any) -> SignaalBeeld:
+        """A stored signal; ``inhoud`` is the parsed JSON: a match, {"archief": […]}, {"einddatum": …} or None."""
+        if not inhoud:
+            return cls(volgnummer, soort, tijdstip, melding_id, None)
+        if "archief" in inhoud:
+            return cls(volgnummer, soort, tijdstip, melding_id, None, kaarten_uit_json(inhoud["archief"]))
+        if "einddatum" in inhoud:
+            return cls(volgnummer, soort, tijdstip, melding_id, None, None, date.fromisoformat(inhoud["einddatum"]))
+        return cls(volgnummer, soort, tijdstip, melding_id, MatchBeeld.from_json(inhoud))
