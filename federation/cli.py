@@ -9,6 +9,7 @@ import re
 import signal
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -53,13 +54,24 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Z0-9]{2,20}", args.systeem) or not re.fullmatch(r"[0-9]{20}", args.oin):
         print("systeem: 2-20 capitals or digits; oin: 20 digits", file=sys.stderr)
         return 2
+    pem = None
+    if args.certificaat:
+        from gateway.identiteit import certificaat_fout
+
+        fout = certificaat_fout(Path(args.certificaat), args.oin)
+        if fout:
+            print(f"refused: {fout}", file=sys.stderr)
+            return 2
+        pem = Path(args.certificaat).read_text()
     settings, db = _db()
     with db.transaction() as s:
         peer = s.execute(select(Peer).where(Peer.systeem == args.systeem)).scalar_one_or_none()
         if peer is None:
-            s.add(Peer(systeem=args.systeem, url=args.url, oin=args.oin, actief=True))
+            s.add(Peer(systeem=args.systeem, url=args.url, oin=args.oin, actief=True, certificaat=pem))
         else:
             peer.url, peer.oin, peer.actief = args.url, args.oin, True
+            if pem is not None:
+                peer.certificaat = pem
     _beheer(settings, db, "federatie peer add", {"systeem": args.systeem, "url": args.url, "oin": args.oin})
     print(f"peer {args.systeem} at {args.url}")
     return 0
@@ -128,6 +140,7 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--systeem", required=True, help="its system code, e.g. ZVJ")
     a.add_argument("--url", required=True, help="its Federatie endpoint, e.g. https://…/v1/federatie")
     a.add_argument("--oin", required=True, help="its gateway's OIN")
+    a.add_argument("--certificaat", help="PEM certificate that signs its messages (then they must be signed)")
     a.set_defaults(fn=cmd_peer_add)
     peer.add_parser("list", help="list peers").set_defaults(fn=cmd_peer_list)
     fs.add_parser("status", help="deliveries per peer and state").set_defaults(fn=cmd_status)

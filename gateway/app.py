@@ -11,6 +11,7 @@ Spyne never publishes a contract of its own: GET requests do not reach it.
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import math
@@ -27,11 +28,12 @@ from sqlalchemy import text
 
 from federation.service import Federatie
 from gateway import ns
-from gateway.config import Settings
+from gateway.config import Settings, klok
 from gateway.contract import served_files, service_schema
 from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, TransportError
 from gateway.faults import fout_element, render_fault_envelope
+from gateway.identiteit import Identificatie
 from gateway.log.logboek import Logboek
 from gateway.protocol import VirSoap11, VirSoap12
 from gateway.service import Deps, Ketenpartner
@@ -40,6 +42,7 @@ from store.db import Database
 log = logging.getLogger(__name__)
 
 KETENPARTNER_PATH = "/v1/ketenpartner"
+GROTE_AANVRAAG = 256 * 1024
 FEDERATIE_PATH = "/v1/federatie"
 
 StartResponse = Callable[..., Any]
@@ -54,7 +57,8 @@ def _spyne(deps: Deps, service: Any, tns: str, protocol: Any) -> WsgiApplication
         out_protocol=protocol(service_ns=tns),
     )
     app.vir = deps
-    return WsgiApplication(app)
+    # Our own size limit (VIR_MAX_REQUEST_BYTES) applies before this; Spyne's must not be lower.
+    return WsgiApplication(app, max_content_length=deps.settings.max_request_bytes + 1)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class GatewayApp:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.max_bytes = deps.settings.max_request_bytes
+        self.identificatie = Identificatie(deps.settings)
         # Contract files are read once; what is served is what is committed.
         self.files = {path: p.read_bytes() for path, p in served_files().items()}
         self.endpoints = {
@@ -87,6 +92,11 @@ class GatewayApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
+        if not (path == "/health" and method == "GET"):  # a load balancer's probe; it says only "ok"
+            try:
+                environ["vir.oin"] = self.identificatie.oin(environ)
+            except GatewayError as exc:
+                return self._fault(start_response, ns.SOAP11_ENV, exc, "403 Forbidden")
         if method in ("GET", "HEAD"):
             return self._get(environ, path, start_response)
         endpoint = self.endpoints.get(path)
@@ -120,7 +130,12 @@ class GatewayApp:
             return self._fault(start_response, env_ns, TransportError(code="VIR-BERICHT-TE-GROOT"))
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        return target(environ, start_response)
+        antwoord = list(target(environ, start_response))
+        if len(body) > GROTE_AANVRAAG:
+            # Spyne's per-request objects form reference cycles that hold the parsed document; after a
+            # large request, free them now rather than at the collector's next full pass.
+            gc.collect()
+        return antwoord
 
     def _get(self, environ: dict[str, Any], path: str, start_response: StartResponse) -> Iterable[bytes]:
         query = (environ.get("QUERY_STRING") or "").lower()
@@ -173,4 +188,4 @@ def create_app(settings: Settings, db: Database | None = None) -> GatewayApp:
     spyne.const.MIN_GC_INTERVAL = math.inf
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
     db = db or Database(settings.url)
-    return GatewayApp(Deps(settings, db, regels, Logboek(settings, db)))
+    return GatewayApp(Deps(settings, db, regels, Logboek(settings, db), klok(settings)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,30 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def tls_opties(settings: Settings) -> dict[str, Any]:
+    """Mutual TLS in gunicorn: a client certificate from the configured CA bundle is required (the
+    handshake fails without one), TLS 1.2 at least, and the CRL when one is configured."""
+    crl = settings.tls_crl
+
+    def ssl_context(config: Any, default_ssl_context_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        ctx = default_ssl_context_factory()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        if crl is not None:
+            ctx.load_verify_locations(cafile=str(crl))
+            ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        return ctx
+
+    return {
+        "certfile": str(settings.tls_cert),
+        "keyfile": str(settings.tls_key),
+        "ca_certs": str(settings.tls_ca),
+        "cert_reqs": ssl.CERT_REQUIRED,
+        "do_handshake_on_connect": True,
+        "ssl_context": ssl_context,
+    }
 
 
 class _Gunicorn(BaseApplication):
@@ -63,5 +88,7 @@ def run(
         "proc_name": "vir-gateway",
         "limit_request_line": 8190,
     }
+    if settings.tls_cert is not None:
+        options.update(tls_opties(settings))
     sys.argv = sys.argv[:1]  # gunicorn must not read our command line
     _Gunicorn(factory, options).run()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,22 +33,25 @@ G = "urn:nl:vir:gateway:gegevens:v1"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 NS = {"kp": KP, "g": G, "s11": SOAP11, "s12": SOAP12}
-TABLES = ("instantie", "jongere", "melding", "match", "signaal", "bericht")
+TABLES = ("instantie", "jongere", "melding", "match", "signaal", "bericht", "afstemming", "telling")
 
 _bsn_rng = random.Random(os.getpid() ^ time.time_ns())
+# BSNs are handed out from a counter (with a random start per run) so that no two calls in a run ever
+# give the same one: random draws collide (birthday bound) once a load test files tens of thousands.
+_bsn_next = itertools.count(_bsn_rng.randrange(10_000_000, 80_000_000))
+_bsn_lock = threading.Lock()
 _counter = itertools.count()
 
 
 def bsn() -> str:
-    """A fresh BSN that passes the eleven-test."""
-    while True:
-        digits = [_bsn_rng.randrange(10) for _ in range(8)]
-        if digits[0] == 0:
-            continue
-        total = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=True))
-        last = total % 11
-        if last < 10:
-            return "".join(map(str, digits)) + str(last)
+    """A fresh BSN that passes the eleven-test, unique within the test run."""
+    with _bsn_lock:
+        while True:
+            digits = [int(c) for c in f"{next(_bsn_next):08d}"]
+            total = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=True))
+            last = total % 11
+            if last < 10:
+                return "".join(map(str, digits)) + str(last)
 
 
 def invalid_bsn() -> str:
@@ -81,7 +87,11 @@ def start_server(
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    scheme: str = "http",
+    health: dict[str, Any] | None = None,
 ) -> Server:
+    """``scheme``/``health``: for a TLS gateway, https and the requests options (client certificate,
+    CA) that the health check needs."""
     tmp.mkdir(parents=True, exist_ok=True)
     port_file = tmp / f"port-{next(_counter)}"
     log = tmp / f"server-{next(_counter)}.log"
@@ -110,10 +120,10 @@ def start_server(
             proc.kill()
             raise RuntimeError(f"gateway did not start:\n{log.read_text()}")
         time.sleep(0.05)
-    url = f"http://127.0.0.1:{port_file.read_text()}"
+    url = f"{scheme}://127.0.0.1:{port_file.read_text()}"
     while True:
         try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+            if requests.get(f"{url}/health", timeout=2, **(health or {})).status_code == 200:
                 break
         except requests.ConnectionError:
             pass
@@ -123,6 +133,21 @@ def start_server(
         time.sleep(0.05)
     resolved = db_url or f"sqlite:///{tmp / 'data' / 'vir-gateway.sqlite3'}"
     return Server(url, resolved, proc, log)
+
+
+def free_port() -> int:
+    """A port that nothing listens on right now, for an endpoint that starts later. It lies below the
+    ephemeral range: a client connecting to a closed ephemeral port can be given that same port as
+    its own source port and connect to itself (TCP simultaneous open)."""
+    for _ in range(100):
+        port = random.randint(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
 
 
 def client(server: Server, soap12: bool = False) -> Any:
@@ -192,3 +217,22 @@ def log_size(db_url: str) -> int:
             return int(conn.execute(text("SELECT grootte FROM loghoofd WHERE id = 1")).scalar_one())
     finally:
         engine.dispose()
+
+
+def wsgi_post(app: Any, body: bytes, content_type: str = "text/xml; charset=utf-8") -> tuple[str, bytes]:
+    """One POST to the chain-partner path through the WSGI interface, as gunicorn would make it."""
+    status: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": content_type,
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "PATH_INFO": "/v1/ketenpartner",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "test",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
+    return status[0], out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from pathlib import Path
@@ -16,7 +15,7 @@ from gateway.config import Settings
 from gateway.errors import FAULTS
 from store.db import Database
 from tests.conftest import PG_ADMIN
-from tests.support import NS, ROOT, A, G, Server, fault_code_of, post, snapshot
+from tests.support import NS, ROOT, A, G, Server, fault_code_of, post, snapshot, wsgi_post
 
 DOC = ROOT / "docs" / "faults.md"
 
@@ -32,7 +31,9 @@ PROVOKED_HERE = {
 
 
 def test_every_code_is_documented_once() -> None:
-    rows = re.findall(r"^\| `(VIR-[A-Z0-9-]+)` \| (Client|Server) \|", DOC.read_text(encoding="utf-8"), re.M)
+    rows = re.findall(
+        r"^\| `(VIR-[A-Z0-9-]+)` \| (Client|Server|MustUnderstand) \|", DOC.read_text(encoding="utf-8"), re.M
+    )
     documented = dict(rows)
     assert len(rows) == len(documented), "a code is listed twice"
     assert documented == {code: spec.faultcode for code, spec in FAULTS.items()}
@@ -41,6 +42,28 @@ def test_every_code_is_documented_once() -> None:
 # Codes provoked by tests elsewhere (the test named asserts the code).
 PROVOKED_ELSEWHERE = {
     "VIR-SYSTEEM-ONBEKEND": "tests/test_federation.py::test_receipt_is_idempotent_and_never_goes_back_a_version",
+    "VIR-AFSCHERMEN-NIET-TOEGESTAAN": "tests/test_verwijsindex.py::test_a_shielded_melding_never_reveals_its_filer",
+    "VIR-BSN-NIET-TOEGESTAAN": "tests/test_verwijsindex.py::test_batch_filing_gives_a_result_per_item",
+    "VIR-MATCH-ONBEKEND": "tests/test_verwijsindex.py::test_coordination_and_follow_up",
+    "VIR-REGIEVOERDER-NIET-TOEGESTAAN": "tests/test_verwijsindex.py::test_coordination_and_follow_up",
+    "VIR-AFSTEMMING-DATUM-ONGELDIG": "tests/test_verwijsindex.py::test_coordination_and_follow_up",
+    "VIR-MELDINGSBEVOEGDE-ONTBREEKT": "tests/test_verwijsindex.py::test_case_events_follow_the_profile",
+    "VIR-ZENDER-ONJUIST": "tests/test_tls.py::test_the_certificate_decides_who_is_calling",
+    "VIR-PROXY-NIET-VERTROUWD": "tests/test_tls.py::test_forwarded_certificates_only_from_the_proxy",
+    "VIR-CERTIFICAAT-ONGELDIG": "tests/test_tls.py::test_the_gateway_checks_the_forwarded_certificate_again",
+    "VIR-WSA-HERHAALD": "tests/test_wss_service.py::test_a_replayed_request_is_refused",
+    **{
+        code: "tests/test_wss_service.py::test_tampered_requests_are_refused"
+        for code in (
+            "VIR-WSS-HANDTEKENING-ONGELDIG",
+            "VIR-WSS-ONVOLLEDIG",
+            "VIR-WSS-TIJDSTEMPEL",
+            "VIR-WSS-ONTBREEKT",
+            "VIR-WSS-CERTIFICAAT",
+            "VIR-WSS-ALGORITME",
+            "VIR-WSA-ONGELDIG",
+        )
+    },
 }
 
 
@@ -76,24 +99,6 @@ def test_transport_faults(server: Server) -> None:
     assert snapshot(server.db_url) == before
 
 
-def _call(app: Any, body: bytes) -> tuple[str, bytes]:
-    status: list[str] = []
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "CONTENT_TYPE": "text/xml",
-        "wsgi.input": io.BytesIO(body),
-        "CONTENT_LENGTH": str(len(body)),
-        "PATH_INFO": "/v1/ketenpartner",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "test",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-    }
-    out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
-    return status[0], out
-
-
 def test_store_unavailable_is_a_server_fault(tmp_path: Path) -> None:
     """A database that cannot be reached: VIR-OPSLAG-NIET-BESCHIKBAAR, without library text."""
     from sqlalchemy.engine import make_url
@@ -101,7 +106,7 @@ def test_store_unavailable_is_a_server_fault(tmp_path: Path) -> None:
     url = make_url(PG_ADMIN).set(database=f"vir_absent_{uuid.uuid4().hex[:8]}").render_as_string(False)
     db = Database(url)
     app = create_app(Settings(data_dir=tmp_path), db)
-    status, out = _call(app, _ping())
+    status, out = wsgi_post(app, _ping(), "text/xml")
     db.dispose()
     doc = etree.fromstring(out)
     assert status.startswith("500")
@@ -123,7 +128,7 @@ def test_internal_error_carries_a_correlation_id(tmp_path: Path, caplog: Any) ->
         raise RuntimeError("secret internal detail")
 
     app.deps.clock = broken_clock
-    status, out = _call(app, _ping())
+    status, out = wsgi_post(app, _ping(), "text/xml")
     db.dispose()
     doc = etree.fromstring(out)
     assert status.startswith("500")

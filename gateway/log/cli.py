@@ -102,6 +102,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             ("operatie", LogRegel.operatie),
             ("instantie", LogRegel.actor),
             ("foutcode", LogRegel.foutcode),
+            ("soort", LogRegel.soort),
         ):
             if getattr(args, veld):
                 q = q.where(kolom == getattr(args, veld))
@@ -340,6 +341,7 @@ def add_parser(sub: Any) -> None:
             x.add_argument("--instantie", help="OIN of the sender")
             x.add_argument("--bericht-id")
             x.add_argument("--foutcode")
+            x.add_argument("--soort", choices=["inkomend", "uitgaand", "fout", "beheer", "inzage"])
             x.add_argument("--bsn", help="entries whose payload holds this BSN (the search is logged)")
     x = ls.add_parser("show", help="one entry")
     x.add_argument("volgnummer", type=int)

@@ -1,0 +1,316 @@
+"""Identity from client certificates, in both deployments: the gateway terminating mutual TLS itself,
+and a real nginx (Debian package) terminating it and forwarding the verified certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import zeep
+import zeep.exceptions
+from lxml import etree
+from zeep.transports import Transport
+
+from gateway import pki
+from tests.support import (
+    KP,
+    ROOT,
+    WSDL,
+    A,
+    B,
+    C,
+    Server,
+    bsn,
+    fault_code,
+    fault_code_of,
+    free_port,
+    log_size,
+    log_tail,
+    sg,
+    start_server,
+)
+
+REFUSED = (requests.exceptions.SSLError, requests.exceptions.ConnectionError)
+
+
+@dataclass
+class Pki:
+    map: Path
+    ca: Path
+
+    def paar(self, naam: str) -> tuple[str, str]:
+        return (str(self.map / f"{naam}.pem"), str(self.map / f"{naam}-key.pem"))
+
+    def env(self) -> dict[str, str]:
+        d = self.map
+        return {"VIR_TLS_CA": str(d / "ca.pem"), "VIR_TLS_CRL": str(d / "crl.pem"),
+                "VIR_LOG_KEY": str(d / "log-key.pem"), "VIR_LOG_CERT": str(d / "log.pem")}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ontwikkel_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    d = tmp_path_factory.mktemp("pki")
+    r = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "pki", "maak", str(d), "--oin", A, "--oin", B, "--oin", C],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    pki.client(d, A, geldig=-dt.timedelta(days=2), bestand="verlopen")
+    r = subprocess.run([sys.executable, "-m", "gateway.cli", "pki", "intrekken", str(d), C], capture_output=True)
+    assert r.returncode == 0
+    vreemd = tmp_path_factory.mktemp("vreemd")
+    pki.maak(vreemd, [A])  # a certificate for A's OIN from a CA we do not trust
+    for naam in ("", "-key"):
+        shutil.copy(vreemd / f"{A}{naam}.pem", d / f"vreemd{naam}.pem")
+    return Pki(d, d / "ca.pem")
+
+
+def kp_client(url: str, p: Pki, paar: tuple[str, str]) -> Any:
+    session = requests.Session()
+    session.trust_env = False  # a REQUESTS_CA_BUNDLE in the environment would replace our CA
+    session.cert = paar
+    session.verify = str(p.ca)
+    c = zeep.Client(str(WSDL), transport=Transport(session=session, timeout=10))
+    return c.create_service(f"{{{KP}}}KetenpartnerSoap11Binding", f"{url}/v1/ketenpartner")
+
+
+@pytest.fixture(scope="module")
+def tls_server(ontwikkel_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    d = ontwikkel_pki.map
+    env = {**ontwikkel_pki.env(), "VIR_TLS_CERT": str(d / "server.pem"), "VIR_TLS_KEY": str(d / "server-key.pem")}
+    health = {"cert": ontwikkel_pki.paar(A), "verify": str(ontwikkel_pki.ca)}
+    srv = start_server(tmp_path_factory.mktemp("tls"), None, extra_env=env, scheme="https", health=health)
+    yield srv
+    srv.stop()
+
+
+def test_without_a_valid_client_certificate_only_the_handshake_fails(tls_server: Server, ontwikkel_pki: Pki) -> None:
+    p = ontwikkel_pki
+    for cert in (None, p.paar("vreemd"), p.paar("verlopen"), p.paar(C)):  # none, foreign CA, expired, revoked
+        for path in ("/health", "/v1/ketenpartner?wsdl"):
+            with pytest.raises(REFUSED):
+                requests.get(f"{tls_server.url}{path}", cert=cert, verify=str(p.ca), timeout=10)
+        with pytest.raises(REFUSED):
+            requests.post(f"{tls_server.url}/v1/ketenpartner", data=b"<x/>", cert=cert, verify=str(p.ca), timeout=10)
+    assert requests.get(f"{tls_server.url}/health", cert=p.paar(A), verify=str(p.ca), timeout=10).text == "ok\n"
+
+
+def test_the_certificate_decides_who_is_calling(tls_server: Server, ontwikkel_pki: Pki) -> None:
+    a = kp_client(tls_server.url, ontwikkel_pki, ontwikkel_pki.paar(A))
+    b = kp_client(tls_server.url, ontwikkel_pki, ontwikkel_pki.paar(B))
+    assert a.Ping(stuurgegevens=sg(A)).versie
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        a.Ping(stuurgegevens=sg(B))
+    assert fault_code(exc.value) == "VIR-ZENDER-ONJUIST"
+
+    j = {"bsn": bsn()}
+    mb = {"naam": "A. Professional"}
+    ma = a.MeldingAfgeven(stuurgegevens=sg(A), jongere=j, meldingsbevoegde=mb)
+    mb_b = b.MeldingAfgeven(stuurgegevens=sg(B), jongere=j, meldingsbevoegde={"naam": "B. Professional"})
+    # A sees B only as the contact card of its own match, and cannot touch B's melding.
+    voor = log_size(tls_server.db_url)
+    [match] = a.MatchesOpvragen(stuurgegevens={**sg(A), "gebruiker": "medewerker-0815"}).match
+    assert match.meldingId == ma.meldingId and [p.instantie.oin for p in match.partij] == [B]
+    # The read is in the access log: who, on whose certificate, and which match of which melding.
+    [inzage] = [r for r in log_tail(tls_server.db_url, voor + 1) if r["soort"] == "inzage"]
+    gelezen = json.loads(bytes(inzage["payload"]))
+    assert (inzage["actor"], inzage["operatie"]) == (A, "MatchesOpvragen")
+    assert (gelezen["gebruiker"], gelezen["geauthenticeerd"]) == ("medewerker-0815", A)
+    assert gelezen["gezien"] == [{"meldingId": ma.meldingId, "matchId": match.matchId, "soort": "clientmatch"}]
+    assert j["bsn"] not in json.dumps(gelezen)
+    for op in ("MatchesOpvragen", "MeldingBeeindigen"):
+        kw: dict[str, Any] = {"reden": "onterecht"} if op == "MeldingBeeindigen" else {}
+        with pytest.raises(zeep.exceptions.Fault) as exc:
+            getattr(a, op)(stuurgegevens=sg(A), meldingId=mb_b.meldingId, **kw)
+        assert fault_code(exc.value) == "VIR-MELDING-NIET-EIGEN"
+
+    # A suspended instantie is refused although its certificate is fine.
+    env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent)}
+    profiel = [sys.executable, "-m", "gateway.cli", "instantie", "profiel", A]
+    subprocess.run([*profiel, "--schorsen"], env=env, check=True, capture_output=True)
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        a.Ping(stuurgegevens=sg(A))
+    assert fault_code(exc.value) == "VIR-INSTANTIE-ONBEKEND"
+    subprocess.run([*profiel, "--activeren"], env=env, check=True, capture_output=True)
+    a.MeldingBeeindigen(stuurgegevens=sg(A), meldingId=ma.meldingId, reden="onterecht")
+    b.MeldingBeeindigen(stuurgegevens=sg(B), meldingId=mb_b.meldingId, reden="onterecht")
+
+
+# --- nginx in front ---------------------------------------------------------------------------
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def nginx_conf(tmp: Path, p: Pki, poort: int, gateway_poort: int) -> Path:
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / sub).mkdir(exist_ok=True)
+    d = p.map
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 1;
+user root;
+error_log {tmp}/error.log warn;
+pid {tmp}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  server {{
+    listen 127.0.0.1:{poort} ssl;
+    ssl_certificate {d}/server.pem;
+    ssl_certificate_key {d}/server-key.pem;
+    ssl_client_certificate {d}/ca.pem;
+    ssl_verify_client on;
+    ssl_crl {d}/crl.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    client_max_body_size 5m;
+    location / {{
+      proxy_pass http://127.0.0.1:{gateway_poort};
+      proxy_bind 127.0.0.2;
+      proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+      proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
+    }}
+  }}
+}}
+""")
+    return conf
+
+
+@pytest.fixture(scope="module")
+def achter_nginx(ontwikkel_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Server]]:
+    tmp = tmp_path_factory.mktemp("nginx")
+    env = {**ontwikkel_pki.env(), "VIR_PROXY_ADRESSEN": "127.0.0.2"}
+    srv = start_server(tmp / "gateway", None, extra_env=env)
+    poort = free_port()
+    conf = nginx_conf(tmp, ontwikkel_pki, poort, int(srv.url.rsplit(":", 1)[1]))
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.PIPE)
+    url = f"https://127.0.0.1:{poort}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            requests.get(f"{url}/health", cert=ontwikkel_pki.paar(A), verify=str(ontwikkel_pki.ca), timeout=2)
+            break
+        except requests.exceptions.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                if proc.stderr:
+                    proc.stderr.close()
+                srv.stop()
+                raise RuntimeError("nginx did not start (see its error.log in the test's directory)") from None
+            time.sleep(0.1)
+    yield url, srv
+    proc.terminate()
+    proc.wait(10)
+    if proc.stderr:
+        proc.stderr.close()
+    srv.stop()
+
+
+def test_nginx_forwards_the_verified_certificate(achter_nginx: tuple[str, Server], ontwikkel_pki: Pki) -> None:
+    url, _ = achter_nginx
+    p = ontwikkel_pki
+    a = kp_client(url, p, p.paar(A))
+    assert a.Ping(stuurgegevens=sg(A)).versie
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        a.Ping(stuurgegevens=sg(B))
+    assert fault_code(exc.value) == "VIR-ZENDER-ONJUIST"
+    # nginx refuses what has no valid certificate; the gateway never sees it.
+    for cert in (None, p.paar("vreemd"), p.paar("verlopen"), p.paar(C)):
+        try:
+            r = requests.post(f"{url}/v1/ketenpartner", data=b"<x/>", cert=cert, verify=str(p.ca), timeout=10)
+        except REFUSED:
+            continue
+        assert r.status_code == 400 and b"Envelope" not in r.content
+
+
+def test_forwarded_certificates_only_from_the_proxy(achter_nginx: tuple[str, Server], ontwikkel_pki: Pki) -> None:
+    _, srv = achter_nginx
+    pem = urllib.parse.quote((ontwikkel_pki.map / f"{A}.pem").read_text())
+    envelope = f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body><kp:Ping>
+<kp:stuurgegevens><g:berichtId>6f1c1f9e-5e8f-4b8e-9d3c-0a1b2c3d4e5f</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{A}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens></kp:Ping></soap:Body>
+</soap:Envelope>""".encode()
+    headers = {"Content-Type": "text/xml", "X-SSL-Client-Cert": pem, "X-SSL-Client-Verify": "SUCCESS"}
+    r = requests.post(f"{srv.url}/v1/ketenpartner", data=envelope, headers=headers, timeout=10)
+    assert (r.status_code, fault_code_of(r)) == (403, "VIR-PROXY-NIET-VERTROUWD")
+    r = requests.get(f"{srv.url}/v1/ketenpartner?wsdl", headers=headers, timeout=10)
+    assert r.status_code == 403
+
+
+def test_the_gateway_checks_the_forwarded_certificate_again(
+    achter_nginx: tuple[str, Server], ontwikkel_pki: Pki
+) -> None:
+    """A proxy that forwards what it should not have accepted (expired, revoked, foreign CA, no OIN
+    verdict): the gateway checks issuer, validity and the CRL itself."""
+    import http.client
+
+    _, srv = achter_nginx
+    host, poort = srv.url.removeprefix("http://").split(":")
+    body = (ROOT / "docs" / "examples" / "melding-a.xml").read_bytes()
+
+    def als_proxy(naam: str, verify: str = "SUCCESS") -> tuple[int, str | None]:
+        pem = urllib.parse.quote((ontwikkel_pki.map / f"{naam}.pem").read_text())
+        conn = http.client.HTTPConnection(host, int(poort), timeout=10, source_address=("127.0.0.2", 0))
+        headers = {"Content-Type": "text/xml", "X-SSL-Client-Cert": pem, "X-SSL-Client-Verify": verify}
+        conn.request("POST", "/v1/ketenpartner", body=body, headers=headers)
+        r = conn.getresponse()
+        inhoud = r.read()
+        conn.close()
+        code = etree.fromstring(inhoud).findtext(".//{urn:nl:vir:gateway:gegevens:v1}code")
+        return r.status, code
+
+    for naam in ("verlopen", C, "vreemd"):
+        assert als_proxy(naam) == (403, "VIR-CERTIFICAAT-ONGELDIG"), naam
+    assert als_proxy(A, verify="FAILED:certificate has expired") == (403, "VIR-CERTIFICAAT-ONGELDIG")
+    assert als_proxy(A)[1] != "VIR-CERTIFICAAT-ONGELDIG"
+
+
+def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Server, ontwikkel_pki: Pki) -> None:
+    """Federation over mutual TLS: the peer's gateway presents its client certificate (here B's OIN stands in
+    for a peer gateway); a delivery claiming another sender is refused."""
+    import uuid as _uuid
+
+    from federation.client import DeliveryError, PeerClient
+
+    env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent)}
+    subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "federatie", "peer", "add", "--systeem", "ZVJ",
+         "--url", "https://127.0.0.1:9/v1/federatie", "--oin", B],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    p = ontwikkel_pki
+    tls = {"cert": p.paar(B), "verify": str(p.ca)}
+    inhoud = {
+        "bron": {"systeem": "ZVJ", "meldingId": str(_uuid.uuid4()), "versie": 1},
+        "jongere": f"bsn:{bsn()}",
+        "contactkaart": {"oin": "00000009777777777000", "naam": "Jeugdteam", "vestiging": None,
+                         "meldingsbevoegde": {"naam": "P. Peer", "functie": None, "telefoon": None, "email": None},
+                         "bronsysteem": "ECD"},
+        "geplandeEinddatum": (dt.date.today() + dt.timedelta(days=300)).isoformat(),
+    }  # fmt: skip
+    url = f"{tls_server.url}/v1/federatie"
+    peer = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=B, timeout=10, tls=tls)
+    assert peer.forward("doorgeven", inhoud).verwerkt
+    ander = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=A, timeout=10, tls=tls)
+    with pytest.raises(DeliveryError, match="VIR-ZENDER-ONJUIST"):
+        ander.forward("intrekken", {"bron": {**inhoud["bron"], "versie": 2}})
+    zonder = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=B, timeout=10,
+                        tls={"verify": str(p.ca)})  # fmt: skip
+    with pytest.raises(DeliveryError, match="unreachable"):
+        zonder.forward("intrekken", {"bron": {**inhoud["bron"], "versie": 2}})
