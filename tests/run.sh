@@ -7,12 +7,17 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
-if ! command -v xmllint >/dev/null 2>&1; then
+# Independent tools the tests check our output with (and run in front of us): xmllint, xmlsec1, nginx.
+missing=()
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing xmllint (libxml2-utils)…"
-    apt-get install -y -q libxml2-utils >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libxml2-utils >/dev/null; }
+    echo "installing ${missing[*]}…"
+    apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
   else
-    echo "xmllint is required: install the Debian package libxml2-utils" >&2
+    echo "required Debian packages missing: ${missing[*]}" >&2
     exit 1
   fi
 fi
