@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -39,6 +40,17 @@ class Afgegeven:
     geplande_einddatum: date
     matches: tuple[MatchBeeld, ...]
     archief: tuple[Contactkaart, ...] = ()
+
+
+@dataclass(frozen=True)
+class Aanvraag:
+    """One filing of a batch, its fields read from the request (``xp``: the item's XPath)."""
+
+    jongere: Jongere
+    mb: Meldingsbevoegde
+    einddatum: date | None
+    afgeschermd: bool
+    xp: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,10 @@ class Verwijsindex:
         self.uitgaand = uitgaand
         self._brp: bool | None = None
         self._afstemming: dict[int, date | None] = {}
+        # Set-based filing (``afgeven_reeks``): the youths' active client matches read in advance, and
+        # the new rows, written together at the end instead of one statement each.
+        self._clientmatches: dict[int, m.Match] | None = None
+        self._uitgesteld: list[Any] | None = None
         # Reads of youths' matches in this request, for the access log (NEN 7513): what was shown.
         self.inzage: list[dict[str, Any]] = []
 
@@ -178,27 +194,54 @@ class Verwijsindex:
         regievoerder = None
         if match.regievoerder_id is not None:
             regievoerder = self.repo.instanties_by_id([match.regievoerder_id])[match.regievoerder_id].oin
+        if match.id is None:
+            return replace(beeld, regievoerder=regievoerder, laatste_afstemming=None)  # new, not yet written
         if match.id not in self._afstemming:
-            # A match that arose in this transaction has no recorded contact yet.
-            nieuw = match.ontstaan == self.nu
-            self._afstemming[match.id] = None if nieuw else self.repo.laatste_afstemming(match.id)
+            self._afstemming[match.id] = self.repo.laatste_afstemming(match.id)
         return replace(beeld, regievoerder=regievoerder, laatste_afstemming=self._afstemming[match.id])
 
     def _signaal(self, instantie_id: int, soort: str, melding_id: str, inhoud: dict[str, Any] | None) -> None:
         """One notification in the instantie's queue (pull, and push when it has a callback endpoint)."""
-        self.repo.insert(
-            m.Signaal(
-                instantie_id=instantie_id,
-                volgnummer=self.repo.volgnummers(instantie_id, 1),
-                soort=soort,
-                tijdstip=self.nu,
-                melding_id=melding_id,
-                inhoud=compact(inhoud) if inhoud is not None else None,
-            )
+        signaal = m.Signaal(
+            instantie_id=instantie_id,
+            soort=soort,
+            tijdstip=self.nu,
+            melding_id=melding_id,
+            inhoud=compact(inhoud) if inhoud is not None else None,
         )
+        if self._uitgesteld is not None:
+            self._uitgesteld.append(signaal)  # numbered when written
+            return
+        signaal.volgnummer = self.repo.volgnummers(instantie_id, 1)
+        self.repo.insert(signaal)
 
     def _tel(self, instantie_id: int, soort: str) -> None:
-        self.repo.tel(self.nu, instantie_id, soort)
+        if self._uitgesteld is not None:
+            self._uitgesteld.append(m.Telling(tijdstip=self.nu, instantie_id=instantie_id, soort=soort))
+        else:
+            self.repo.tel(self.nu, instantie_id, soort)
+
+    def _nieuw(self, row: m.Melding | m.Match) -> None:
+        if self._uitgesteld is not None:
+            self._uitgesteld.append(row)
+        else:
+            self.repo.insert(row)
+
+    def _schrijf_uitgesteld(self) -> None:
+        """Write the deferred rows: one executemany per table. Signal numbers are reserved per instantie
+        (ascending instantie id, as everywhere) and handed out in the order the signals arose."""
+        rijen, self._uitgesteld = self._uitgesteld or [], None
+        signalen = [r for r in rijen if isinstance(r, m.Signaal)]
+        per_instantie: dict[int, list[m.Signaal]] = {}
+        for signaal in signalen:
+            per_instantie.setdefault(signaal.instantie_id, []).append(signaal)
+        for instantie_id in sorted(per_instantie):
+            eigen = per_instantie[instantie_id]
+            eerste = self.repo.volgnummers(instantie_id, len(eigen))
+            for n, signaal in enumerate(eigen):
+                signaal.volgnummer = eerste + n
+        for soort in (m.Melding, m.Match, m.Signaal, m.Telling):
+            self.repo.insert_alle([r for r in rijen if isinstance(r, soort)])
 
     def _signaleer(
         self,
@@ -260,7 +303,76 @@ class Verwijsindex:
         archief = [a for a in bekend if a.status == "gearchiveerd" and not a.archief_gemeld]
         if any(a.instantie_id == zender.id for a in actieve):
             raise RuleError(code="VIR-MELDING-BESTAAT-AL", xpath=f"{xp}/kp:jongere")
-        melding = m.Melding(
+        melding = self._nieuwe_melding(zender, jongere_id, mb, einddatum, bronsysteem, afgeschermd)
+        self.repo.insert(melding)
+        self._tel(zender.id, "meldingen")
+        self._doorgeven(melding, zender, jongere.sleutel)
+        beelden = self._toetreden(melding, jongere_id, actieve, zender.id)
+        kaarten = self._archiefsignaal(melding, zender, archief)
+        self._gezin_na_wijziging(jongere_id, jongere.sleutel)
+        return Afgegeven(melding.melding_id, einddatum, beelden, kaarten)
+
+    def afgeven_reeks(
+        self, zender: m.Instantie, aanvragen: Sequence[Aanvraag], bronsysteem: str
+    ) -> list[Afgegeven | RuleError | None]:
+        """A batch of filings, set-based: the youths locked in one statement, their meldingen and client
+        matches read in one query each, and the new rows written with one executemany per table.
+
+        The outcome per item is what ``afgeven`` would give, in the same order of checks. ``None`` for
+        an item this path leaves to ``afgeven``: a youth that occurs more than once in the batch (the
+        second filing must see the first), a youth with an archived melding not yet signalled, and every
+        item while the population register relates youths (family matches). Those youths are not
+        touched here, so the caller may file them one by one afterwards."""
+        uitkomst: list[Afgegeven | RuleError | None] = [None] * len(aanvragen)
+        if self._brp_gevuld():
+            return uitkomst
+        klaar: list[tuple[int, Aanvraag, date]] = []
+        for i, a in enumerate(aanvragen):
+            try:
+                if a.afgeschermd and not zender.mag_afschermen:
+                    raise RuleError(code="VIR-AFSCHERMEN-NIET-TOEGESTAAN", xpath=f"{a.xp}/kp:afgeschermd")
+                klaar.append((i, a, self.einddatum(zender, a.einddatum, self.vandaag, f"{a.xp}/kp:geplandeEinddatum")))
+            except RuleError as exc:
+                uitkomst[i] = exc
+        keer = Counter(a.jongere.sleutel for _, a, _ in klaar)
+        klaar = [k for k in klaar if keer[k[1].jongere.sleutel] == 1]
+        ids = self.repo.lock_jongeren({a.jongere.sleutel: a.jongere.geboortedatum for _, a, _ in klaar})
+        bekend = self.repo.meldingen_van_jongeren(ids.values())
+        self._clientmatches = self.repo.actieve_clientmatches(bekend)
+        self._afstemming.update(self.repo.laatste_afstemmingen(x.id for x in self._clientmatches.values()))
+        self._uitgesteld = []
+        try:
+            for i, a, einddatum in klaar:
+                jongere_id = ids[a.jongere.sleutel]
+                meldingen = bekend.get(jongere_id, [])
+                if any(x.status == "gearchiveerd" and not x.archief_gemeld for x in meldingen):
+                    continue
+                actieve = [x for x in meldingen if x.status == ACTIEF]
+                if any(x.instantie_id == zender.id for x in actieve):
+                    uitkomst[i] = RuleError(code="VIR-MELDING-BESTAAT-AL", xpath=f"{a.xp}/kp:jongere")
+                    continue
+                melding = self._nieuwe_melding(zender, jongere_id, a.mb, einddatum, bronsysteem, a.afgeschermd)
+                self._nieuw(melding)
+                self._tel(zender.id, "meldingen")
+                self._doorgeven(melding, zender, a.jongere.sleutel)
+                beelden = self._toetreden(melding, jongere_id, actieve, zender.id)
+                uitkomst[i] = Afgegeven(melding.melding_id, einddatum, beelden)
+            self._schrijf_uitgesteld()
+        finally:
+            self._uitgesteld = None
+            self._clientmatches = None
+        return uitkomst
+
+    def _nieuwe_melding(
+        self,
+        zender: m.Instantie,
+        jongere_id: int,
+        mb: Meldingsbevoegde,
+        einddatum: date,
+        bronsysteem: str,
+        afgeschermd: bool,
+    ) -> m.Melding:
+        return m.Melding(
             melding_id=str(uuid.uuid4()),
             instantie_id=zender.id,
             jongere_id=jongere_id,
@@ -278,13 +390,6 @@ class Verwijsindex:
             verloop_gemeld=False,
             archief_gemeld=False,
         )
-        self.repo.insert(melding)
-        self._tel(zender.id, "meldingen")
-        self._doorgeven(melding, zender, jongere.sleutel)
-        beelden = self._toetreden(melding, jongere_id, actieve, zender.id)
-        kaarten = self._archiefsignaal(melding, zender, archief)
-        self._gezin_na_wijziging(jongere_id, jongere.sleutel)
-        return Afgegeven(melding.melding_id, einddatum, beelden, kaarten)
 
     def _archiefsignaal(
         self, melding: m.Melding, zender: m.Instantie, archief: list[m.Melding]
@@ -318,12 +423,17 @@ class Verwijsindex:
         if wijziging.gebeurtenis is matching.Gebeurtenis.GEEN:
             return ()
         actieve.append(melding)
-        match = self.repo.actieve_match(jongere_id)
+        if self._clientmatches is not None:
+            match = self._clientmatches.get(jongere_id)
+        else:
+            match = self.repo.actieve_match(jongere_id)
         if match is None:
             match = m.Match(
                 match_id=str(uuid.uuid4()), jongere_id=jongere_id, soort="clientmatch", status=ACTIEF, ontstaan=self.nu
             )
-            self.repo.insert(match)
+            self._nieuw(match)
+            if match.id is not None:
+                self._afstemming[match.id] = None  # arose in this transaction: no recorded contact yet
         instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
         self._signaleer(wijziging, match, actieve, melding, instanties)
         return (self._beeld(match, melding, actieve, instanties),)
@@ -487,6 +597,7 @@ class Verwijsindex:
                 match_id=str(uuid.uuid4()), jongere_id=jongere_id, soort=GEZINSMATCH, status=ACTIEF, ontstaan=self.nu
             )
             self.repo.add(match)
+            self._afstemming[match.id] = None  # arose in this transaction: no recorded contact yet
         match.leden = compact(nieuw)
         if not actief:
             match.status, match.beeindigd = "beeindigd", self.nu

@@ -33,7 +33,7 @@ from gateway.domain import model as d
 from gateway.domain.jongere import Jongere
 from gateway.domain.regels import Regels
 from gateway.errors import FAULTS, GatewayError, RuleError, ServerError
-from gateway.index import Verwijsindex
+from gateway.index import Aanvraag, Afgegeven, Verwijsindex
 from gateway.log.bewijs import inclusie
 from gateway.log.logboek import Logboek, key_paths
 from gateway.log.regel import Regel
@@ -198,29 +198,47 @@ def _bevinding(exc: GatewayError) -> Any:
 
 
 def _batch(ix: Verwijsindex, zender: Instantie, req: Any, s: Settings) -> Any:
-    """MeldingenAfgeven: every item in a savepoint of its own, so a refused item leaves no trace and
-    does not sink the others; the accepted ones commit with the batch."""
+    """MeldingenAfgeven: the items filed set-based where the index can (``afgeven_reeks``), the rest one
+    by one, each in a savepoint of its own, so a refused item leaves no trace and does not sink the
+    others; the accepted ones commit with the batch. Results follow the order of the items."""
     app = req.stuurgegevens.zender.applicatie
-    resultaten = []
-    for i, item in enumerate(req.item or [], start=1):
-        xp = f"/kp:MeldingenAfgeven/kp:item[{i}]"
+    items = list(req.item or [])
+    uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
+    aanvragen: list[tuple[int, Aanvraag]] = []
+    for i, item in enumerate(items):
+        xp = f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
+        try:
+            jongere = _jongere(item.jongere, zender, ix.regels, ix.vandaag, f"{xp}/kp:jongere")
+        except RuleError as exc:
+            uitkomst[i] = exc
+            continue
+        mb = _mb(item.meldingsbevoegde)
+        aanvragen.append((i, Aanvraag(jongere, mb, item.geplandeEinddatum, bool(item.afgeschermd), xp)))
+    for (i, _), r in zip(aanvragen, ix.afgeven_reeks(zender, [a for _, a in aanvragen], app), strict=True):
+        uitkomst[i] = r
+    for i, a in aanvragen:
+        if uitkomst[i] is not None:
+            continue
         try:
             with ix.repo.s.begin_nested():
-                jongere = _jongere(item.jongere, zender, ix.regels, ix.vandaag, f"{xp}/kp:jongere")
-                mb = _mb(item.meldingsbevoegde)
-                r = ix.afgeven(zender, jongere, mb, item.geplandeEinddatum, app, bool(item.afgeschermd), xp=xp)
+                uitkomst[i] = ix.afgeven(zender, a.jongere, a.mb, a.einddatum, app, a.afgeschermd, xp=a.xp)
         except RuleError as exc:
-            resultaten.append(M.MeldingResultaat(referentie=item.referentie, fout=_bevinding(exc)))
-            continue
-        resultaten.append(
-            M.MeldingResultaat(
-                referentie=item.referentie,
-                meldingId=r.melding_id,
-                geplandeEinddatum=r.geplande_einddatum,
-                match=[_match(b) for b in r.matches],
-                archiefsignaal=_archief(r.archief),
+            uitkomst[i] = exc
+    resultaten = []
+    for item, r in zip(items, uitkomst, strict=True):
+        if isinstance(r, RuleError):
+            resultaten.append(M.MeldingResultaat(referentie=item.referentie, fout=_bevinding(r)))
+        else:
+            assert r is not None
+            resultaten.append(
+                M.MeldingResultaat(
+                    referentie=item.referentie,
+                    meldingId=r.melding_id,
+                    geplandeEinddatum=r.geplande_einddatum,
+                    match=[_match(b) for b in r.matches],
+                    archiefsignaal=_archief(r.archief),
+                )
             )
-        )
     geweigerd = sum(1 for r in resultaten if r.fout is not None)
     return M.MeldingenAfgevenResponse(afgegeven=len(resultaten) - geweigerd, geweigerd=geweigerd, resultaat=resultaten)
 

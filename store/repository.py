@@ -87,6 +87,21 @@ _MELDINGEN_VAN_JONGERE = (
     .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, "gearchiveerd"]))
     .order_by(Melding.id)
 )
+_MELDINGEN_VAN_JONGEREN = (
+    select(Melding)
+    .where(
+        Melding.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Melding.status.in_([ACTIEF, "gearchiveerd"])
+    )
+    .order_by(Melding.id)
+)
+_ACTIEVE_CLIENTMATCHES = select(Match).where(
+    Match.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Match.soort == "clientmatch", Match.status == ACTIEF
+)
+_LAATSTE_AFSTEMMINGEN = (
+    select(Afstemming.match_id, func.max(Afstemming.datum))
+    .where(Afstemming.match_id.in_(bindparam("b_matches", expanding=True)))
+    .group_by(Afstemming.match_id)
+)
 _HEEFT_MELDINGEN = select(Melding.id).where(Melding.jongere_id == bindparam("b_jongere")).limit(1)
 _ACTIEVE_MATCH = select(Match).where(
     Match.jongere_id == bindparam("b_jongere"), Match.soort == bindparam("b_soort"), Match.status == ACTIEF
@@ -99,6 +114,15 @@ _INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"))
 _ACTIEVE_MELDINGEN = (
     select(Melding).where(Melding.jongere_id == bindparam("b_jongere"), Melding.status == ACTIEF).order_by(Melding.id)
 )
+
+
+def _waarden(row: Any) -> dict[str, Any]:
+    """A new row's column values; an attribute left unset gets its column default, as the ORM would give it."""
+    return {
+        c.key: v
+        for c in row.__table__.columns
+        if c.key != "id" and not ((v := getattr(row, c.key)) is None and c.default is not None)
+    }
 
 
 class Repository:
@@ -150,6 +174,41 @@ class Repository:
         writers are serialised anyway), and a known birth date is kept."""
         params = {"sleutel": sleutel, "geboortedatum": geboortedatum}
         return int(self.c.execute(_upsert_jongere(self.dialect), params).scalar_one())
+
+    def lock_jongeren(self, geboortedata: dict[str, date | None]) -> dict[str, int]:
+        """``lock_jongere`` for many youths in one statement (key → birth date, if known): their ids by
+        key. The rows are written in key order, so two batches lock shared youths in the same order."""
+        if not geboortedata:
+            return {}
+        rijen = [{"sleutel": k, "geboortedatum": geboortedata[k]} for k in sorted(geboortedata)]
+        stmt = _dialect_insert(self.dialect, Jongere).values(rijen)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["sleutel"],
+            set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
+        ).returning(Jongere.sleutel, Jongere.id)
+        return {sleutel: int(i) for sleutel, i in self.c.execute(stmt)}
+
+    def meldingen_van_jongeren(self, jongere_ids: Iterable[int]) -> dict[int, list[Melding]]:
+        """``meldingen_van_jongere`` for many youths in one query; a youth without any is absent."""
+        uit: dict[int, list[Melding]] = {}
+        for melding in self.s.scalars(_MELDINGEN_VAN_JONGEREN, {"b_jongeren": list(jongere_ids)}):
+            uit.setdefault(melding.jongere_id, []).append(melding)
+        return uit
+
+    def actieve_clientmatches(self, jongere_ids: Iterable[int]) -> dict[int, Match]:
+        return {
+            match.jongere_id: match
+            for match in self.s.scalars(_ACTIEVE_CLIENTMATCHES, {"b_jongeren": list(jongere_ids)})
+        }
+
+    def laatste_afstemmingen(self, match_ids: Iterable[int]) -> dict[int, date | None]:
+        """The latest recorded contact of each match (None: none recorded)."""
+        ids = list(match_ids)
+        uit: dict[int, date | None] = dict.fromkeys(ids)
+        if ids:
+            for match_id, datum in self.c.execute(_LAATSTE_AFSTEMMINGEN, {"b_matches": ids}):
+                uit[match_id] = datum
+        return uit
 
     def melding_van_bron(self, systeem: str, melding_id: str) -> Melding | None:
         return self.s.scalars(
@@ -341,12 +400,14 @@ class Repository:
 
     def insert(self, row: Any) -> int:
         """Insert a new row with one Core statement (no unit-of-work flush); returns its id."""
-        table = row.__table__
-        # An attribute left unset gets its column default, as the ORM would give it.
-        values = {
-            c.key: v
-            for c in table.columns
-            if c.key != "id" and not ((v := getattr(row, c.key)) is None and c.default is not None)
-        }
-        row.id = int(self.c.execute(_insert_returning_id(table), values).scalar_one())
+        row.id = int(self.c.execute(_insert_returning_id(row.__table__), _waarden(row)).scalar_one())
         return int(row.id)
+
+    def insert_alle(self, rows: Sequence[Any]) -> None:
+        """Insert new rows of one table in one executemany (their ids are not read back)."""
+        groepen: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for r in rows:
+            w = _waarden(r)
+            groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
+        for waarden in groepen.values():
+            self.c.execute(rows[0].__table__.insert(), waarden)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -23,7 +24,7 @@ import zeep.exceptions
 from lxml import etree
 from sqlalchemy import create_engine, text
 
-from gateway.brp.bestand import Adres, schrijf
+from gateway.brp.bestand import Adres, Bevolking, schrijf
 from gateway.brp.genereer import genereer, verhuis
 from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
 from tests.support import ROOT, A, B, C, Server, bsn, client, fault_code, free_port, sg, snapshot, start_server
@@ -466,6 +467,145 @@ def test_batch_filing_gives_a_result_per_item(omgeving: Omgeving) -> None:
     o.cli("instantie", "profiel", B, "--bsn")
     for oin, m in ((A, a), (B, b)):
         o.svc.MeldingBeeindigen(stuurgegevens=sg(oin), meldingId=m.meldingId, reden="onterecht")
+
+
+_SOORTEN = ("nieuw", "bij-A", "bij-A-en-B", "regie-en-afstemming", "al-van-C", "archief", "dubbel", "fout-bsn",
+            "afgeschermd-bij-B", "einddatum-te-laat", "nieuw-2")  # fmt: skip
+_VOORAF = {
+    "bij-A": [A],
+    "bij-A-en-B": [A, B],
+    "regie-en-afstemming": [A, B],
+    "al-van-C": [C],
+    "archief": [A],
+    "afgeschermd-bij-B": [B],
+}
+
+
+def _wereld(o: Omgeving) -> tuple[dict[str, str], dict[str, str]]:
+    """A youth of each kind in its prepared state, and meldingId → kind of the prepared meldingen."""
+    jongeren = {k: bsn() for k in _SOORTEN} | {"fout-bsn": "123456789"}
+    van: dict[str, str] = {}
+    for k, oins in _VOORAF.items():
+        for oin in oins:
+            r = afgeven(o, oin, {"bsn": jongeren[k]})
+            van[r.meldingId] = k
+            if r.match and k == "regie-en-afstemming":
+                m = r.match[0].matchId
+                o.svc.RegievoerderVastleggen(stuurgegevens=sg(A), matchId=m, regievoerder=B)
+                o.svc.AfstemmingVastleggen(stuurgegevens=sg(B), matchId=m, datum=date(2028, 5, 15))
+    archief = next(m for m, k in van.items() if k == "archief")
+    o.svc.MeldingBeeindigen(stuurgegevens=sg(A), meldingId=archief, reden="risicoWeggenomen")
+    return jongeren, van
+
+
+def _items(jongeren: dict[str, str]) -> list[dict[str, Any]]:
+    uit = []
+    for k in _SOORTEN:
+        item: dict[str, Any] = {"referentie": k, "jongere": {"bsn": jongeren[k]}, "meldingsbevoegde": mb()}
+        if k == "afgeschermd-bij-B":
+            item["afgeschermd"] = True
+        if k == "einddatum-te-laat":
+            item["geplandeEinddatum"] = date(2031, 1, 1)
+        uit.append(item)
+        if k == "dubbel":
+            uit.append({**item, "referentie": "dubbel-2"})
+    return uit
+
+
+def _een_voor_een(o: Omgeving, items: list[dict[str, Any]]) -> list[Any]:
+    """The items as single MeldingAfgeven calls, their outcomes shaped like a batch's results."""
+    uit: list[Any] = []
+    for item in items:
+        kw = {k: v for k, v in item.items() if k != "referentie"}
+        try:
+            a = o.svc.MeldingAfgeven(stuurgegevens=sg(C), **kw)
+        except zeep.exceptions.Fault as exc:
+            xpath = exc.detail.findtext(f".//{{{G}}}xpath")
+            fout = SimpleNamespace(code=fault_code(exc), xpath=xpath)
+            uit.append(SimpleNamespace(referentie=item["referentie"], fout=fout, meldingId=None, match=[]))
+            continue
+        velden = {k: getattr(a, k) for k in ("meldingId", "geplandeEinddatum", "match", "archiefsignaal")}
+        uit.append(SimpleNamespace(referentie=item["referentie"], fout=None, **velden))
+    return uit
+
+
+def _tellingen(o: Omgeving) -> dict[tuple[str, str], int]:
+    rijen = o.sql(
+        "SELECT i.oin, t.soort, count(*) FROM telling t JOIN instantie i ON i.id = t.instantie_id "
+        "GROUP BY i.oin, t.soort"
+    )
+    return {(oin, soort): n for oin, soort, n in rijen}
+
+
+def _oins(archiefsignaal: Any) -> list[str] | None:
+    return sorted(p.instantie.oin for p in archiefsignaal.partij) if archiefsignaal else None
+
+
+def test_a_batch_files_exactly_as_one_by_one(omgeving: Omgeving) -> None:
+    """MeldingenAfgeven files most items set-based; every answer, signal and count must be what the same
+    filings one by one give. Two identical worlds of youths are prepared; C files on one with a
+    MeldingAfgeven per item and on the other with one batch, and the outcomes are compared."""
+    o = omgeving
+    o.zet_klok(datetime.fromisoformat("2028-05-15T09:00:00+00:00"))
+    o.cli("brp", "load", str(_schrijf(Bevolking(date(2028, 5, 15)), o.tmp / "leeg.xml")))  # no family work
+    o.cli("instantie", "profiel", B, "--regievoerder")
+    o.cli("instantie", "profiel", C, "--afschermen", "--afscherm-oin", A, "--afscherm-naam", "Afscherming",
+          "--afscherm-contact", "Meldpunt")  # fmt: skip
+
+    uitkomsten = []
+    for als_batch in (False, True):
+        jongeren, van = _wereld(o)
+        for oin in (A, B, C):
+            o.signalen(oin)
+        voor = _tellingen(o)
+        if als_batch:
+            r = o.svc.MeldingenAfgeven(stuurgegevens=sg(C), item=_items(jongeren))
+            assert (r.afgegeven, r.geweigerd) == (8, 4)
+            resultaten = list(r.resultaat)
+        else:
+            resultaten = _een_voor_een(o, _items(jongeren))
+        van |= {r.meldingId: r.referentie for r in resultaten if r.meldingId}
+
+        def match(x: Any, van: dict[str, str] = van) -> Any:
+            """A match with its ids replaced by the kind of youth it is about."""
+            partijen = sorted((p.instantie.oin, p.instantie.naam, p.meldingsbevoegde.naam) for p in x.partij)
+            return (van[x.meldingId], x.soort, x.status, partijen, x.regievoerder, x.laatsteAfstemming)
+
+        antwoorden = []
+        for i, r in enumerate(resultaten, start=1):
+            if r.fout:  # a batch's XPath points into its item, a single call's into MeldingAfgeven
+                xpath = r.fout.xpath.replace(f"/kp:MeldingenAfgeven/kp:item[{i}]", "/kp:MeldingAfgeven")
+                antwoorden.append((r.referentie, (r.fout.code, xpath)))
+            else:
+                goed = (r.geplandeEinddatum, [match(x) for x in r.match], _oins(r.archiefsignaal))
+                antwoorden.append((r.referentie, goed))
+        signalen = {oin: sorted(_signaal(s, match, van) for s in o.signalen(oin)) for oin in (A, B, C)}
+        na = _tellingen(o)
+        geteld = {k: n - voor.get(k, 0) for k, n in na.items() if n != voor.get(k, 0)}
+        uitkomsten.append((antwoorden, signalen, geteld))
+
+    los, batch = uitkomsten
+    assert los == batch
+    # Not vacuous: refusals, new and widened matches with coordinator and contact date, shielding, the archive.
+    antwoorden, signalen, geteld = batch
+    assert {ref: a[0] for ref, a in antwoorden if isinstance(a[0], str)} == {
+        "al-van-C": "VIR-MELDING-BESTAAT-AL",
+        "dubbel-2": "VIR-MELDING-BESTAAT-AL",
+        "fout-bsn": "VIR-BSN-ONGELDIG",
+        "einddatum-te-laat": "VIR-EINDDATUM-ONGELDIG",
+    }
+    goed = {ref: a for ref, a in antwoorden if not isinstance(a[0], str)}
+    matches = [m for _, ms, _ in goed.values() for m in ms]
+    assert len(matches) == 4 and any(m[4] == B and m[5] == date(2028, 5, 15) for m in matches)
+    assert goed["archief"][2] == [A]
+    [afgeschermd] = [s for s in signalen[B] if s[1] == "afgeschermd-bij-B"]
+    assert afgeschermd[2][3] == [(A, "Afscherming", "Meldpunt")]  # the shielding contact, never C
+    assert {s[0] for s in signalen[A]} == {"nieuweMatch", "gewijzigdeMatch", "archiefsignaal"}
+    assert geteld[(C, "meldingen")] == 8 and geteld[(C, "clientmatches")] == 4
+
+
+def _signaal(s: Any, match: Any, van: dict[str, str]) -> tuple[Any, ...]:
+    return (s.soort, van[s.meldingId], s.match and match(s.match), _oins(s.archiefsignaal))
 
 
 # --- push -------------------------------------------------------------------------------------------
