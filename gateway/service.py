@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml import etree
 from spyne import ServiceBase, rpc
-from spyne.util.xml import get_object_as_xml, get_xml_as_object
+from spyne.util.xml import get_xml_as_object
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -39,6 +39,7 @@ from gateway.log.logboek import Logboek, key_paths
 from gateway.log.regel import Regel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
+from gateway.render import als_xml
 from store.db import Database
 from store.models import Instantie, LogRegel, Peer
 from store.repository import Repository
@@ -381,7 +382,7 @@ def regels_voor(
                     volgnummer=b.volgnummer, leafHash=base64.b64encode(b.leaf).decode()
                 )
             payload, bericht_id = (
-                etree.tostring(get_object_as_xml(antwoord, response_cls or RESPONSES[op])),
+                etree.tostring(als_xml(antwoord, response_cls or RESPONSES[op])),
                 antwoord.stuurgegevens.berichtId,
             )
         gerenderd.append(payload)
@@ -462,7 +463,7 @@ def _in_transactie(
         deps.logboek.schrijf(session, regels)
         if claim is not None:
             repo.bewaar_antwoord(
-                claim, gerenderd[-1] if gerenderd else etree.tostring(get_object_as_xml(antwoord, RESPONSES[op]))
+                claim, gerenderd[-1] if gerenderd else etree.tostring(als_xml(antwoord, RESPONSES[op]))
             )
         return antwoord
 
