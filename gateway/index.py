@@ -16,7 +16,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -120,6 +120,17 @@ def kaart_uit_json(d: dict[str, Any]) -> Contactkaart:
     return Contactkaart(**{**d, "meldingsbevoegde": Meldingsbevoegde(**d["meldingsbevoegde"])})
 
 
+@dataclass
+class _Uitgesteld:
+    """The new rows of a set-based batch, written at its end with one executemany per table. Signals
+    and counts are plain column values: no code reads them back, and building ORM objects for them
+    cost more than writing them."""
+
+    rijen: list[m.Melding | m.Match] = field(default_factory=list)
+    signalen: list[dict[str, Any]] = field(default_factory=list)
+    tellingen: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Verwijsindex:
     def __init__(self, repo: Repository, regels: Regels, nu: datetime, uitgaand: Uitgaand | None = None) -> None:
         self.repo = repo
@@ -132,7 +143,7 @@ class Verwijsindex:
         # Set-based filing (``afgeven_reeks``): the youths' active client matches read in advance, and
         # the new rows, written together at the end instead of one statement each.
         self._clientmatches: dict[int, m.Match] | None = None
-        self._uitgesteld: list[Any] | None = None
+        self._uitgesteld: _Uitgesteld | None = None
         # Reads of youths' matches in this request, for the access log (NEN 7513): what was shown.
         self.inzage: list[dict[str, Any]] = []
 
@@ -202,46 +213,48 @@ class Verwijsindex:
 
     def _signaal(self, instantie_id: int, soort: str, melding_id: str, inhoud: dict[str, Any] | None) -> None:
         """One notification in the instantie's queue (pull, and push when it has a callback endpoint)."""
-        signaal = m.Signaal(
-            instantie_id=instantie_id,
-            soort=soort,
-            tijdstip=self.nu,
-            melding_id=melding_id,
-            inhoud=compact(inhoud) if inhoud is not None else None,
-        )
+        waarden = {
+            "instantie_id": instantie_id,
+            "soort": soort,
+            "tijdstip": self.nu,
+            "melding_id": melding_id,
+            "inhoud": compact(inhoud) if inhoud is not None else None,
+        }
         if self._uitgesteld is not None:
-            self._uitgesteld.append(signaal)  # numbered when written
+            self._uitgesteld.signalen.append(waarden)  # numbered when written
             return
+        signaal = m.Signaal(**waarden)
         signaal.volgnummer = self.repo.volgnummers(instantie_id, 1)
         self.repo.insert(signaal)
 
     def _tel(self, instantie_id: int, soort: str) -> None:
         if self._uitgesteld is not None:
-            self._uitgesteld.append(m.Telling(tijdstip=self.nu, instantie_id=instantie_id, soort=soort))
+            self._uitgesteld.tellingen.append({"tijdstip": self.nu, "instantie_id": instantie_id, "soort": soort})
         else:
             self.repo.tel(self.nu, instantie_id, soort)
 
     def _nieuw(self, row: m.Melding | m.Match) -> None:
         if self._uitgesteld is not None:
-            self._uitgesteld.append(row)
+            self._uitgesteld.rijen.append(row)
         else:
             self.repo.insert(row)
 
     def _schrijf_uitgesteld(self) -> None:
         """Write the deferred rows: one executemany per table. Signal numbers are reserved per instantie
         (ascending instantie id, as everywhere) and handed out in the order the signals arose."""
-        rijen, self._uitgesteld = self._uitgesteld or [], None
-        signalen = [r for r in rijen if isinstance(r, m.Signaal)]
-        per_instantie: dict[int, list[m.Signaal]] = {}
-        for signaal in signalen:
-            per_instantie.setdefault(signaal.instantie_id, []).append(signaal)
+        uitgesteld, self._uitgesteld = self._uitgesteld or _Uitgesteld(), None
+        per_instantie: dict[int, list[dict[str, Any]]] = {}
+        for signaal in uitgesteld.signalen:
+            per_instantie.setdefault(signaal["instantie_id"], []).append(signaal)
         for instantie_id in sorted(per_instantie):
             eigen = per_instantie[instantie_id]
             eerste = self.repo.volgnummers(instantie_id, len(eigen))
             for n, signaal in enumerate(eigen):
-                signaal.volgnummer = eerste + n
-        for soort in (m.Melding, m.Match, m.Signaal, m.Telling):
-            self.repo.insert_alle([r for r in rijen if isinstance(r, soort)])
+                signaal["volgnummer"] = eerste + n
+        for soort in (m.Melding, m.Match):
+            self.repo.insert_alle(soort, [r for r in uitgesteld.rijen if isinstance(r, soort)])
+        self.repo.insert_alle(m.Signaal, uitgesteld.signalen)
+        self.repo.insert_alle(m.Telling, uitgesteld.tellingen)
 
     def _signaleer(
         self,
@@ -340,7 +353,7 @@ class Verwijsindex:
         bekend = self.repo.meldingen_van_jongeren(ids.values())
         self._clientmatches = self.repo.actieve_clientmatches(bekend)
         self._afstemming.update(self.repo.laatste_afstemmingen(x.id for x in self._clientmatches.values()))
-        self._uitgesteld = []
+        self._uitgesteld = _Uitgesteld()
         try:
             for i, a, einddatum in klaar:
                 jongere_id = ids[a.jongere.sleutel]

@@ -403,11 +403,12 @@ class Repository:
         row.id = int(self.c.execute(_insert_returning_id(row.__table__), _waarden(row)).scalar_one())
         return int(row.id)
 
-    def insert_alle(self, rows: Sequence[Any]) -> None:
-        """Insert new rows of one table in one executemany (their ids are not read back)."""
+    def insert_alle(self, model: Any, rows: Sequence[Any]) -> None:
+        """Insert new rows of one table (ORM objects, or dicts of column values) in one executemany;
+        their ids are not read back."""
         groepen: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in rows:
-            w = _waarden(r)
+            w = r if isinstance(r, dict) else _waarden(r)
             groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
         for waarden in groepen.values():
-            self.c.execute(rows[0].__table__.insert(), waarden)
+            self.c.execute(model.__table__.insert(), waarden)
