@@ -50,8 +50,8 @@ def _orig(cls: Any) -> Any:
 
 
 def _tekst(cls: Any) -> Any:
-    """The function that writes a primitive's value as Spyne does, or _Anders."""
-    cls = _orig(cls)
+    """The function that writes a primitive's value as Spyne does, or _Anders. (A customised primitive
+    is a subclass of its original, and carries the customisation in its own ``Attributes``.)"""
     attrs = cls.Attributes
     if getattr(attrs, "format", None) is not None or getattr(attrs, "str_format", None) is not None:
         raise _Anders(cls)

@@ -81,3 +81,21 @@ def test_the_rendering_equals_spynes(data: st.DataObject) -> None:
     for cls in ANTWOORDEN:
         inst = data.draw(_waarde(cls), label=cls.__name__)
         assert canoniek(als_xml(inst, cls)) == canoniek(get_object_as_xml(inst, cls)), cls.__name__
+
+
+def test_a_shape_it_does_not_cover_goes_through_spyne() -> None:
+    """A customised primitive (here a format) and a subclass instance are Spyne's to render."""
+    from spyne import ComplexModel
+
+    leden = [("a", Unicode(str_format="<{}>")), ("b", Unicode)]
+    Opgemaakt = type("Opgemaakt", (ComplexModel,), {"__namespace__": "urn:nl:vir:gateway:test", "_type_info": leden})
+
+    inst = Opgemaakt(a="x", b="y")
+    assert canoniek(als_xml(inst, Opgemaakt)) == canoniek(get_object_as_xml(inst, Opgemaakt))
+    assert "&lt;x&gt;" in etree.tostring(als_xml(inst, Opgemaakt)).decode()
+
+    class Afgeleid(M.Instantie):
+        pass
+
+    kaart = M.Contactkaart(instantie=Afgeleid(oin="1", naam="n"))
+    assert canoniek(als_xml(kaart, M.Contactkaart)) == canoniek(get_object_as_xml(kaart, M.Contactkaart))
