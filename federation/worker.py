@@ -14,13 +14,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from federation import ondertekening, outbox
+from federation import ondertekening
 from federation.client import DeliveryError, PeerClient
 from federation.push import Pusher
 from gateway.config import Settings, klok, tls_client
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
 from gateway.onderhoud import onderhoud
+from store import outbox
 from store.db import Database
 from store.migrate import upgrade
 

@@ -3,7 +3,8 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and write transactions start with
 ``BEGIN IMMEDIATE`` so that two processes never both read and then fail to upgrade to a write lock.
 PostgreSQL runs at READ COMMITTED; writers serialise per youth with ``SELECT … FOR UPDATE`` on its row.
-Database errors leave this module only as ``StoreError``.
+A database that does not answer leaves this module only as ``DatabaseUnavailable``; the services turn
+it into their own error at their boundary.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from gateway.errors import StoreError
-
 log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer (connection refused, lost, or the file cannot be opened)."""
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -119,10 +122,10 @@ class Database:
             if getattr(exc.orig, "sqlstate", None) == "40P01":
                 raise  # a deadlock PostgreSQL broke: the caller may run the transaction again
             log.error("database unavailable: %s", type(exc.orig).__name__)
-            raise StoreError() from exc
+            raise DatabaseUnavailable() from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
-                raise StoreError() from exc
+                raise DatabaseUnavailable() from exc
             raise
         finally:
             session.close()

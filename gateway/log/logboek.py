@@ -17,8 +17,8 @@ from gateway.config import Settings
 from gateway.errors import GatewayError, ServerError
 from gateway.log.checkpoint import CheckpointData, Signer, ensure_development_keys, load_signer
 from gateway.log.regel import Regel, tijdstempel
-from gateway.log.writer import Ontvangstbewijs, append
-from store.db import Database
+from gateway.log.writer import Append, GeenAppend, Ontvangstbewijs, append
+from store.db import Database, DatabaseUnavailable
 from store.models import Checkpoint, LogHoofd
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,11 @@ class Logboek:
 
     def nu(self) -> str:
         return tijdstempel(self.clock())
+
+    def open(self, session: Session) -> Append | GeenAppend:
+        """An append inside the caller's transaction: entries are added one by one, each returning its
+        receipt, and written with the head on ``close`` (the last thing before the commit)."""
+        return Append(session) if self.aan else GeenAppend()
 
     def schrijf(
         self, session: Session, regels: Sequence[Regel | Callable[[list[Ontvangstbewijs]], Regel]]
@@ -92,7 +97,7 @@ class Logboek:
                         ),
                     ],
                 )
-        except GatewayError:
+        except (GatewayError, DatabaseUnavailable):
             log.error("could not log rejection %s [correlatie %s]", error.code, correlatie_id)
         self.misschien_checkpoint()
 
@@ -109,7 +114,7 @@ class Logboek:
             self._volgende_controle = now + min(1.0, self.settings.checkpoint_seconden)
         try:
             self.checkpoint(force=False)
-        except GatewayError:
+        except (GatewayError, DatabaseUnavailable):
             log.error("could not sign a checkpoint")
 
     def checkpoint(self, *, force: bool) -> Checkpoint | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.db import Database
@@ -39,8 +39,9 @@ def actieve_peers(session: Session) -> Sequence[Peer]:
     return session.execute(select(Peer).where(Peer.actief.is_(True)).order_by(Peer.systeem)).scalars().all()
 
 
-class Uitgaand:
-    """What a transaction sends to the other systems (used by ``gateway.index``)."""
+class Outbox:
+    """What one transaction sends to the other systems: rows of ``federatie_uitgaand``, committed with the
+    change they carry."""
 
     def __init__(self, session: Session, systeem: str, hub: bool, nu: datetime) -> None:
         self.session = session
@@ -135,6 +136,18 @@ def mislukt(
             )
         )
     return dood
+
+
+def stand(db: Database) -> list[tuple[str, str, int]]:
+    """Deliveries per peer and state: (peer, state, count)."""
+    with db.transaction(write=False) as s:
+        return list(
+            s.execute(
+                select(FederatieUitgaand.peer, FederatieUitgaand.status, func.count())
+                .group_by(FederatieUitgaand.peer, FederatieUitgaand.status)
+                .order_by(FederatieUitgaand.peer)
+            ).tuples()
+        )
 
 
 def dood(db: Database) -> list[FederatieUitgaand]:
