@@ -80,7 +80,7 @@ def main() -> int:
         port_file = Path(tmp) / "port"
         env = {"VIR_DATA_DIR": tmp, "PATH": "/usr/bin:/bin"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--demo", "--port", "0", "--port-file", str(port_file),
+            [sys.executable, "-m", "vir", "serve", "--demo", "--port", "0", "--port-file", str(port_file),
              "--workers", str(args.workers)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -80,7 +80,7 @@ class Service:
         common = ["--host", HOST, "--port", "0", "--port-file", str(port_file), "--workers", str(workers)]
         if self.mode == "echo":
             return [sys.executable, str(ECHO_APP), *common]
-        return [sys.executable, "-m", "gateway.cli", "serve", "--demo", *common]
+        return [sys.executable, "-m", "vir", "serve", "--demo", *common]
 
 
 ECHO = Service("echo", "echo", "/echo", "/echo")

@@ -12,15 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
-from federation import outbox
 from gateway import config
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
+from store import outbox
 from store.db import Database
 from store.migrate import upgrade
-from store.models import FederatieUitgaand, Peer
+from store.repository import Repository
 
 
 def _db() -> tuple[config.Settings, Database]:
@@ -65,13 +63,7 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
         pem = Path(args.certificaat).read_text()
     settings, db = _db()
     with db.transaction() as s:
-        peer = s.execute(select(Peer).where(Peer.systeem == args.systeem)).scalar_one_or_none()
-        if peer is None:
-            s.add(Peer(systeem=args.systeem, url=args.url, oin=args.oin, actief=True, certificaat=pem))
-        else:
-            peer.url, peer.oin, peer.actief = args.url, args.oin, True
-            if pem is not None:
-                peer.certificaat = pem
+        Repository(s).zet_peer(args.systeem, args.url, args.oin, pem)
     _beheer(settings, db, "federatie peer add", {"systeem": args.systeem, "url": args.url, "oin": args.oin})
     print(f"peer {args.systeem} at {args.url}")
     return 0
@@ -80,24 +72,14 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
 def cmd_peer_list(args: argparse.Namespace) -> int:
     _, db = _db()
     with db.transaction(write=False) as s:
-        for p in s.execute(select(Peer).order_by(Peer.systeem)).scalars():
+        for p in Repository(s).peers():
             print(f"{p.systeem:<14} {'actief' if p.actief else 'uit':<7} {p.oin}  {p.url}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     _, db = _db()
-    with db.transaction(write=False) as s:
-        rows = (
-            s.execute(
-                select(FederatieUitgaand.peer, FederatieUitgaand.status, func.count())
-                .group_by(FederatieUitgaand.peer, FederatieUitgaand.status)
-                .order_by(FederatieUitgaand.peer)
-            )
-            .tuples()
-            .all()
-        )
-    for peer, status, n in rows:
+    for peer, status, n in outbox.stand(db):
         print(f"{peer:<14} {status:<11} {n}")
     return 0
 

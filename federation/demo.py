@@ -71,7 +71,7 @@ class Knooppunt:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "gateway.cli", *args],
+            [sys.executable, "-m", "vir", *args],
             env=self.env(),
             capture_output=True,
             text=True,
@@ -111,8 +111,8 @@ class Knooppunt:
 
     def start(self) -> None:
         env = self.env()
-        commands = [[sys.executable, "-m", "gateway.cli", "serve", "--port", str(self.poort), "--workers", "2"]]
-        commands += [[sys.executable, "-m", "gateway.cli", "worker"]] * self.workers
+        commands = [[sys.executable, "-m", "vir", "serve", "--port", str(self.poort), "--workers", "2"]]
+        commands += [[sys.executable, "-m", "vir", "worker"]] * self.workers
         with (self.map / "node.log").open("ab") as log:  # the children keep their own descriptors
             for command in commands:
                 self.procs.append(

@@ -26,7 +26,6 @@ from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import text
 
-from federation.service import Federatie
 from gateway import ns
 from gateway.config import Settings, klok
 from gateway.contract import served_files, service_schema
@@ -35,15 +34,13 @@ from gateway.errors import GatewayError, TransportError
 from gateway.faults import fout_element, render_fault_envelope
 from gateway.identiteit import Identificatie
 from gateway.log.logboek import Logboek
+from gateway.pipeline import Deps, transactie
 from gateway.protocol import VirSoap11, VirSoap12
-from gateway.service import Deps, Ketenpartner
 from store.db import Database
 
 log = logging.getLogger(__name__)
 
-KETENPARTNER_PATH = "/v1/ketenpartner"
 GROTE_AANVRAAG = 256 * 1024
-FEDERATIE_PATH = "/v1/federatie"
 
 StartResponse = Callable[..., Any]
 
@@ -62,6 +59,16 @@ def _spyne(deps: Deps, service: Any, tns: str, protocol: Any) -> WsgiApplication
 
 
 @dataclass(frozen=True)
+class Dienstpunt:
+    """Where a SOAP service is served, and from which committed WSDL."""
+
+    path: str
+    service: Any  # the Spyne ServiceBase class
+    tns: str
+    wsdl: str  # file name under wsdl/
+
+
+@dataclass(frozen=True)
 class Endpoint:
     soap11: WsgiApplication
     soap12: WsgiApplication
@@ -69,25 +76,23 @@ class Endpoint:
 
 
 class GatewayApp:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, diensten: Iterable[Dienstpunt]) -> None:
         self.deps = deps
         self.max_bytes = deps.settings.max_request_bytes
         self.identificatie = Identificatie(deps.settings)
         # Contract files are read once; what is served is what is committed.
         self.files = {path: p.read_bytes() for path, p in served_files().items()}
+        diensten = list(diensten)
         self.endpoints = {
-            path: Endpoint(
-                _spyne(deps, service, tns, VirSoap11),
-                _spyne(deps, service, tns, VirSoap12),
-                self.files[f"/wsdl/{wsdl}"],
+            d.path: Endpoint(
+                _spyne(deps, d.service, d.tns, VirSoap11),
+                _spyne(deps, d.service, d.tns, VirSoap12),
+                self.files[f"/wsdl/{d.wsdl}"],
             )
-            for path, service, tns, wsdl in (
-                (KETENPARTNER_PATH, Ketenpartner, ns.KETENPARTNER, "ketenpartner.wsdl"),
-                (FEDERATIE_PATH, Federatie, ns.FEDERATIE, "federatie.wsdl"),
-            )
+            for d in diensten
         }
-        for tns in (ns.KETENPARTNER, ns.FEDERATIE):
-            service_schema(tns)  # compile now, not on the first request
+        for d in diensten:
+            service_schema(d.tns)  # compile now, not on the first request
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -145,7 +150,7 @@ class GatewayApp:
             return self._plain(start_response, "200 OK", self.files[path], "text/xml; charset=utf-8")
         if path == "/health":
             try:
-                with self.deps.db.transaction(write=False) as s:
+                with transactie(self.deps.db, write=False) as s:
                     s.execute(text("SELECT 1"))
             except GatewayError:
                 return self._plain(start_response, "503 Service Unavailable", b"database unavailable\n")
@@ -178,8 +183,8 @@ class GatewayApp:
         return [body]
 
 
-def create_app(settings: Settings, db: Database | None = None) -> GatewayApp:
-    """The application for one process. Create it after forking: it opens database connections."""
+def maak_deps(settings: Settings, db: Database | None = None) -> Deps:
+    """What the services of one process share. Create it after forking: it opens database connections."""
     # Spyne logs every fault with the request document; we log faults ourselves, without payloads.
     logging.getLogger("spyne").setLevel(logging.CRITICAL)
     # Spyne runs a full gc.collect() after a request at most once a second, to return file
@@ -188,4 +193,4 @@ def create_app(settings: Settings, db: Database | None = None) -> GatewayApp:
     spyne.const.MIN_GC_INTERVAL = math.inf
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
     db = db or Database(settings.url)
-    return GatewayApp(Deps(settings, db, regels, Logboek(settings, db), klok(settings)))
+    return Deps(settings, db, regels, Logboek(settings, db), klok(settings))

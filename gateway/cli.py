@@ -1,4 +1,5 @@
-"""``vir-gateway``: serve, manage the database and register instanties.
+"""The gateway's commands of ``vir-gateway`` (the command itself is put together in ``vir.cli``): serve,
+manage the database and register instanties.
 
     vir-gateway serve [--host H] [--port P] [--workers N] [--demo] [--port-file F]
     vir-gateway db upgrade
@@ -12,13 +13,13 @@ Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration.
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from federation import cli as federatie_cli
 from gateway import beheer, config, pki
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
@@ -56,7 +57,7 @@ def _register(db: Database, oin: str, naam: str, vestiging: str | None) -> bool:
         return True
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], object]) -> int:
     settings = config.from_env()
     if settings.development and not is_loopback(args.host):
         print(f"refused: development mode listens on loopback only, not on {args.host}", file=sys.stderr)
@@ -97,8 +98,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         Path(args.port_file).write_text(str(port))
 
     def factory() -> object:
-        from gateway.app import create_app
-
         return create_app(settings)
 
     run(factory, sock, settings, args.workers, args.worker_class)
@@ -138,10 +137,8 @@ def cmd_instantie_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vir-gateway", description="SOAP gateway for the Verwijsindex Risicojongeren")
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def add_parsers(sub: Any, create_app: Callable[[config.Settings], object]) -> None:
+    """The gateway's commands; ``create_app`` makes the WSGI application of one worker process."""
     s = sub.add_parser("serve", help="run the gateway")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8080, help="0 picks a free port")
@@ -149,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--worker-class", default="sync", help=argparse.SUPPRESS)
     s.add_argument("--demo", action="store_true", help="register the demo instanties")
     s.add_argument("--port-file", help="write the port to this file once listening")
-    s.set_defaults(fn=cmd_serve)
+    s.set_defaults(fn=lambda args: cmd_serve(args, create_app))
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="dbcmd", required=True)
     db.add_parser("upgrade", help="migrate to the newest schema").set_defaults(fn=cmd_db_upgrade)
@@ -164,15 +161,3 @@ def parser() -> argparse.ArgumentParser:
     beheer.add_parsers(sub, inst)
     pki.add_parser(sub)
     log_cli.add_parser(sub)
-    federatie_cli.add_parser(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = parser().parse_args(argv)
-    return int(args.fn(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

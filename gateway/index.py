@@ -20,13 +20,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from federation.outbox import Uitgaand
 from gateway.domain import matching
 from gateway.domain.jongere import Jongere
 from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
 from gateway.domain.regels import Regels, plus_jaren
 from gateway.errors import RuleError
 from store import models as m
+from store.outbox import Outbox
 from store.repository import ACTIEF, Repository
 
 # Ending reasons that keep the melding in the archive (Jeugdwet: risk gone, or expired); the rest delete.
@@ -132,7 +132,7 @@ class _Uitgesteld:
 
 
 class Verwijsindex:
-    def __init__(self, repo: Repository, regels: Regels, nu: datetime, uitgaand: Uitgaand | None = None) -> None:
+    def __init__(self, repo: Repository, regels: Regels, nu: datetime, uitgaand: Outbox | None = None) -> None:
         self.repo = repo
         self.regels = regels
         self.nu = nu

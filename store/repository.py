@@ -20,8 +20,10 @@ from store.models import (
     FederatieIntrekking,
     Instantie,
     Jongere,
+    LogRegel,
     Match,
     Melding,
+    Peer,
     Signaal,
     Telling,
     WsaBericht,
@@ -150,6 +152,36 @@ class Repository:
             for r in self.s.scalars(_INSTANTIES, {"b_ids": missen}).all():
                 self._instanties[r.id] = r
         return {i: self._instanties[i] for i in gevraagd if i in self._instanties}
+
+    def ondertekenprofiel(self, oin: str) -> tuple[str | None, bool]:
+        """The registered WS-Security certificate (PEM) of a sender and whether it must sign. For another
+        verwijsindex system (a peer, not an instantie), a registered certificate means it must sign."""
+        rij = self.s.execute(
+            select(Instantie.certificaat, Instantie.wss_verplicht).where(Instantie.oin == oin)
+        ).one_or_none()
+        if rij is not None:
+            return rij[0], bool(rij[1])
+        pem = self.s.execute(
+            select(Peer.certificaat).where(Peer.oin == oin, Peer.actief.is_(True)).limit(1)
+        ).scalar_one_or_none()
+        return pem, pem is not None
+
+    def actieve_peer(self, systeem: str) -> Peer | None:
+        return self.s.execute(select(Peer).where(Peer.systeem == systeem, Peer.actief.is_(True))).scalar_one_or_none()
+
+    def peers(self) -> Sequence[Peer]:
+        return self.s.execute(select(Peer).order_by(Peer.systeem)).scalars().all()
+
+    def zet_peer(self, systeem: str, url: str, oin: str, certificaat: str | None) -> None:
+        """Register another verwijsindex system, or change and reactivate it (a certificate given replaces
+        the registered one)."""
+        peer = self.s.execute(select(Peer).where(Peer.systeem == systeem)).scalar_one_or_none()
+        if peer is None:
+            self.s.add(Peer(systeem=systeem, url=url, oin=oin, actief=True, certificaat=certificaat))
+            return
+        peer.url, peer.oin, peer.actief = url, oin, True
+        if certificaat is not None:
+            peer.certificaat = certificaat
 
     def add_instantie(self, oin: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
         inst = Instantie(
@@ -292,6 +324,17 @@ class Repository:
 
     def actieve_meldingen(self, jongere_id: int) -> Sequence[Melding]:
         return self.s.scalars(_ACTIEVE_MELDINGEN, {"b_jongere": jongere_id}).all()
+
+    def flush(self) -> None:
+        """Write pending ORM changes now (ids of new rows, constraints checked), inside the transaction."""
+        self.s.flush()
+
+    def savepoint(self) -> Any:
+        """A nested transaction: leaving it with an exception undoes only what happened inside it."""
+        return self.s.begin_nested()
+
+    def logregel(self, volgnummer: int) -> LogRegel | None:
+        return self.s.get(LogRegel, volgnummer)
 
     def add(self, row: object) -> None:
         self.s.add(row)

@@ -101,7 +101,7 @@ def start_server(
     cmd = [
         sys.executable,
         "-m",
-        "gateway.cli",
+        "vir",
         "serve",
         "--demo",
         "--port",

@@ -12,7 +12,7 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VIR_DATA_DIR": str(tmp_path / "data")}
     env.pop("VIR_DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "vir", *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 

@@ -24,7 +24,7 @@ def test_spyne_imports_cleanly_in_a_fresh_interpreter() -> None:
 def test_xmldata_writes_non_ascii_text() -> None:
     from spyne.util.xml import get_object_as_xml
 
-    from gateway import models as M
+    from gateway import berichten as M
 
     b = M.Bevinding(code="VIR-X", melding=[M.Foutmelding(taal="nl", tekst="één fout")], xpath="/a")
     el = get_object_as_xml(b, M.Bevinding)

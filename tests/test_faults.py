@@ -10,12 +10,12 @@ from typing import Any
 import requests
 from lxml import etree
 
-from gateway.app import create_app
 from gateway.config import Settings
 from gateway.errors import FAULTS
 from store.db import Database
 from tests.conftest import PG_ADMIN
 from tests.support import NS, ROOT, A, G, Server, fault_code_of, post, snapshot, wsgi_post
+from vir.app import create_app
 
 DOC = ROOT / "docs" / "faults.md"
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from gateway.app import GatewayApp, create_app
+from gateway.app import GatewayApp
 from gateway.config import Settings
 from gateway.contract import request_elements
 from gateway.domain.regels import plus_jaren
@@ -32,6 +32,7 @@ from store.db import Database
 from store.migrate import upgrade
 from store.repository import Repository
 from tests.support import GATEWAY_OIN, KP, ROOT, SOAP11, SOAP12, A, G, bsn, wsgi_post
+from vir.app import create_app
 
 FUZZ = settings(
     max_examples=300,

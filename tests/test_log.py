@@ -40,7 +40,7 @@ def cli(
     else:
         env = {**os.environ, **server_or_env}
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "log", *args],
+        [sys.executable, "-m", "vir", "log", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -240,7 +240,7 @@ def test_bundle_verifies_offline_in_an_empty_directory(server: Server, tmp_path:
     shutil.copy(bundle, empty / "bundle.zip")
     bare_env = {k: v for k, v in os.environ.items() if not k.startswith("VIR_")}
     r = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "log", "verify", "--bundle", "bundle.zip"],
+        [sys.executable, "-m", "vir", "log", "verify", "--bundle", "bundle.zip"],
         cwd=empty,
         env=bare_env,
         capture_output=True,
@@ -265,7 +265,7 @@ def test_bundle_verifies_offline_in_an_empty_directory(server: Server, tmp_path:
         for n, data in files.items():
             z.writestr(n, data)
     bad = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "log", "verify", "--bundle", "forged.zip"],
+        [sys.executable, "-m", "vir", "log", "verify", "--bundle", "forged.zip"],
         cwd=empty,
         env=bare_env,
         capture_output=True,

@@ -18,8 +18,8 @@ from lxml import etree
 from spyne import AnyXml, Boolean, ComplexModelBase, Date, DateTime, Integer, Unicode, XmlAttribute, XmlData
 from spyne.util.xml import get_object_as_xml
 
-from federation import models as F
-from gateway import models as M
+from federation import berichten as F
+from gateway import berichten as M
 from gateway.render import als_xml
 
 ANTWOORDEN = sorted(

@@ -63,12 +63,12 @@ class Pki:
 def ontwikkel_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     d = tmp_path_factory.mktemp("pki")
     r = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "pki", "maak", str(d), "--oin", A, "--oin", B, "--oin", C],
+        [sys.executable, "-m", "vir", "pki", "maak", str(d), "--oin", A, "--oin", B, "--oin", C],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     pki.client(d, A, geldig=-dt.timedelta(days=2), bestand="verlopen")
-    r = subprocess.run([sys.executable, "-m", "gateway.cli", "pki", "intrekken", str(d), C], capture_output=True)
+    r = subprocess.run([sys.executable, "-m", "vir", "pki", "intrekken", str(d), C], capture_output=True)
     assert r.returncode == 0
     vreemd = tmp_path_factory.mktemp("vreemd")
     pki.maak(vreemd, [A])  # a certificate for A's OIN from a CA we do not trust
@@ -138,7 +138,7 @@ def test_the_certificate_decides_who_is_calling(tls_server: Server, ontwikkel_pk
 
     # A suspended instantie is refused although its certificate is fine.
     env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent)}
-    profiel = [sys.executable, "-m", "gateway.cli", "instantie", "profiel", A]
+    profiel = [sys.executable, "-m", "vir", "instantie", "profiel", A]
     subprocess.run([*profiel, "--schorsen"], env=env, check=True, capture_output=True)
     with pytest.raises(zeep.exceptions.Fault) as exc:
         a.Ping(stuurgegevens=sg(A))
@@ -290,7 +290,7 @@ def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Se
 
     env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent)}
     subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "federatie", "peer", "add", "--systeem", "ZVJ",
+        [sys.executable, "-m", "vir", "federatie", "peer", "add", "--systeem", "ZVJ",
          "--url", "https://127.0.0.1:9/v1/federatie", "--oin", B],
         env=env, check=True, capture_output=True,
     )  # fmt: skip

@@ -47,7 +47,7 @@ class Omgeving:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         r = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", *args],
+            [sys.executable, "-m", "vir", *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -656,7 +656,7 @@ def test_push_endpoint_that_was_down_gets_everything_in_order(omgeving: Omgeving
     o.cli("instantie", "profiel", B, "--callback", f"http://127.0.0.1:{port}/signalen", "--callback-vanaf-nu")
     worker_log = (o.tmp / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "worker"],
+        [sys.executable, "-m", "vir", "worker"],
         env=o.env,
         stdout=worker_log,
         stderr=subprocess.STDOUT,

@@ -44,7 +44,7 @@ def ondertekenend(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     env = {"VIR_WSS_KEY": str(pki.gateway.sleutel_pad), "VIR_WSS_CERT": str(pki.gateway.cert_pad)}
     srv = start_server(tmp, None, extra_env=env)
     cli_env = {**os.environ, "VIR_DATA_DIR": str(tmp / "data")}
-    profiel = [sys.executable, "-m", "gateway.cli", "instantie", "profiel", A]
+    profiel = [sys.executable, "-m", "vir", "instantie", "profiel", A]
     r = subprocess.run([*profiel, "--wss"], env=cli_env, capture_output=True, text=True)
     assert r.returncode == 2 and "--certificaat" in r.stderr  # no signatures required without a certificate
     r = subprocess.run(
@@ -147,7 +147,7 @@ def test_a_replayed_request_is_refused(ondertekenend: Server, pki: Pki) -> None:
 def _cli(server: Server, *args: str) -> None:
     data = Path(server.db_url.removeprefix("sqlite:///")).parent
     env = {**os.environ, "VIR_DATA_DIR": str(data)}
-    subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "vir", *args], env=env, check=True, capture_output=True)
 
 
 def test_messages_to_peers_are_signed_and_peer_messages_verified(ondertekenend: Server, pki: Pki) -> None:
@@ -199,7 +199,7 @@ def test_pushed_signals_are_signed(ondertekenend: Server, pki: Pki, tmp_path: Pa
         data = Path(ondertekenend.db_url.removeprefix("sqlite:///")).parent
         env = {**os.environ, "VIR_DATA_DIR": str(data), "VIR_WSS_KEY": str(pki.gateway.sleutel_pad),
                "VIR_WSS_CERT": str(pki.gateway.cert_pad)}  # fmt: skip
-        subprocess.run([sys.executable, "-m", "gateway.cli", "worker", "--once"], env=env, check=True, timeout=120)
+        subprocess.run([sys.executable, "-m", "vir", "worker", "--once"], env=env, check=True, timeout=120)
     finally:
         httpd.shutdown()
         httpd.server_close()

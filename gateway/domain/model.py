@@ -25,6 +25,21 @@ class Contactkaart:
     meldingsbevoegde: Meldingsbevoegde
     bronsysteem: str
 
+    def naar_json(self) -> dict[str, Any]:
+        """The card as stored in signals and carried in the federation outbox."""
+        mb = self.meldingsbevoegde
+        return {
+            "oin": self.oin,
+            "naam": self.naam,
+            "vestiging": self.vestiging,
+            "meldingsbevoegde": {"naam": mb.naam, "functie": mb.functie, "telefoon": mb.telefoon, "email": mb.email},
+            "bronsysteem": self.bronsysteem,
+        }
+
+    @classmethod
+    def uit_json(cls, d: dict[str, Any]) -> Contactkaart:
+        return cls(**{**d, "meldingsbevoegde": Meldingsbevoegde(**d["meldingsbevoegde"])})
+
 
 @dataclass(frozen=True)
 class MatchBeeld:
@@ -46,21 +61,7 @@ class MatchBeeld:
             "soort": self.soort,
             "status": self.status,
             "sinds": self.sinds.isoformat(),
-            "partijen": [
-                {
-                    "oin": p.oin,
-                    "naam": p.naam,
-                    "vestiging": p.vestiging,
-                    "meldingsbevoegde": {
-                        "naam": p.meldingsbevoegde.naam,
-                        "functie": p.meldingsbevoegde.functie,
-                        "telefoon": p.meldingsbevoegde.telefoon,
-                        "email": p.meldingsbevoegde.email,
-                    },
-                    "bronsysteem": p.bronsysteem,
-                }
-                for p in self.partijen
-            ],
+            "partijen": [p.naar_json() for p in self.partijen],
             "regievoerder": self.regievoerder,
             "laatste_afstemming": self.laatste_afstemming.isoformat() if self.laatste_afstemming else None,
         }
@@ -81,7 +82,7 @@ class MatchBeeld:
 
 
 def kaarten_uit_json(rows: list[dict[str, Any]]) -> tuple[Contactkaart, ...]:
-    return tuple(Contactkaart(**{**p, "meldingsbevoegde": Meldingsbevoegde(**p["meldingsbevoegde"])}) for p in rows)
+    return tuple(Contactkaart.uit_json(p) for p in rows)
 
 
 @dataclass(frozen=True)

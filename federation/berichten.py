@@ -6,7 +6,7 @@ from typing import Any
 
 from spyne import Boolean, ComplexModel, Date, Integer, Unicode
 
-from gateway import models as G
+from gateway import berichten as G
 from gateway import ns
 
 

@@ -1,0 +1,333 @@
+"""The Ketenpartner service (``wsdl/ketenpartner.wsdl``): its operations on the request pipeline.
+
+Each handler reads the request (``gateway.vertaling``), calls the index (``gateway.index``) and returns the
+answer; the pipeline (``gateway.pipeline``) owns the transaction, the idempotent retry, the log and the
+faults. ``BerichtValideren`` runs another operation's handler as a dry run and reports every finding.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from lxml import etree
+from spyne import ServiceBase, rpc
+from spyne.util.xml import get_xml_as_object
+
+from gateway import __version__, ns
+from gateway import berichten as B
+from gateway.contract import schema_findings
+from gateway.errors import FAULTS, GatewayError, RuleError
+from gateway.index import Aanvraag, Afgegeven
+from gateway.log.bewijs import inclusie
+from gateway.pipeline import Afzender, Dienst, Verzoek, log_vraag_en_antwoord, stuurgegevens_antwoord, transactie
+from gateway.protocol import RequestInfo, VirFault, info
+from gateway.vertaling import (
+    archief_naar_bericht,
+    bevinding_naar_bericht,
+    fout_naar_bevinding,
+    jongere_uit_bericht,
+    match_naar_bericht,
+    meldingsbevoegde_uit_bericht,
+    signaal_naar_bericht,
+)
+from store.repository import Repository
+
+
+def _afzender(repo: Repository, op: str, req: Any) -> Afzender:
+    """A chain partner is a registered, active instantie."""
+    zender = repo.instantie(req.stuurgegevens.zender.oin)
+    if zender is None or not zender.actief:
+        raise RuleError(code="VIR-INSTANTIE-ONBEKEND", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
+    return Afzender(zender.oin, zender)
+
+
+KETENPARTNER = Dienst(prefix="kp", logprefix="", authenticeer=_afzender)
+
+
+def _jongere(v: Verzoek, bericht: Any, xpath: str) -> Any:
+    ix = v.index
+    return jongere_uit_bericht(
+        bericht, bsn_toegestaan=v.zender.bsn_toegestaan, regels=ix.regels, vandaag=ix.vandaag, xpath=xpath
+    )
+
+
+def _applicatie(req: Any) -> str:
+    return str(req.stuurgegevens.zender.applicatie)
+
+
+# --- the operations -------------------------------------------------------------------------------
+
+
+def melding_afgeven(v: Verzoek, req: Any) -> Any:
+    jongere = _jongere(v, req.jongere, "/kp:MeldingAfgeven/kp:jongere")
+    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
+    r = v.index.afgeven(v.zender, jongere, mb, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd))
+    return B.MeldingAfgevenResponse(
+        meldingId=r.melding_id,
+        geplandeEinddatum=r.geplande_einddatum,
+        match=[match_naar_bericht(b) for b in r.matches],
+        archiefsignaal=archief_naar_bericht(r.archief),
+    )
+
+
+def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
+    """MeldingenAfgeven: the items filed set-based where the index can (``afgeven_reeks``), the rest one
+    by one, each in a savepoint of its own, so a refused item leaves no trace and does not sink the
+    others; the accepted ones commit with the batch. Results follow the order of the items."""
+    ix, app = v.index, _applicatie(req)
+    items = list(req.item or [])
+    uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
+    aanvragen: list[tuple[int, Aanvraag]] = []
+    for i, item in enumerate(items):
+        xpath = f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
+        try:
+            jongere = _jongere(v, item.jongere, f"{xpath}/kp:jongere")
+        except RuleError as exc:
+            uitkomst[i] = exc
+            continue
+        mb = meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
+        aanvragen.append((i, Aanvraag(jongere, mb, item.geplandeEinddatum, bool(item.afgeschermd), xpath)))
+    for (i, _), r in zip(aanvragen, ix.afgeven_reeks(v.zender, [a for _, a in aanvragen], app), strict=True):
+        uitkomst[i] = r
+    for i, a in aanvragen:
+        if uitkomst[i] is not None:
+            continue
+        try:
+            with v.repo.savepoint():
+                uitkomst[i] = ix.afgeven(v.zender, a.jongere, a.mb, a.einddatum, app, a.afgeschermd, xp=a.xp)
+        except RuleError as exc:
+            uitkomst[i] = exc
+    resultaten = []
+    for item, r in zip(items, uitkomst, strict=True):
+        if isinstance(r, RuleError):
+            resultaten.append(B.MeldingResultaat(referentie=item.referentie, fout=fout_naar_bevinding(r)))
+        else:
+            assert r is not None
+            resultaten.append(
+                B.MeldingResultaat(
+                    referentie=item.referentie,
+                    meldingId=r.melding_id,
+                    geplandeEinddatum=r.geplande_einddatum,
+                    match=[match_naar_bericht(b) for b in r.matches],
+                    archiefsignaal=archief_naar_bericht(r.archief),
+                )
+            )
+    geweigerd = sum(1 for r in resultaten if r.fout is not None)
+    return B.MeldingenAfgevenResponse(afgegeven=len(resultaten) - geweigerd, geweigerd=geweigerd, resultaat=resultaten)
+
+
+def regievoerder_vastleggen(v: Verzoek, req: Any) -> Any:
+    return B.RegievoerderVastleggenResponse(
+        match=match_naar_bericht(v.index.regievoerder(v.zender, req.matchId, req.regievoerder))
+    )
+
+
+def afstemming_vastleggen(v: Verzoek, req: Any) -> Any:
+    return B.AfstemmingVastleggenResponse(
+        match=match_naar_bericht(v.index.afstemming(v.zender, req.matchId, req.datum))
+    )
+
+
+def casus_gebeurtenis(v: Verzoek, req: Any) -> Any:
+    jongere = _jongere(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere")
+    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
+    r = v.index.casus(v.zender, req.gebeurtenis, req.casustype, jongere, mb, req.reden, _applicatie(req))
+    m = r.melding
+    return B.CasusGebeurtenisResponse(
+        actie=r.actie,
+        uitleg=r.uitleg,
+        meldingId=m.melding_id if m else None,
+        match=[match_naar_bericht(b) for b in m.matches] if m else [],
+        archiefsignaal=archief_naar_bericht(m.archief) if m else None,
+    )
+
+
+def melding_wijzigen(v: Verzoek, req: Any) -> Any:
+    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
+    r = v.index.wijzigen(v.zender, req.meldingId, mb, req.geplandeEinddatum, _applicatie(req))
+    return B.MeldingWijzigenResponse(
+        meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[match_naar_bericht(b) for b in r.matches]
+    )
+
+
+def melding_beeindigen(v: Verzoek, req: Any) -> Any:
+    r = v.index.beeindigen(v.zender, req.meldingId, req.reden)
+    return B.MeldingBeeindigenResponse(
+        meldingId=r.melding_id, resultaat=r.resultaat, beeindigdeMatches=r.beeindigde_matches
+    )
+
+
+def matches_opvragen(v: Verzoek, req: Any) -> Any:
+    pagina = req.pagina or 1
+    grootte = req.paginaGrootte or v.deps.settings.max_pagina_grootte
+    totaal, beelden = v.index.matches(v.zender, req.meldingId, pagina, grootte)
+    return B.MatchesOpvragenResponse(totaal=totaal, pagina=pagina, match=[match_naar_bericht(b) for b in beelden])
+
+
+def signalen_ophalen(v: Verzoek, req: Any) -> Any:
+    r = v.index.signalen_ophalen(v.zender, req.vanafVolgnummer, req.maximaal or v.deps.settings.max_signalen)
+    return B.SignalenOphalenResponse(
+        bevestigdTotEnMet=r.bevestigd, meer=r.meer, signaal=[signaal_naar_bericht(s) for s in r.signalen]
+    )
+
+
+def signalen_bevestigen(v: Verzoek, req: Any) -> Any:
+    return B.SignalenBevestigenResponse(bevestigdTotEnMet=v.index.signalen_bevestigen(v.zender, req.totEnMetVolgnummer))
+
+
+def ontvangstbewijs_opvragen(v: Verzoek, req: Any) -> Any:
+    """The inclusion proof of a receipt, only for the instantie whose request it acknowledged."""
+    ob = req.ontvangstbewijs
+    regel = v.repo.logregel(ob.volgnummer)
+    if (
+        regel is None
+        or regel.soort != "inkomend"
+        or regel.actor != v.zender.oin
+        or base64.b64encode(regel.leaf).decode() != ob.leafHash
+    ):
+        raise RuleError(code="VIR-ONTVANGSTBEWIJS-ONBEKEND", xpath="/kp:OntvangstbewijsOpvragen/kp:ontvangstbewijs")
+    bewijs = inclusie(v.repo.s, regel.volgnummer, regel.leaf)
+    if bewijs is None:
+        return B.OntvangstbewijsOpvragenResponse(status="nogGeenCheckpoint")
+    return B.OntvangstbewijsOpvragenResponse(
+        status="bewezen",
+        boomgrootte=bewijs.grootte,
+        auditpad=[base64.b64encode(h).decode() for h in bewijs.pad],
+        checkpoint=etree.fromstring(bewijs.checkpoint.xml),
+    )
+
+
+def ping(v: Verzoek, req: Any) -> Any:
+    return B.PingResponse(versie=__version__)
+
+
+for _naam, _handler in (
+    ("MeldingAfgeven", melding_afgeven),
+    ("MeldingenAfgeven", meldingen_afgeven),
+    ("MeldingWijzigen", melding_wijzigen),
+    ("MeldingBeeindigen", melding_beeindigen),
+    ("SignalenBevestigen", signalen_bevestigen),
+    ("RegievoerderVastleggen", regievoerder_vastleggen),
+    ("AfstemmingVastleggen", afstemming_vastleggen),
+    ("CasusGebeurtenis", casus_gebeurtenis),
+):
+    KETENPARTNER.registreer_muterend(_naam, getattr(B, _naam), getattr(B, f"{_naam}Response"), _handler)
+for _naam, _handler in (
+    ("MatchesOpvragen", matches_opvragen),
+    ("SignalenOphalen", signalen_ophalen),
+    ("OntvangstbewijsOpvragen", ontvangstbewijs_opvragen),
+    ("Ping", ping),
+):
+    KETENPARTNER.registreer(_naam, getattr(B, _naam), getattr(B, f"{_naam}Response"), _handler)
+
+
+# --- BerichtValideren -----------------------------------------------------------------------------
+
+
+def _binnenste(req: Any) -> list[Any]:
+    """The elements inside kp:bericht. Spyne hands over the first of them (or kp:bericht itself when it
+    is empty)."""
+    wrapper = req.bericht
+    if wrapper is None or wrapper.tag == f"{{{ns.KETENPARTNER}}}bericht":
+        return [c for c in wrapper if isinstance(c.tag, str)] if wrapper is not None else []
+    return [wrapper, *(c for c in wrapper.itersiblings() if isinstance(c.tag, str))]
+
+
+def bericht_valideren(ctx: Any, req: Any) -> Any:
+    """All schema findings, then the business rules in a transaction that is always rolled back."""
+    deps = ctx.app.vir
+    bevindingen: list[Any] = []
+    binnenste = _binnenste(req)
+    if len(binnenste) != 1:
+        bevindingen.append(
+            bevinding_naar_bericht(
+                "VIR-SCHEMA-ONGELDIG",
+                "bericht moet precies één element bevatten.",
+                "bericht must hold exactly one element.",
+                "/kp:BerichtValideren/kp:bericht",
+            )
+        )
+    else:
+        element = binnenste[0]
+        for f in schema_findings(element):
+            spec = FAULTS[f.code]
+            bevindingen.append(
+                bevinding_naar_bericht(f.code, f"{spec.nl} {f.detail_nl}", f"{spec.en} {f.detail_en}", f.xpath)
+            )
+        op = KETENPARTNER.operaties.get(etree.QName(element).localname)
+        if not bevindingen and op is not None:
+            try:
+                KETENPARTNER.in_transactie(deps, op, get_xml_as_object(element, op.verzoek), RequestInfo(), proef=True)
+            except GatewayError as exc:
+                bevindingen.append(fout_naar_bevinding(exc))
+    antwoord = B.BerichtValiderenResponse(
+        stuurgegevens=stuurgegevens_antwoord(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
+    )
+    ri = info(ctx)
+    sg = req.stuurgegevens
+    with transactie(deps.db) as session:
+        ri.antwoord_xml = log_vraag_en_antwoord(
+            deps, session, "BerichtValideren", sg.zender.oin, ri, req, antwoord, B.BerichtValiderenResponse
+        )
+    deps.logboek.misschien_checkpoint()
+    return antwoord
+
+
+class Ketenpartner(ServiceBase):
+    """The operations of wsdl/ketenpartner.wsdl (document/literal, bare elements)."""
+
+    @rpc(B.MeldingAfgeven, _returns=B.MeldingAfgevenResponse, _body_style="bare")
+    def MeldingAfgeven(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "MeldingAfgeven", req)
+
+    @rpc(B.MeldingenAfgeven, _returns=B.MeldingenAfgevenResponse, _body_style="bare")
+    def MeldingenAfgeven(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "MeldingenAfgeven", req)
+
+    @rpc(B.RegievoerderVastleggen, _returns=B.RegievoerderVastleggenResponse, _body_style="bare")
+    def RegievoerderVastleggen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "RegievoerderVastleggen", req)
+
+    @rpc(B.AfstemmingVastleggen, _returns=B.AfstemmingVastleggenResponse, _body_style="bare")
+    def AfstemmingVastleggen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "AfstemmingVastleggen", req)
+
+    @rpc(B.CasusGebeurtenis, _returns=B.CasusGebeurtenisResponse, _body_style="bare")
+    def CasusGebeurtenis(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "CasusGebeurtenis", req)
+
+    @rpc(B.MeldingWijzigen, _returns=B.MeldingWijzigenResponse, _body_style="bare")
+    def MeldingWijzigen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "MeldingWijzigen", req)
+
+    @rpc(B.MeldingBeeindigen, _returns=B.MeldingBeeindigenResponse, _body_style="bare")
+    def MeldingBeeindigen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "MeldingBeeindigen", req)
+
+    @rpc(B.MatchesOpvragen, _returns=B.MatchesOpvragenResponse, _body_style="bare")
+    def MatchesOpvragen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "MatchesOpvragen", req)
+
+    @rpc(B.SignalenOphalen, _returns=B.SignalenOphalenResponse, _body_style="bare")
+    def SignalenOphalen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "SignalenOphalen", req)
+
+    @rpc(B.SignalenBevestigen, _returns=B.SignalenBevestigenResponse, _body_style="bare")
+    def SignalenBevestigen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "SignalenBevestigen", req)
+
+    @rpc(B.BerichtValideren, _returns=B.BerichtValiderenResponse, _body_style="bare")
+    def BerichtValideren(ctx, req):
+        try:
+            return bericht_valideren(ctx, req)
+        except GatewayError as exc:
+            raise VirFault(exc) from exc
+
+    @rpc(B.OntvangstbewijsOpvragen, _returns=B.OntvangstbewijsOpvragenResponse, _body_style="bare")
+    def OntvangstbewijsOpvragen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "OntvangstbewijsOpvragen", req)
+
+    @rpc(B.Ping, _returns=B.PingResponse, _body_style="bare")
+    def Ping(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "Ping", req)

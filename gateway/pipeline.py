@@ -1,0 +1,331 @@
+"""The request pipeline both SOAP services run on: one operation, one transaction.
+
+A service declares its operations once (``Operatie``: request class, response class, handler, mutating or
+not) in a ``Dienst``; every Spyne method calls ``Dienst.uitvoeren``, which reads top to bottom:
+
+    1. the message is addressed to this gateway (``stuurgegevens/ontvanger``)
+    2. a mutating operation claims (sender, berichtId); a retry gets the stored answer, logged again
+    3. the sender is authenticated against the store (an active instantie, or an active peer)
+    4. the handler does the work and returns the answer
+    5. the log: the request entry (its receipt goes into the answer), any access entries (NEN 7513), the
+       answer entry; the answer is rendered once, and those bytes are logged, stored for a retry and sent
+
+All of it commits together or not at all. Errors become faults in one place (``_als_fout``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from lxml import etree
+from spyne.util.xml import get_xml_as_object
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from gateway import berichten as B
+from gateway.config import Settings
+from gateway.domain.regels import Regels
+from gateway.errors import GatewayError, RuleError, ServerError, StoreError
+from gateway.index import Verwijsindex
+from gateway.log.logboek import Logboek, key_paths
+from gateway.log.regel import Regel
+from gateway.log.writer import Ontvangstbewijs
+from gateway.protocol import RequestInfo, VirFault, info
+from gateway.render import als_xml
+from store.db import Database, DatabaseUnavailable
+from store.outbox import Outbox
+from store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def transactie(db: Database, *, write: bool = True) -> Iterator[Session]:
+    """``db.transaction``, with a database that does not answer reported as our ``StoreError``."""
+    try:
+        with db.transaction(write=write) as session:
+            yield session
+    except DatabaseUnavailable as exc:
+        raise StoreError() from exc
+
+
+@dataclass
+class Deps:
+    """What the services need, created once per process."""
+
+    settings: Settings
+    db: Database
+    regels: Regels
+    logboek: Logboek
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def outbox(self, session: Session, nu: datetime) -> Outbox:
+        """The federation outbox of one transaction."""
+        return Outbox(session, self.settings.systeem, self.settings.federatie_hub, nu)
+
+    def wss_profiel(self, oin: str | None) -> tuple[bytes | None, bool]:
+        """The sender's registered signing certificate (PEM) and whether it must sign its requests."""
+        if oin is None:
+            return None, False
+        with transactie(self.db, write=False) as s:
+            pem, verplicht = Repository(s).ondertekenprofiel(oin)
+        return (pem.encode() if pem else None), verplicht
+
+    def gezien(self, message_id: str) -> bool:
+        """Record a verified request's MessageID; True when it was recorded before (a replay). Its own
+        transaction: a replay stays refused even if the first request failed later on."""
+        with transactie(self.db) as s:
+            return Repository(s).onthoud_message_id(message_id, datetime.now(UTC)) is False
+
+    @cached_property
+    def ondertekening(self) -> tuple[bytes, bytes]:
+        """Key and certificate (PEM) that sign our answers to signed requests: ``VIR_WSS_KEY``/``VIR_WSS_CERT``,
+        else the key that signs log checkpoints."""
+        s = self.settings
+        if s.wss_key is not None and s.wss_cert is not None:
+            return s.wss_key.read_bytes(), s.wss_cert.read_bytes()
+        key, cert, _ = key_paths(s)
+        return key.read_bytes(), cert.read_bytes()
+
+
+@dataclass
+class Verzoek:
+    """One request inside its transaction, as a handler sees it."""
+
+    deps: Deps
+    repo: Repository
+    zender: Any  # the authenticated sender's row: an Instantie, or a Peer for the federation service
+    nu: datetime
+    outbox: Outbox | None  # None for an operation that changes nothing
+    info: RequestInfo
+
+    @cached_property
+    def index(self) -> Verwijsindex:
+        return Verwijsindex(self.repo, self.deps.regels, self.nu, self.outbox)
+
+    @property
+    def inzage(self) -> list[dict[str, Any]]:
+        """What this request showed of youths' matches, for the access log."""
+        return self.index.inzage if "index" in self.__dict__ else []
+
+
+@dataclass(frozen=True)
+class Operatie:
+    naam: str
+    verzoek: Any  # Spyne class of the request element
+    antwoord: Any  # Spyne class of the response element
+    handler: Callable[[Verzoek, Any], Any]
+    muterend: bool
+
+
+@dataclass(frozen=True)
+class Afzender:
+    """Who sent a request, as the log names it, and the row the handler works with."""
+
+    actor: str
+    rij: Any
+
+
+class _Proef(Exception):
+    """Ends a dry run (``BerichtValideren``) after the handler: everything it did is rolled back."""
+
+
+@dataclass
+class Dienst:
+    """One SOAP service on the pipeline: its operations and how its senders are authenticated."""
+
+    prefix: str  # the service's namespace prefix in XPaths ("kp", "fed")
+    logprefix: str  # prepended to the operation name in the log ("", "federatie:")
+    authenticeer: Callable[[Repository, str, Any], Afzender]  # (repo, operation, request) → sender, or RuleError
+    # Mutating operations claim (sender, berichtId) for idempotent retries; a service whose messages are
+    # idempotent by their own content (the federation: system, meldingId, version) does not.
+    claimt: bool = True
+    operaties: dict[str, Operatie] = field(default_factory=dict)
+
+    def registreer(self, naam: str, verzoek: Any, antwoord: Any, handler: Callable[[Verzoek, Any], Any]) -> None:
+        self.operaties[naam] = Operatie(naam, verzoek, antwoord, handler, muterend=False)
+
+    def registreer_muterend(
+        self, naam: str, verzoek: Any, antwoord: Any, handler: Callable[[Verzoek, Any], Any]
+    ) -> None:
+        self.operaties[naam] = Operatie(naam, verzoek, antwoord, handler, muterend=True)
+
+    # --- the sequence ---------------------------------------------------------------------------
+
+    def uitvoeren(self, ctx: Any, naam: str, req: Any) -> Any:
+        """Entry point of every Spyne method: the operation in one transaction, errors as faults."""
+        deps: Deps = ctx.app.vir
+        ri = info(ctx)
+        try:
+            for poging in (1, 2):
+                try:
+                    antwoord = self.in_transactie(deps, self.operaties[naam], req, ri)
+                    deps.logboek.misschien_checkpoint()
+                    return antwoord
+                except (IntegrityError, OperationalError) as exc:
+                    # A concurrent twin committed first (the same berichtId, or two deliveries of the same
+                    # new melding): the second round sees its row. Or PostgreSQL broke a deadlock between
+                    # two filings on related youths (family matches lock each other's youths): run again.
+                    # Anything else repeating here is a bug.
+                    deadlock = getattr(getattr(exc, "orig", None), "sqlstate", None) == "40P01"
+                    if poging == 2 or (isinstance(exc, OperationalError) and not deadlock):
+                        raise
+            raise AssertionError("unreachable")
+        except Exception as exc:
+            raise _als_fout(exc, naam, ri) from exc
+
+    def in_transactie(self, deps: Deps, op: Operatie, req: Any, ri: RequestInfo, *, proef: bool = False) -> Any:
+        """The sequence of the module docstring. ``proef``: run the rules and roll everything back."""
+        sg = req.stuurgegevens
+        if sg.ontvanger.oin != deps.settings.gateway_oin:
+            raise RuleError(
+                code="VIR-ONTVANGER-ONJUIST",
+                xpath=f"/{self.prefix}:{op.naam}/{self.prefix}:stuurgegevens/g:ontvanger/g:oin",
+            )
+        muterend = op.muterend and not proef
+        nu = deps.clock()
+        logop = f"{self.logprefix}{op.naam}"
+        try:
+            with transactie(deps.db, write=op.muterend or not proef) as session:
+                repo = Repository(session)
+                claim = None
+                if muterend and self.claimt:
+                    claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, ri.verzoek_hash, nu)
+                    if claim is None:
+                        return self._herhaling(deps, session, repo, op, req, ri)
+                afzender = self.authenticeer(repo, op.naam, req)
+                verzoek = Verzoek(deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, ri)
+                antwoord = op.handler(verzoek, req)
+                antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)
+                if proef:
+                    raise _Proef()
+                ri.antwoord_xml = log_vraag_en_antwoord(
+                    deps, session, logop, afzender.actor, ri, req, antwoord, op.antwoord, verzoek.inzage
+                )
+                if claim is not None:
+                    repo.bewaar_antwoord(claim, ri.antwoord_xml)
+                return antwoord
+        except _Proef:
+            return None
+
+    def _herhaling(
+        self, deps: Deps, session: Session, repo: Repository, op: Operatie, req: Any, ri: RequestInfo
+    ) -> Any:
+        """A berichtId claimed before: the same request gets the stored answer again (and both are logged);
+        another request under that berichtId is refused."""
+        sg = req.stuurgegevens
+        eerder = repo.bericht(sg.zender.oin, sg.berichtId)
+        assert eerder is not None
+        if eerder.verzoek_hash != ri.verzoek_hash:
+            raise RuleError(
+                code="VIR-BERICHTID-HERGEBRUIKT",
+                xpath=f"/{self.prefix}:{op.naam}/{self.prefix}:stuurgegevens/g:berichtId",
+            )
+        t, logop, actor = deps.logboek.nu(), f"{self.logprefix}{op.naam}", sg.zender.oin
+        boek = deps.logboek.open(session)
+        boek.add(
+            Regel(t, "inkomend", logop, actor, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+        )
+        boek.add(
+            Regel(
+                t,
+                "uitgaand",
+                logop,
+                actor,
+                eerder.antwoord,
+                kruisverwijzing=sg.berichtId,
+                correlatie_id=ri.correlatie_id,
+            )
+        )
+        boek.close()
+        ri.antwoord_xml = eerder.antwoord
+        return get_xml_as_object(etree.fromstring(eerder.antwoord), op.antwoord)
+
+
+def log_vraag_en_antwoord(
+    deps: Deps,
+    session: Session,
+    logop: str,
+    actor: str,
+    ri: RequestInfo,
+    req: Any,
+    antwoord: Any,
+    antwoord_cls: Any,
+    inzage: list[dict[str, Any]] | None = None,
+) -> bytes:
+    """Step 5: the request entry, the access entry (if the request showed matches), then the answer with
+    the request's receipt, rendered once. Returns the answer's bytes: what is logged is what is sent."""
+    sg = req.stuurgegevens
+    t = deps.logboek.nu()
+    boek = deps.logboek.open(session)
+    bewijs = boek.add(
+        Regel(t, "inkomend", logop, actor, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+    )
+    if inzage:
+        boek.add(_inzage(t, logop, ri, sg, inzage))
+    if deps.logboek.aan:
+        antwoord.stuurgegevens.ontvangstbewijs = ontvangstbewijs_naar_bericht(bewijs)
+    payload: bytes = etree.tostring(als_xml(antwoord, antwoord_cls))
+    boek.add(
+        Regel(
+            t,
+            "uitgaand",
+            logop,
+            actor,
+            payload,
+            bericht_id=antwoord.stuurgegevens.berichtId,
+            kruisverwijzing=sg.berichtId,
+            correlatie_id=ri.correlatie_id,
+        )
+    )
+    boek.close()
+    return payload
+
+
+def stuurgegevens_antwoord(deps: Deps, req: Any, nu: datetime) -> Any:
+    return B.StuurgegevensAntwoord(
+        berichtId=str(uuid.uuid4()),
+        tijdstip=nu,
+        zender=B.Zender(oin=deps.settings.gateway_oin, applicatie=deps.settings.applicatie),
+        ontvanger=B.Ontvanger(oin=req.stuurgegevens.zender.oin),
+        kruisverwijzing=req.stuurgegevens.berichtId,
+    )
+
+
+def ontvangstbewijs_naar_bericht(bewijs: Ontvangstbewijs) -> Any:
+    return B.Ontvangstbewijs(volgnummer=bewijs.volgnummer, leafHash=base64.b64encode(bewijs.leaf).decode())
+
+
+def _inzage(t: str, logop: str, ri: RequestInfo, sg: Any, gezien: list[dict[str, Any]]) -> Regel:
+    """The access-log entry of a read of youths' matches (NEN 7513): who (instantie, application, the
+    professional when the partner names one), when, and which meldingen and matches were shown; the
+    youths themselves only through those pseudonymous ids."""
+    wie = {
+        "instantie": sg.zender.oin,
+        "applicatie": sg.zender.applicatie,
+        "gebruiker": sg.gebruiker,
+        "geauthenticeerd": ri.geauthenticeerd,
+        "gezien": gezien,
+    }
+    payload = json.dumps(wie, sort_keys=True).encode()
+    return Regel(t, "inzage", logop, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+
+
+def _als_fout(exc: Exception, naam: str, ri: RequestInfo) -> VirFault:
+    """The one place where an error becomes a fault: ours as they are, a database that does not answer as
+    ``StoreError``, anything else as an internal error with a correlation id (and no payload) in the log."""
+    if isinstance(exc, GatewayError):
+        return VirFault(exc)
+    if isinstance(exc, DatabaseUnavailable):
+        return VirFault(StoreError())
+    log.error("internal error in %s [correlatie %s]: %s", naam, ri.correlatie_id, type(exc).__name__, exc_info=exc)
+    return VirFault(ServerError())

@@ -1,0 +1,106 @@
+"""Between the wire and the domain: one converter per direction, for both services.
+
+    *_uit_bericht   a Spyne message object (``gateway.berichten``) → a domain value
+    *_naar_bericht  a domain value → a Spyne message object
+
+Nothing here reads the store or applies a business rule beyond what the message itself says.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from gateway import berichten as B
+from gateway.domain.jongere import Jongere
+from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
+from gateway.domain.regels import Regels
+from gateway.errors import GatewayError, RuleError
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+# --- message → domain ---------------------------------------------------------------------------
+
+
+def meldingsbevoegde_uit_bericht(bericht: Any) -> Meldingsbevoegde:
+    return Meldingsbevoegde(bericht.naam, bericht.functie, bericht.telefoon, bericht.email)
+
+
+def kaart_uit_bericht(bericht: Any) -> Contactkaart:
+    return Contactkaart(
+        bericht.instantie.oin,
+        bericht.instantie.naam,
+        bericht.instantie.vestiging,
+        meldingsbevoegde_uit_bericht(bericht.meldingsbevoegde),
+        bericht.bronsysteem,
+    )
+
+
+def jongere_uit_bericht(bericht: Any, *, bsn_toegestaan: bool, regels: Regels, vandaag: date, xpath: str) -> Jongere:
+    """The youth of a request, checked as far as the message itself allows (BSN check digit, age).
+    ``xpath``: where the youth stands in the request, for the faults."""
+    if bericht.bsn is not None:
+        if not bsn_toegestaan:
+            raise RuleError(code="VIR-BSN-NIET-TOEGESTAAN", xpath=f"{xpath}/g:bsn")
+        regels.controleer_bsn(bericht.bsn, f"{xpath}/g:bsn")
+        regels.controleer_leeftijd(bericht.geboortedatum, vandaag, f"{xpath}/g:geboortedatum")
+        return Jongere.met_bsn(bericht.bsn, bericht.geboortedatum)
+    zonder = bericht.zonderBsn
+    regels.controleer_leeftijd(zonder.geboortedatum, vandaag, f"{xpath}/g:zonderBsn/g:geboortedatum")
+    return Jongere.zonder_bsn(zonder.geslachtsnaam, zonder.voorvoegsel, zonder.geboortedatum, zonder.geslacht)
+
+
+# --- domain → message ---------------------------------------------------------------------------
+
+
+def kaart_naar_bericht(kaart: Contactkaart) -> Any:
+    mb = kaart.meldingsbevoegde
+    return B.Contactkaart(
+        instantie=B.Instantie(oin=kaart.oin, naam=kaart.naam, vestiging=kaart.vestiging),
+        meldingsbevoegde=B.Meldingsbevoegde(naam=mb.naam, functie=mb.functie, telefoon=mb.telefoon, email=mb.email),
+        bronsysteem=kaart.bronsysteem,
+    )
+
+
+def match_naar_bericht(beeld: MatchBeeld) -> Any:
+    return B.Match(
+        matchId=beeld.match_id,
+        meldingId=beeld.melding_id,
+        soort=beeld.soort,
+        status=beeld.status,
+        sinds=_utc(beeld.sinds),
+        partij=[kaart_naar_bericht(p) for p in beeld.partijen],
+        regievoerder=beeld.regievoerder,
+        laatsteAfstemming=beeld.laatste_afstemming,
+    )
+
+
+def archief_naar_bericht(kaarten: tuple[Contactkaart, ...] | None) -> Any:
+    return B.Archiefsignaal(partij=[kaart_naar_bericht(k) for k in kaarten]) if kaarten else None
+
+
+def signaal_naar_bericht(signaal: SignaalBeeld) -> Any:
+    """A notification as the pull queue and the push endpoint carry it."""
+    return B.Signaal(
+        volgnummer=signaal.volgnummer,
+        soort=signaal.soort,
+        tijdstip=_utc(signaal.tijdstip),
+        meldingId=signaal.melding_id,
+        match=match_naar_bericht(signaal.match) if signaal.match else None,
+        archiefsignaal=archief_naar_bericht(signaal.archief),
+        einddatum=signaal.einddatum,
+    )
+
+
+def bevinding_naar_bericht(code: str, nl: str, en: str, xpath: str | None) -> Any:
+    """One finding of ``BerichtValideren`` or one refused item of a batch."""
+    return B.Bevinding(
+        code=code, xpath=xpath, melding=[B.Foutmelding(taal="nl", tekst=nl), B.Foutmelding(taal="en", tekst=en)]
+    )
+
+
+def fout_naar_bevinding(exc: GatewayError) -> Any:
+    return bevinding_naar_bericht(exc.code, exc.message_nl, exc.message_en, exc.xpath)

@@ -1,0 +1,7 @@
+"""``python -m vir``: the ``vir-gateway`` command."""
+
+import sys
+
+from vir.cli import main
+
+sys.exit(main())
