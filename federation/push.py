@@ -16,8 +16,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-
 from federation import ondertekening
 from federation.client import DeliveryError, bezorging, soap_dienst, verzonden_enveloppen
 from gateway import ns
@@ -26,8 +24,8 @@ from gateway.domain.model import Contactkaart, MatchBeeld, SignaalBeeld
 from gateway.index import signaal_beeld
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
-from store import models as m
 from store.db import Database
+from store.pushwachtrij import Pushwachtrij
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -104,15 +102,7 @@ class Pusher:
         """Push what is due now; returns how many signals the partners confirmed."""
         nu = datetime.now(UTC)
         with self.db.transaction(write=False) as s:
-            i = m.Instantie
-            due = s.execute(
-                select(i.id, i.oin, i.callback_url, i.push_tot, i.push_pogingen).where(
-                    i.callback_url.is_not(None),
-                    i.actief.is_(True),
-                    i.signaal_uitgegeven > i.push_tot,
-                    or_(i.push_volgende.is_(None), i.push_volgende <= nu),
-                )
-            ).all()
+            due = Pushwachtrij(s).te_pushen(nu)
         totaal = 0
         for instantie_id, oin, url, tot, pogingen in due:
             if url:
@@ -132,7 +122,6 @@ class Pusher:
             "zender": {"oin": self.settings.gateway_oin, "applicatie": self.settings.applicatie},
             "ontvanger": {"oin": oin},
         }
-        i = m.Instantie
         try:
             verzoek, antwoord, ontvangen = self._client(url).afleveren(sg, signalen)
             hoogste = signalen[-1]["volgnummer"]
@@ -143,24 +132,12 @@ class Pusher:
         except DeliveryError as exc:
             wacht = min(0.5 * 2**pogingen, self.settings.federatie_max_wachttijd)
             with self.db.transaction() as s:
-                s.execute(
-                    update(i)
-                    .where(i.id == instantie_id)
-                    .values(push_pogingen=pogingen + 1, push_volgende=nu + timedelta(seconds=wacht), push_fout=str(exc))
-                )
+                Pushwachtrij(s).mislukt(instantie_id, pogingen + 1, nu + timedelta(seconds=wacht), str(exc))
             log.warning("push to instantie %s failed (%s); next attempt in %.1f s", oin, exc, wacht)
             return 0
         t = self.logboek.nu()
         with self.db.transaction() as s:
-            nieuw = max(tot, ontvangen)
-            s.execute(
-                update(i)
-                .where(i.id == instantie_id, i.push_tot < nieuw)
-                .values(push_tot=nieuw, push_pogingen=0, push_volgende=None, push_fout=None)
-            )
-            s.execute(
-                update(i).where(i.id == instantie_id, i.signaal_bevestigd < nieuw).values(signaal_bevestigd=nieuw)
-            )
+            Pushwachtrij(s).bevestigd(instantie_id, max(tot, ontvangen))
             self.logboek.schrijf(
                 s,
                 [

@@ -26,8 +26,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from gateway import config, rapport
 from gateway.domain.regels import Regels
 from gateway.identiteit import certificaat_fout
@@ -36,7 +34,8 @@ from gateway.log.regel import Regel
 from store import models as m
 from store.db import Database
 from store.migrate import upgrade
-from store.repository import ACTIEF, Repository
+from store.rapportage import Rapportage
+from store.repository import Repository
 
 
 def _open() -> tuple[config.Settings, Database, Logboek]:
@@ -215,13 +214,8 @@ def rapport_rijen(db: Database, van: date, tot: date, per: str) -> list[rapport.
     begin = datetime.combine(van, datetime.min.time(), UTC)
     eind = datetime.combine(tot + timedelta(days=1), datetime.min.time(), UTC)
     with db.transaction(write=False) as s:
-        q = (
-            select(m.Telling.tijdstip, m.Instantie.oin, m.Instantie.naam, m.Telling.soort)
-            .join(m.Instantie, m.Instantie.id == m.Telling.instantie_id)
-            .where(m.Telling.tijdstip >= begin, m.Telling.tijdstip < eind)
-        )
         tellers: dict[tuple[str, str, str, str], int] = {}
-        for tijdstip, oin, naam, soort in s.execute(q):
+        for tijdstip, oin, naam, soort in Rapportage(s).tellingen(begin, eind):
             key = (rapport.periode_van(tijdstip, per), oin, naam, soort)
             tellers[key] = tellers.get(key, 0) + 1
     return [rapport.Rij(p, oin, naam, soort, n) for (p, oin, naam, soort), n in sorted(tellers.items())]
@@ -252,28 +246,8 @@ def afstemming_achterstand(db: Database, nu: datetime, dagen: int) -> list[dict[
     when the population register knows it; never a youth's identity."""
     grens = nu - timedelta(days=dagen)
     with db.transaction(write=False) as s:
-        zonder = ~select(m.Afstemming.id).where(m.Afstemming.match_id == m.Match.id).exists()
-        q = (
-            select(m.Match, m.Jongere.sleutel)
-            .join(m.Jongere, m.Jongere.id == m.Match.jongere_id)
-            .where(m.Match.status == ACTIEF, m.Match.ontstaan <= grens, zonder)
-            .order_by(m.Match.ontstaan)
-        )
         uit = []
-        for match, sleutel in s.execute(q):
-            gemeente = None
-            if sleutel.startswith("bsn:"):
-                gemeente = s.scalar(
-                    select(m.BrpAdres.gemeente)
-                    .join(m.BrpPersoon, m.BrpPersoon.adres_id == m.BrpAdres.id)
-                    .where(m.BrpPersoon.bsn == sleutel[4:])
-                )
-            partijen = s.scalars(
-                select(m.Instantie.naam)
-                .join(m.Melding, m.Melding.instantie_id == m.Instantie.id)
-                .where(m.Melding.jongere_id == match.jongere_id, m.Melding.status == ACTIEF)
-                .order_by(m.Instantie.naam)
-            ).all()
+        for match, gemeente, partijen in Rapportage(s).matches_zonder_afstemming(grens):
             ontstaan = match.ontstaan if match.ontstaan.tzinfo else match.ontstaan.replace(tzinfo=UTC)
             uit.append(
                 {
@@ -299,7 +273,7 @@ def cmd_afstemming(args: argparse.Namespace) -> int:
         wat = {"rapport": "afstemming", "dagen": args.dagen, "matches": len(rijen)}
         logboek.schrijf(s, [Regel(logboek.nu(), "inzage", "rapport", "beheerder", json.dumps(wat).encode())])
     with db.transaction(write=False) as s:
-        totaal = s.scalar(select(func.count()).select_from(m.Match).where(m.Match.status == ACTIEF)) or 0
+        totaal = Rapportage(s).actieve_matches()
     print(f"{len(rijen)} of {totaal} active matches without recorded contact after {args.dagen} days", file=sys.stderr)
     return 0
 

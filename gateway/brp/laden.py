@@ -14,12 +14,10 @@ parents may have changed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.brp.bestand import Bevolking
@@ -27,9 +25,9 @@ from gateway.domain.regels import Regels
 from gateway.index import Verwijsindex
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
-from store import models as m
+from store.bevolking import Bevolkingstabellen
 from store.db import Database
-from store.repository import ACTIEF, Repository
+from store.repository import Repository
 
 
 class Bevolkingsregister(Protocol):
@@ -48,14 +46,13 @@ class EmbeddedBrp:
     """The register in our own tables (``vir-gateway brp load``)."""
 
     def __init__(self, session: Session) -> None:
-        self.s = session
+        self.tabellen = Bevolkingstabellen(session)
 
     def verwanten(self, bsn: str) -> set[str]:
-        return Repository(self.s).verwanten(bsn)
+        return self.tabellen.verwanten(bsn)
 
     def levensdata(self, bsn: str) -> tuple[date, date | None] | None:
-        p = self.s.get(m.BrpPersoon, bsn)
-        return None if p is None else (p.geboortedatum, p.overlijdensdatum)
+        return self.tabellen.levensdata(bsn)
 
 
 @dataclass(frozen=True)
@@ -66,26 +63,10 @@ class Geladen:
     verhuissignalen: int
 
 
-def _adressen_van_jongeren(s: Session) -> dict[str, str | None]:
-    """Home address of every youth with an active melding, by BSN, as the register has it now."""
-    q = (
-        select(m.BrpPersoon.bsn, m.BrpPersoon.adres_id)
-        .join(m.Jongere, m.Jongere.sleutel == "bsn:" + m.BrpPersoon.bsn)
-        .where(select(m.Melding.id).where(m.Melding.jongere_id == m.Jongere.id, m.Melding.status == ACTIEF).exists())
-    )
-    return {bsn: adres for bsn, adres in s.execute(q)}
-
-
-def _chunks(rows: list[Any], n: int = 5000) -> Iterable[list[Any]]:
-    for i in range(0, len(rows), n):
-        yield rows[i : i + n]
-
-
 def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, nu: datetime) -> Geladen:
     with db.transaction() as s:
-        voor = _adressen_van_jongeren(s)
-        for tabel in (m.BrpOuder, m.BrpPersoon, m.BrpAdres):
-            s.execute(delete(tabel))
+        tabellen = Bevolkingstabellen(s)
+        voor = tabellen.adressen_van_jongeren()
         adressen = [
             {"id": a.id, "postcode": a.postcode, "huisnummer": a.huisnummer, "gemeente": a.gemeente,
              "instelling": a.instelling}
@@ -97,33 +78,22 @@ def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, 
             for p in bevolking.personen
         ]  # fmt: skip
         ouders = [{"kind_bsn": p.bsn, "ouder_bsn": o} for p in bevolking.personen for o in dict.fromkeys(p.ouders)]
-        for tabel, rows in ((m.BrpAdres, adressen), (m.BrpPersoon, personen), (m.BrpOuder, ouders)):
-            for chunk in _chunks(rows):
-                s.execute(insert(tabel), chunk)
-        na = _adressen_van_jongeren(s)
-        ix = Verwijsindex(Repository(s), regels, nu)
+        tabellen.vervang(adressen, personen, ouders)
+        na = tabellen.adressen_van_jongeren()
+        repo = Repository(s)
+        index = Verwijsindex(repo, regels, nu)
         verhuisd = sorted(b for b, adres in voor.items() if b in na and na[b] != adres)
         signalen = 0
         for bsn in verhuisd:
-            jid = ix.repo.bestaande_jongere(f"bsn:{bsn}")
-            assert jid is not None
-            for melding in ix.repo.actieve_meldingen(jid):
+            jongere_id = repo.bestaande_jongere(f"bsn:{bsn}")
+            assert jongere_id is not None
+            for melding in repo.actieve_meldingen(jongere_id):
                 if melding.bron_systeem is None:
-                    ix.verhuissignaal(melding)
+                    index.verhuissignaal(melding)
                     signalen += 1
         # Households and parents may have changed: every youth with an active melding or a family match.
-        betrokken = s.scalars(
-            select(m.Jongere.id)
-            .where(
-                select(m.Melding.id).where(m.Melding.jongere_id == m.Jongere.id, m.Melding.status == ACTIEF).exists()
-                | select(m.Match.id)
-                .where(m.Match.jongere_id == m.Jongere.id, m.Match.status == ACTIEF, m.Match.soort == "gezinsmatch")
-                .exists()
-            )
-            .order_by(m.Jongere.id)
-        ).all()
-        for jid in betrokken:
-            ix.herbereken_gezin(jid)
+        for jongere_id in tabellen.jongeren_met_actieve_melding_of_gezinsmatch():
+            index.herbereken_gezin(jongere_id)
         resultaat = Geladen(len(personen), len(adressen), len(verhuisd), signalen)
         verslag = {
             "peildatum": bevolking.peildatum.isoformat(),
