@@ -21,7 +21,8 @@ from gateway import ns
 from gateway.contract import qname, validate_request
 from gateway.errors import GatewayError, RuleError, SchemaError, ServerError, XmlError
 from gateway.faults import fault_element, fout_element
-from gateway.wss import WSSE, Verificatie, WssFout, onderteken, verifieer
+from gateway.ns import WSA, WSA_ANONIEM, WSA_FOUT, WSSE
+from gateway.wss import Verificatie, WssFout, onderteken, verifieer
 from gateway.xmlsafe import parse_untrusted
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,6 @@ def _datums_binnen_bereik(body: etree._Element) -> None:
             )
 
 
-WSA = "http://www.w3.org/2005/08/addressing"
-WSA_FOUT = "http://www.w3.org/2005/08/addressing/soap/fault"
-WSA_ANONIEM = "http://www.w3.org/2005/08/addressing/anonymous"
 BEGREPEN = frozenset({WSA, WSSE})  # header namespaces this gateway processes
 
 

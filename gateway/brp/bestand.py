@@ -35,7 +35,7 @@ from gateway import contract, ns
 from gateway.domain.regels import bsn_is_geldig
 from gateway.xmlsafe import VEILIGE_OPTIES
 
-NS = "urn:nl:vir:gateway:brp:v1"
+NS = ns.BRP
 XSD_NAAM = "brp-v1.xsd"
 
 BEVOLKING = f"{{{NS}}}bevolking"
