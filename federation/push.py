@@ -34,7 +34,7 @@ PER_BERICHT = 100
 _BINDING = f"{{{ns.SIGNALEN}}}SignalenSoap11Binding"
 
 
-def _kaart(k: Contactkaart) -> dict[str, Any]:
+def _kaart_naar_zeep(k: Contactkaart) -> dict[str, Any]:
     return {
         "instantie": {"oin": k.oin, "naam": k.naam, "vestiging": k.vestiging},
         "meldingsbevoegde": asdict(k.meldingsbevoegde),
@@ -42,28 +42,28 @@ def _kaart(k: Contactkaart) -> dict[str, Any]:
     }
 
 
-def _match(b: MatchBeeld) -> dict[str, Any]:
+def _match_naar_zeep(b: MatchBeeld) -> dict[str, Any]:
     return {
         "matchId": b.match_id,
         "meldingId": b.melding_id,
         "soort": b.soort,
         "status": b.status,
         "sinds": b.sinds,
-        "partij": [_kaart(p) for p in b.partijen],
+        "partij": [_kaart_naar_zeep(p) for p in b.partijen],
         "regievoerder": b.regievoerder,
         "laatsteAfstemming": b.laatste_afstemming,
     }
 
 
-def signaal_dict(s: SignaalBeeld) -> dict[str, Any]:
+def signaal_naar_zeep(s: SignaalBeeld) -> dict[str, Any]:
     """A signal as zeep sends it; the same content as SignalenOphalen returns."""
     return {
         "volgnummer": s.volgnummer,
         "soort": s.soort,
         "tijdstip": s.tijdstip if s.tijdstip.tzinfo else s.tijdstip.replace(tzinfo=UTC),
         "meldingId": s.melding_id,
-        "match": _match(s.match) if s.match else None,
-        "archiefsignaal": {"partij": [_kaart(k) for k in s.archief]} if s.archief else None,
+        "match": _match_naar_zeep(s.match) if s.match else None,
+        "archiefsignaal": {"partij": [_kaart_naar_zeep(k) for k in s.archief]} if s.archief else None,
         "einddatum": s.einddatum,
     }
 
@@ -112,7 +112,7 @@ class Pusher:
     def _push(self, instantie_id: int, oin: str, url: str, tot: int, pogingen: int, nu: datetime) -> int:
         with self.db.transaction(write=False) as s:
             rijen = Repository(s).signalen_na(instantie_id, tot, PER_BERICHT)
-            signalen = [signaal_dict(signaal_beeld(r)) for r in rijen]
+            signalen = [signaal_naar_zeep(signaal_beeld(r)) for r in rijen]
         if not signalen:
             return 0
         bericht_id = str(uuid.uuid4())
