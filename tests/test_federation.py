@@ -193,10 +193,12 @@ def _cross_node_story(nodes: list[Knooppunt]) -> None:
         assert active == 1, n.systeem
 
 
+@pytest.mark.slow
 def test_mesh_cross_node_match_transfer_and_withdrawal(mesh: list[Knooppunt]) -> None:
     _cross_node_story(mesh)
 
 
+@pytest.mark.slow
 def test_hub_topology(hub: list[Knooppunt]) -> None:
     regional = [n for n in hub if not n.hub]
     _cross_node_story(hub)
@@ -230,6 +232,7 @@ class _BadPeer(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["garbage", "timeout", "fault"])
 def test_a_bad_peer_is_retried_and_never_blocks_chain_partners(tmp_path: Path, mode: str) -> None:
     handler = type("Bad", (_BadPeer,), {"mode": mode})
@@ -363,10 +366,12 @@ def _run_with_outage(nodes: list[Knooppunt], victim: Knooppunt) -> None:
             assert nieuw[melding_id] == 1, (n.systeem, melding_id, nieuw[melding_id])
 
 
+@pytest.mark.slow
 def test_a_peer_killed_mid_run_loses_and_duplicates_nothing(mesh: list[Knooppunt]) -> None:
     _run_with_outage(mesh, mesh[1])
 
 
+@pytest.mark.slow
 def test_the_same_with_two_workers_per_node_on_postgresql(tmp_path: Path) -> None:
     from tests.conftest import create_pg_database, drop_pg_database
 
@@ -383,6 +388,7 @@ def test_the_same_with_two_workers_per_node_on_postgresql(tmp_path: Path) -> Non
             drop_pg_database(u)
 
 
+@pytest.mark.slow
 def test_receipt_is_idempotent_and_never_goes_back_a_version(tmp_path: Path) -> None:
     """A peer's MeldingDoorgeven straight to a node, through zeep from the committed federatie WSDL."""
     nodes = federatie(tmp_path, free_ports(4))
@@ -436,6 +442,7 @@ def test_receipt_is_idempotent_and_never_goes_back_a_version(tmp_path: Path) -> 
         node.stop()
 
 
+@pytest.mark.slow
 def test_dead_deliveries_can_be_listed_and_replayed(tmp_path: Path) -> None:
     handler = type("Bad", (_BadPeer,), {"mode": "garbage"})
     bad = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -229,6 +229,7 @@ def _huishoudens(pop: Any, peildatum: date) -> tuple[list[tuple[str, str]], list
     return broers, instelling, {p.bsn: p for p in pop.personen}
 
 
+@pytest.mark.slow
 def test_family_matches_from_a_generated_population(omgeving: Omgeving) -> None:
     o = omgeving
     o.zet_klok(datetime.fromisoformat("2027-09-01T09:00:00+00:00"))
@@ -362,6 +363,7 @@ def test_a_shielded_melding_never_reveals_its_filer(omgeving: Omgeving) -> None:
 # --- care coordination ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_coordination_and_follow_up(omgeving: Omgeving) -> None:
     o = omgeving
     o.zet_klok(datetime.fromisoformat("2028-02-01T09:00:00+00:00"))
@@ -561,6 +563,7 @@ def _oins(archiefsignaal: Any) -> list[str] | None:
     return sorted(p.instantie.oin for p in archiefsignaal.partij) if archiefsignaal else None
 
 
+@pytest.mark.slow
 def test_a_batch_files_exactly_as_one_by_one(omgeving: Omgeving) -> None:
     """MeldingenAfgeven files most items set-based; every answer, signal and count must be what the same
     filings one by one give. Two identical worlds of youths are prepared; C files on one with a
@@ -668,6 +671,7 @@ class Ontvanger:
         return [antwoord]
 
 
+@pytest.mark.slow
 def test_push_endpoint_that_was_down_gets_everything_in_order(omgeving: Omgeving) -> None:
     o = omgeving
     o.zet_klok(datetime.fromisoformat("2028-06-01T09:00:00+00:00"))
