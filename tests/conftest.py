@@ -4,6 +4,13 @@
 URL of a PostgreSQL database where the suite may create and drop its own databases (default: the
 local server's ``test`` database, trust auth). An unreachable PostgreSQL fails the run; it is never
 skipped silently.
+
+Tiers: ``pytest -m "not slow"`` on SQLite is the inner loop (a few minutes); the tests marked ``slow``
+(federations of gateway processes, concurrent writers, property-based fuzzing, long walks through the
+index) run in the full suite, ``bash tests/run.sh``. Their long runs are counted, not timed:
+``VIR_TEST_CONCURRENT_FILINGS`` (filings per concurrent log writer), ``VIR_TEST_FEDERATIE_MELDINGEN``
+(meldingen over a federation with a peer down) and ``VIR_TEST_FEDERATIE_DOWN_RETRIES`` (failed
+deliveries to that peer before it comes back).
 """
 
 from __future__ import annotations

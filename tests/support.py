@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
+import logging
 import os
 import random
 import signal
@@ -13,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +24,8 @@ from typing import Any
 import requests
 import zeep
 from lxml import etree
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.pool import Pool
 
 ROOT = Path(__file__).resolve().parent.parent
 WSDL = ROOT / "wsdl" / "ketenpartner.wsdl"
@@ -41,6 +45,14 @@ _bsn_rng = random.Random(os.getpid() ^ time.time_ns())
 _bsn_next = itertools.count(_bsn_rng.randrange(10_000_000, 80_000_000))
 _bsn_lock = threading.Lock()
 _counter = itertools.count()
+_cli_lock = threading.Lock()
+_cli_pools: set[Pool] | None = None  # while run_cli runs: the pools its command connected through
+
+
+@event.listens_for(Engine, "engine_connect")
+def _note_pool(conn: Connection) -> None:
+    if _cli_pools is not None:
+        _cli_pools.add(conn.engine.pool)
 
 
 def bsn() -> str:
@@ -123,16 +135,58 @@ def start_server(
     url = f"{scheme}://127.0.0.1:{port_file.read_text()}"
     while True:
         try:
-            if requests.get(f"{url}/health", timeout=2, **(health or {})).status_code == 200:
+            if requests.get(f"{url}/health", timeout=5, **(health or {})).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or too busy starting to answer
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"gateway not healthy:\n{log.read_text()}")
         time.sleep(0.05)
     resolved = db_url or f"sqlite:///{tmp / 'data' / 'vir-gateway.sqlite3'}"
     return Server(url, resolved, proc, log)
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``vir-gateway ARGS`` in this process, as ``subprocess.run(…, capture_output=True, text=True)`` would
+    run it: ``env`` replaces the environment and ``cwd`` the working directory for the call, stdout and
+    stderr are captured, and a usage error is exit code 2. Starting an interpreter costs more than most
+    commands take; ``tests/test_cli.py`` and one test per command run the real process.
+
+    A command leaves its engine for the process exit to close; here its pools are closed after the call,
+    or the garbage collector would meet open connections (a ResourceWarning from Python 3.13)."""
+    from vir.cli import main
+
+    global _cli_pools
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    with _cli_lock:
+        _cli_pools = set()
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        saved_handlers, saved_level = root.handlers[:], root.level
+        try:
+            if env is not None:
+                os.environ.clear()
+                os.environ.update(env)
+            if cwd is not None:
+                os.chdir(cwd)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = main(list(args))
+                except SystemExit as exc:  # argparse: usage errors and --help
+                    code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+            root.handlers[:] = saved_handlers
+            root.setLevel(saved_level)
+            pools, _cli_pools = _cli_pools, None
+            for pool in pools:
+                pool.dispose()
+    return subprocess.CompletedProcess(["vir-gateway", *args], code, out.getvalue(), err.getvalue())
 
 
 def free_port() -> int:

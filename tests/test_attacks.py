@@ -398,6 +398,7 @@ def test_memory_over_the_corpus(campaign: Campaign) -> None:
     assert grown < CORPUS_MIB, f"RSS grew {grown:.0f} MiB over the corpus"
 
 
+@pytest.mark.slow
 def test_memory_under_a_flood_of_element_bombs(campaign: Campaign, tmp_path: Path) -> None:
     """The largest element bomb, again and again: each one's tree must be freed before the next."""
     bomb = next(a for a in ATTACKS if a.name == BOMB)

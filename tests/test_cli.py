@@ -1,4 +1,6 @@
-"""The operators' commands, run as a real process."""
+"""The operators' commands, run as a real process (elsewhere the tests call them in process, and keep one
+real run of each command: onderhoud, brp, rapport and worker in test_verwijsindex, pki in test_tls, log
+in test_log, federatie in test_federation)."""
 
 from __future__ import annotations
 
@@ -43,3 +45,10 @@ def test_development_mode_refuses_a_public_address(tmp_path: Path) -> None:
     r = _run(tmp_path, "serve", "--host", "0.0.0.0", "--port", "0")
     assert r.returncode == 2
     assert "loopback" in r.stderr
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    r = _run(tmp_path, "db", "upgrade")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("database at newest schema: sqlite:///")
+    assert (tmp_path / "data" / "vir-gateway.sqlite3").is_file()

@@ -112,6 +112,7 @@ def test_the_valid_envelope_is_accepted(app: GatewayApp) -> None:
 # ---- (a) random bytes --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=st.binary(max_size=4096), content_type=st.sampled_from(CONTENT_TYPES))
 @example(body=b"", content_type=CONTENT_TYPES[0])
@@ -189,6 +190,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(body=mutated(), content_type=st.sampled_from(CONTENT_TYPES))
 def test_mutated_envelopes(app: GatewayApp, body: bytes, content_type: str) -> None:
@@ -209,6 +211,7 @@ VALUES = st.one_of(
 FIELDS = ("berichtId", "A", "gatewayOin", "bsn", "geboortedatum10", "over1jaar")
 
 
+@pytest.mark.slow
 @FUZZ
 @given(values=st.dictionaries(st.sampled_from(FIELDS), VALUES, min_size=1, max_size=3))
 def test_field_values(app: GatewayApp, values: dict[str, str]) -> None:
@@ -279,6 +282,7 @@ def envelopes(draw: st.DrawFn) -> tuple[bytes, str]:
     return etree.tostring(envelope, xml_declaration=draw(st.booleans()), encoding="UTF-8"), content_type
 
 
+@pytest.mark.slow
 @FUZZ
 @given(request=envelopes())
 def test_generated_trees(app: GatewayApp, request: tuple[bytes, str]) -> None:

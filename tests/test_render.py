@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -75,6 +76,7 @@ def test_every_answer_class_is_rendered_here() -> None:
     assert gevallen == ["OntvangstbewijsOpvragenResponse"]  # it carries a signed checkpoint (AnyXml)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(st.data())
 def test_the_rendering_equals_spynes(data: st.DataObject) -> None:

@@ -38,6 +38,7 @@ from tests.support import (
     free_port,
     log_size,
     log_tail,
+    run_cli,
     sg,
     start_server,
 )
@@ -68,8 +69,8 @@ def ontwikkel_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     pki.client(d, A, geldig=-dt.timedelta(days=2), bestand="verlopen")
-    r = subprocess.run([sys.executable, "-m", "vir", "pki", "intrekken", str(d), C], capture_output=True)
-    assert r.returncode == 0
+    r = run_cli("pki", "intrekken", str(d), C)
+    assert r.returncode == 0, r.stderr
     vreemd = tmp_path_factory.mktemp("vreemd")
     pki.maak(vreemd, [A])  # a certificate for A's OIN from a CA we do not trust
     for naam in ("", "-key"):
@@ -138,12 +139,11 @@ def test_the_certificate_decides_who_is_calling(tls_server: Server, ontwikkel_pk
 
     # A suspended instantie is refused although its certificate is fine.
     env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent)}
-    profiel = [sys.executable, "-m", "vir", "instantie", "profiel", A]
-    subprocess.run([*profiel, "--schorsen"], env=env, check=True, capture_output=True)
+    assert run_cli("instantie", "profiel", A, "--schorsen", env=env).returncode == 0
     with pytest.raises(zeep.exceptions.Fault) as exc:
         a.Ping(stuurgegevens=sg(A))
     assert fault_code(exc.value) == "VIR-INSTANTIE-ONBEKEND"
-    subprocess.run([*profiel, "--activeren"], env=env, check=True, capture_output=True)
+    assert run_cli("instantie", "profiel", A, "--activeren", env=env).returncode == 0
     a.MeldingBeeindigen(stuurgegevens=sg(A), meldingId=ma.meldingId, reden="onterecht")
     b.MeldingBeeindigen(stuurgegevens=sg(B), meldingId=mb_b.meldingId, reden="onterecht")
 
@@ -289,11 +289,9 @@ def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Se
     from federation.client import DeliveryError, PeerClient
 
     env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent)}
-    subprocess.run(
-        [sys.executable, "-m", "vir", "federatie", "peer", "add", "--systeem", "ZVJ",
-         "--url", "https://127.0.0.1:9/v1/federatie", "--oin", B],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
+    r = run_cli("federatie", "peer", "add", "--systeem", "ZVJ", "--url", "https://127.0.0.1:9/v1/federatie", "--oin", B,
+                env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
     p = ontwikkel_pki
     tls = {"cert": p.paar(B), "verify": str(p.ca)}
     inhoud = {

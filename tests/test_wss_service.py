@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +17,7 @@ from lxml import etree
 from zeep.wsse import signature as zeep_signature
 
 from gateway.wss import verifieer
-from tests.support import A, B, C, Server, bsn, client, fault_code_of, free_port, sg, snapshot, start_server
+from tests.support import A, B, C, Server, bsn, client, fault_code_of, free_port, run_cli, sg, snapshot, start_server
 from tests.test_wss import (
     OIN_GATEWAY,
     WSA,
@@ -44,16 +42,13 @@ def ondertekenend(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     env = {"VIR_WSS_KEY": str(pki.gateway.sleutel_pad), "VIR_WSS_CERT": str(pki.gateway.cert_pad)}
     srv = start_server(tmp, None, extra_env=env)
     cli_env = {**os.environ, "VIR_DATA_DIR": str(tmp / "data")}
-    profiel = [sys.executable, "-m", "vir", "instantie", "profiel", A]
-    r = subprocess.run([*profiel, "--wss"], env=cli_env, capture_output=True, text=True)
+    profiel = ("instantie", "profiel", A)
+    r = run_cli(*profiel, "--wss", env=cli_env)
     assert r.returncode == 2 and "--certificaat" in r.stderr  # no signatures required without a certificate
-    r = subprocess.run(
-        [*profiel, "--certificaat", str(pki.ander.cert_pad)], env=cli_env, capture_output=True, text=True
-    )
+    r = run_cli(*profiel, "--certificaat", str(pki.ander.cert_pad), env=cli_env)
     assert r.returncode == 2 and "serialNumber" in r.stderr  # another organisation's certificate
-    subprocess.run(
-        [*profiel, "--certificaat", str(pki.client.cert_pad), "--wss"], env=cli_env, check=True, capture_output=True
-    )
+    r = run_cli(*profiel, "--certificaat", str(pki.client.cert_pad), "--wss", env=cli_env)
+    assert r.returncode == 0, r.stderr
     yield srv
     srv.stop()
 
@@ -146,8 +141,8 @@ def test_a_replayed_request_is_refused(ondertekenend: Server, pki: Pki) -> None:
 
 def _cli(server: Server, *args: str) -> None:
     data = Path(server.db_url.removeprefix("sqlite:///")).parent
-    env = {**os.environ, "VIR_DATA_DIR": str(data)}
-    subprocess.run([sys.executable, "-m", "vir", *args], env=env, check=True, capture_output=True)
+    r = run_cli(*args, env={**os.environ, "VIR_DATA_DIR": str(data)})
+    assert r.returncode == 0, r.stderr
 
 
 def test_messages_to_peers_are_signed_and_peer_messages_verified(ondertekenend: Server, pki: Pki) -> None:
@@ -199,7 +194,8 @@ def test_pushed_signals_are_signed(ondertekenend: Server, pki: Pki, tmp_path: Pa
         data = Path(ondertekenend.db_url.removeprefix("sqlite:///")).parent
         env = {**os.environ, "VIR_DATA_DIR": str(data), "VIR_WSS_KEY": str(pki.gateway.sleutel_pad),
                "VIR_WSS_CERT": str(pki.gateway.cert_pad)}  # fmt: skip
-        subprocess.run([sys.executable, "-m", "vir", "worker", "--once"], env=env, check=True, timeout=120)
+        r = run_cli("worker", "--once", env=env)
+        assert r.returncode == 0, r.stderr
     finally:
         httpd.shutdown()
         httpd.server_close()
