@@ -69,6 +69,19 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_peer_actief(args: argparse.Namespace) -> int:
+    actief = args.pcmd == "activeren"
+    settings, db = _db()
+    with db.transaction() as s:
+        gevonden = Repository(s).zet_peer_actief(args.systeem, actief)
+    if not gevonden:
+        print(f"no peer {args.systeem}", file=sys.stderr)
+        return 1
+    _beheer(settings, db, f"federatie peer {args.pcmd}", {"systeem": args.systeem})
+    print(f"peer {args.systeem} {'active' if actief else 'suspended'}")
+    return 0
+
+
 def cmd_peer_list(args: argparse.Namespace) -> int:
     _, db = _db()
     with db.transaction(write=False) as s:
@@ -125,6 +138,10 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--certificaat", help="PEM certificate that signs its messages (then they must be signed)")
     a.set_defaults(fn=cmd_peer_add)
     peer.add_parser("list", help="list peers").set_defaults(fn=cmd_peer_list)
+    for naam, uitleg in (("schorsen", "suspend a peer: its messages are refused"), ("activeren", "reactivate it")):
+        pa = peer.add_parser(naam, help=uitleg)
+        pa.add_argument("systeem")
+        pa.set_defaults(fn=cmd_peer_actief)
     fs.add_parser("status", help="deliveries per peer and state").set_defaults(fn=cmd_status)
     dead = fs.add_parser("dead", help="deliveries that gave up").add_subparsers(dest="dcmd", required=True)
     dead.add_parser("list", help="list them").set_defaults(fn=cmd_dead_list)
