@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import zeep.exceptions
 from lxml import etree
 from sqlalchemy import create_engine, text
@@ -257,3 +258,46 @@ def test_an_unsigned_peer_is_heard_only_when_the_setting_relaxes_it(
         assert peer_client(srv, peer_pki, PEER, "ZVJ", ondertekend=False).forward("doorgeven", inhoud(bsn())).verwerkt
     finally:
         srv.stop()
+
+
+# --- what is logged is what is sent ------------------------------------------------------------------
+
+
+def test_the_federation_answer_sent_is_the_answer_logged(server: Server) -> None:
+    """The answer element in the HTTP response is, canonically, the payload of the log's ``uitgaand`` entry."""
+    from tests.support import client
+
+    env = {**os.environ, "VIR_DATA_DIR": str(server.log.parent / "data"), "VIR_DATABASE_URL": server.db_url}
+    r = subprocess.run(
+        [sys.executable, "-m", "vir", "federatie", "peer", "add", "--systeem", "LOGTEST",
+         "--url", "http://127.0.0.1:9/v1/federatie", "--oin", ONBEKEND],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    youth = bsn()
+    client(server).MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "Anna"})
+    einddatum = (dt.date.today() + dt.timedelta(days=100)).isoformat()
+    envelope = f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:fed="urn:nl:vir:gateway:federatie:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body>
+<fed:MeldingDoorgeven><fed:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{ONBEKEND}</g:oin><g:applicatie>t</g:applicatie>
+</g:zender><g:ontvanger><g:oin>{GATEWAY_OIN}</g:oin></g:ontvanger></fed:stuurgegevens>
+<fed:afzender>LOGTEST</fed:afzender><fed:bron><fed:systeem>LOGTEST</fed:systeem>
+<fed:meldingId>{uuid.uuid4()}</fed:meldingId><fed:versie>1</fed:versie></fed:bron><fed:jongere>bsn:{youth}</fed:jongere>
+<fed:contactkaart><g:instantie><g:oin>00000009777777777000</g:oin><g:naam>Jeugdteam</g:naam></g:instantie>
+<g:meldingsbevoegde><g:naam>P. Peer</g:naam></g:meldingsbevoegde><g:bronsysteem>ECD</g:bronsysteem></fed:contactkaart>
+<fed:geplandeEinddatum>{einddatum}</fed:geplandeEinddatum></fed:MeldingDoorgeven></soap:Body></soap:Envelope>"""
+    voor = log_size(server.db_url)
+    antwoord = requests.post(
+        f"{server.url}/v1/federatie", data=envelope.encode(), headers={"Content-Type": "text/xml"}, timeout=30
+    )
+    assert antwoord.status_code == 200, antwoord.text
+    verzonden = etree.fromstring(antwoord.content).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+    assert verzonden.findtext(".//{*}lokaleMatch/{*}meldingsbevoegde/{*}naam") == "Anna"
+    [gelogd] = [r for r in log_tail(server.db_url, voor) if r["soort"] == "uitgaand"]
+    assert gelogd["operatie"] == "federatie:MeldingDoorgeven"
+
+    def c14n(el: etree._Element) -> bytes:
+        return etree.tostring(el, method="c14n", exclusive=True)
+
+    assert c14n(verzonden) == c14n(etree.fromstring(bytes(gelogd["payload"])))
