@@ -195,6 +195,19 @@ def test_peers_cannot_use_the_chain_partner_service(tls_gateway: Server, peer_pk
         _geweigerd_en_gelogd(tls_gateway, voor_log, "VIR-KETENPARTNER-PEER", PEER)
 
 
+def test_the_conformance_kit_passes_as_a_peer_over_mutual_tls(tls_gateway: Server, peer_pki: Pki) -> None:
+    """``vir-gateway conformance federatie`` as a process, with the peer's client certificate and signing key."""
+    cert, key = peer_pki.paar(PEER)
+    r = subprocess.run(
+        [sys.executable, "-m", "vir", "conformance", "federatie", f"{tls_gateway.url}/v1/federatie",
+         "--ontvanger", GATEWAY_OIN, "--systeem", "ZVJ", "--oin", PEER, "--cert", cert, "--key", key,
+         "--ca", str(peer_pki.ca), "--wss-key", key, "--wss-cert", cert],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == "8/8 behaviours conform"
+
+
 def test_the_refusals_are_in_the_verified_log(tls_gateway: Server, peer_pki: Pki) -> None:
     """What the tests above provoked is visible to an operator (``log search``) and the log verifies."""
     data = Path(tls_gateway.db_url.removeprefix("sqlite:///")).parent
