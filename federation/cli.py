@@ -149,7 +149,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from federation.demo import run
 
-    return run(args.basispoort, args.hub)
+    return run(args.basispoort, args.hub, config.from_env().data_dir)
 
 
 def add_parser(sub: Any) -> None:
