@@ -11,6 +11,8 @@ separately from them:
                   only suspended peers'         → VIR-PEER-GESCHORST
     afzender      no active peer at all         → VIR-SYSTEEM-ONBEKEND
                   another peer than the caller  → VIR-AFZENDER-ONJUIST
+    bron/systeem  ours, or another peer's       → VIR-BRON-ONJUIST (in the handlers, ``federation.service``: a
+                  peer speaks for its own meldingen; a hub relays those of systems we are not coupled with)
     signature     verified in the front half against the peer's registered certificate, required outside
                   development mode (``VIR_FEDERATIE_WSS_VERPLICHT``; ``gateway.pipeline.Deps.wss_profiel``)
 

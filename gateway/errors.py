@@ -195,6 +195,11 @@ FAULTS: dict[str, FaultSpec] = {
         "De afzender is niet het systeem van het geauthenticeerde verwijsindexsysteem.",
         "The afzender is not the system of the authenticated verwijsindex system.",
     ),
+    "VIR-BRON-ONJUIST": FaultSpec(
+        "Client",
+        "Een verwijsindexsysteem spreekt alleen voor zijn eigen meldingen, niet voor die van een gekoppeld systeem.",
+        "A verwijsindex system speaks for its own meldingen only, not for those of a coupled system.",
+    ),
     # WS-Security and WS-Addressing (gateway/wss.py; docs/wss.md)
     "VIR-WSS-ONTBREEKT": FaultSpec(
         "Client",

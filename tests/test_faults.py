@@ -55,7 +55,13 @@ PROVOKED_ELSEWHERE = {
     "VIR-KETENPARTNER-PEER": "tests/test_federatie_toegang.py::test_peers_cannot_use_the_chain_partner_service",
     **{
         code: "tests/test_federatie_toegang.py::test_impostors_on_the_federation_service_are_refused"
-        for code in ("VIR-PEER-ONBEKEND", "VIR-PEER-GESCHORST", "VIR-FEDERATIE-KETENPARTNER", "VIR-AFZENDER-ONJUIST")
+        for code in (
+            "VIR-PEER-ONBEKEND",
+            "VIR-PEER-GESCHORST",
+            "VIR-FEDERATIE-KETENPARTNER",
+            "VIR-AFZENDER-ONJUIST",
+            "VIR-BRON-ONJUIST",
+        )
     },
     **{
         code: "tests/test_wss_service.py::test_tampered_requests_are_refused"

@@ -148,25 +148,27 @@ def test_a_genuine_peer_is_heard_and_a_stale_version_reveals_nothing(tls_gateway
 
 
 @pytest.mark.parametrize(
-    ("wie", "oin", "systeem", "ondertekend", "code"),
+    ("wie", "oin", "systeem", "bron", "ondertekend", "code"),
     [
-        ("a chain partner's certificate", A, "ZVJ", True, "VIR-FEDERATIE-KETENPARTNER"),
-        ("an unregistered certificate", ONBEKEND, "ZVJ", True, "VIR-PEER-ONBEKEND"),
-        ("a suspended peer", GESCHORST, "MOP", True, "VIR-PEER-GESCHORST"),
-        ("a genuine peer that does not sign", PEER, "ZVJ", False, "VIR-WSS-ONTBREEKT"),
-        ("a genuine peer speaking as another", PEER, "VIS2", True, "VIR-AFZENDER-ONJUIST"),
-        ("a genuine peer naming an unknown system", PEER, "ONBEKEND", True, "VIR-SYSTEEM-ONBEKEND"),
+        ("a chain partner's certificate", A, "ZVJ", "ZVJ", True, "VIR-FEDERATIE-KETENPARTNER"),
+        ("an unregistered certificate", ONBEKEND, "ZVJ", "ZVJ", True, "VIR-PEER-ONBEKEND"),
+        ("a suspended peer", GESCHORST, "MOP", "MOP", True, "VIR-PEER-GESCHORST"),
+        ("a genuine peer that does not sign", PEER, "ZVJ", "ZVJ", False, "VIR-WSS-ONTBREEKT"),
+        ("a genuine peer speaking as another", PEER, "VIS2", "VIS2", True, "VIR-AFZENDER-ONJUIST"),
+        ("a genuine peer naming an unknown system", PEER, "ONBEKEND", "ZVJ", True, "VIR-SYSTEEM-ONBEKEND"),
+        ("a genuine peer speaking for another's melding", PEER, "ZVJ", "VIS2", True, "VIR-BRON-ONJUIST"),
+        ("a genuine peer speaking for this node's melding", PEER, "ZVJ", "VIRGW", True, "VIR-BRON-ONJUIST"),
     ],
 )
 def test_impostors_on_the_federation_service_are_refused(
-    tls_gateway: Server, peer_pki: Pki, wie: str, oin: str, systeem: str, ondertekend: bool, code: str
+    tls_gateway: Server, peer_pki: Pki, wie: str, oin: str, systeem: str, bron: str, ondertekend: bool, code: str
 ) -> None:
     """Each probe once as an upsert (which would answer the local parties) and once as a withdrawal."""
     a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
     youth = bsn()
     a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
     impostor = peer_client(tls_gateway, peer_pki, oin, systeem, ondertekend=ondertekend)
-    bericht = inhoud(youth, systeem="ZVJ")
+    bericht = inhoud(youth, systeem=bron)
     for soort, wat in (("doorgeven", bericht), ("intrekken", {"bron": bericht["bron"]})):
         voor, voor_log = snapshot(tls_gateway.db_url), log_size(tls_gateway.db_url)
         with pytest.raises(DeliveryError) as exc:
