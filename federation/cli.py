@@ -63,9 +63,16 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
         pem = Path(args.certificaat).read_text()
     settings, db = _db()
     with db.transaction() as s:
-        Repository(s).zet_peer(args.systeem, args.url, args.oin, pem)
+        repo = Repository(s)
+        repo.zet_peer(args.systeem, args.url, args.oin, pem)
+        ondertekent = any(p.certificaat for p in repo.peers_met_oin(args.oin) if p.systeem == args.systeem)
     _beheer(settings, db, "federatie peer add", {"systeem": args.systeem, "url": args.url, "oin": args.oin})
     print(f"peer {args.systeem} at {args.url}")
+    if not ondertekent and not settings.development and settings.federatie_wss_verplicht:
+        print(
+            f"note: {args.systeem} must sign; without --certificaat its messages are refused (VIR-WSS-CERTIFICAAT)",
+            file=sys.stderr,
+        )
     return 0
 
 

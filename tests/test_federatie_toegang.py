@@ -267,9 +267,13 @@ def test_an_unsigned_peer_is_heard_only_when_the_setting_relaxes_it(
     health = {"cert": peer_pki.paar(A), "verify": str(d / "ca.pem")}
     srv = start_server(tmp, None, extra_env=env, scheme="https", health=health)
     try:
-        r = _cli(tmp / "data", "federatie", "peer", "add", "--systeem", "ZVJ", "--url", "https://127.0.0.1:9/v1/federatie",
-                 "--oin", PEER, extra=peer_pki.env())  # fmt: skip
-        assert r.returncode == 0, r.stderr
+        peer_add = ["federatie", "peer", "add", "--systeem", "ZVJ", "--url", "https://127.0.0.1:9/v1/federatie",
+                    "--oin", PEER]  # fmt: skip
+        streng = {k: v for k, v in env.items() if k != "VIR_FEDERATIE_WSS_VERPLICHT"}
+        r = _cli(tmp / "data", *peer_add, extra=streng)
+        assert r.returncode == 0 and "without --certificaat its messages are refused" in r.stderr, r.stderr
+        r = _cli(tmp / "data", *peer_add, extra=env)
+        assert r.returncode == 0 and r.stderr == "", r.stderr
         assert peer_client(srv, peer_pki, PEER, "ZVJ", ondertekend=False).forward("doorgeven", inhoud(bsn())).verwerkt
     finally:
         srv.stop()
