@@ -63,9 +63,29 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
         pem = Path(args.certificaat).read_text()
     settings, db = _db()
     with db.transaction() as s:
-        Repository(s).zet_peer(args.systeem, args.url, args.oin, pem)
+        repo = Repository(s)
+        repo.zet_peer(args.systeem, args.url, args.oin, pem)
+        ondertekent = any(p.certificaat for p in repo.peers_met_oin(args.oin) if p.systeem == args.systeem)
     _beheer(settings, db, "federatie peer add", {"systeem": args.systeem, "url": args.url, "oin": args.oin})
     print(f"peer {args.systeem} at {args.url}")
+    if not ondertekent and not settings.development and settings.federatie_wss_verplicht:
+        print(
+            f"note: {args.systeem} must sign; without --certificaat its messages are refused (VIR-WSS-CERTIFICAAT)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_peer_actief(args: argparse.Namespace) -> int:
+    actief = args.pcmd == "activeren"
+    settings, db = _db()
+    with db.transaction() as s:
+        gevonden = Repository(s).zet_peer_actief(args.systeem, actief)
+    if not gevonden:
+        print(f"no peer {args.systeem}", file=sys.stderr)
+        return 1
+    _beheer(settings, db, f"federatie peer {args.pcmd}", {"systeem": args.systeem})
+    print(f"peer {args.systeem} {'active' if actief else 'suspended'}")
     return 0
 
 
@@ -103,10 +123,40 @@ def cmd_dead_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from federation.conformance import Kit
+
+    settings = config.from_env()
+    tls: dict[str, Any] = {}
+    cert, key = args.cert or settings.tls_client_cert, args.key or settings.tls_client_key
+    if cert and key:
+        tls["cert"] = (str(cert), str(key))
+    if ca := args.ca or settings.tls_ca:
+        tls["verify"] = str(ca)
+    wss_key, wss_cert = args.wss_key or settings.wss_key, args.wss_cert or settings.wss_cert
+    ondertekening = (Path(wss_key).read_bytes(), Path(wss_cert).read_bytes()) if wss_key and wss_cert else None
+    kit = Kit(
+        args.url,
+        ontvanger=args.ontvanger,
+        systeem=args.systeem or settings.systeem,
+        oin=args.oin or settings.gateway_oin,
+        tls=tls,
+        ondertekening=ondertekening,
+        timeout=args.timeout,
+    )
+    uitkomsten = kit.run(lambda u: print(u.regel(), flush=True))
+    afwijkend = [u for u in uitkomsten if not u.ok]
+    print(
+        f"{len(uitkomsten) - len(afwijkend)}/{len(uitkomsten)} behaviours conform"
+        + (f"; {len(afwijkend)} differ from the contract" if afwijkend else "")
+    )
+    return 1 if afwijkend else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from federation.demo import run
 
-    return run(args.basispoort, args.hub)
+    return run(args.basispoort, args.hub, config.from_env().data_dir)
 
 
 def add_parser(sub: Any) -> None:
@@ -125,12 +175,31 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--certificaat", help="PEM certificate that signs its messages (then they must be signed)")
     a.set_defaults(fn=cmd_peer_add)
     peer.add_parser("list", help="list peers").set_defaults(fn=cmd_peer_list)
+    for naam, uitleg in (("schorsen", "suspend a peer: its messages are refused"), ("activeren", "reactivate it")):
+        pa = peer.add_parser(naam, help=uitleg)
+        pa.add_argument("systeem")
+        pa.set_defaults(fn=cmd_peer_actief)
     fs.add_parser("status", help="deliveries per peer and state").set_defaults(fn=cmd_status)
     dead = fs.add_parser("dead", help="deliveries that gave up").add_subparsers(dest="dcmd", required=True)
     dead.add_parser("list", help="list them").set_defaults(fn=cmd_dead_list)
     r = dead.add_parser("replay", help="queue them again")
     r.add_argument("--id", type=int, action="append", help="only these (repeatable)")
     r.set_defaults(fn=cmd_dead_replay)
+    c = sub.add_parser("conformance", help="run a contract's behaviours against another implementation")
+    cs = c.add_subparsers(dest="ccmd", required=True)
+    k = cs.add_parser("federatie", help="the federation contract (wsdl/federatie.wsdl) against a peer's endpoint")
+    k.add_argument("url", help="the peer's Federatie endpoint, e.g. https://…/v1/federatie")
+    k.add_argument("--ontvanger", required=True, help="the peer gateway's OIN (stuurgegevens/ontvanger)")
+    k.add_argument("--systeem", help="our system code as the peer registered it (default: VIR_SYSTEEM)")
+    k.add_argument("--oin", help="our OIN as the peer registered it (default: VIR_GATEWAY_OIN)")
+    k.add_argument("--cert", help="PEM client certificate (default: VIR_TLS_CLIENT_CERT)")
+    k.add_argument("--key", help="its PEM key (default: VIR_TLS_CLIENT_KEY)")
+    k.add_argument("--ca", help="PEM CA bundle for the peer's server certificate (default: VIR_TLS_CA)")
+    k.add_argument("--wss-key", help="PEM key that signs the messages (default: VIR_WSS_KEY)")
+    k.add_argument("--wss-cert", help="its PEM certificate, as the peer registered it (default: VIR_WSS_CERT)")
+    k.add_argument("--timeout", type=float, default=20.0, help="seconds per call")
+    k.set_defaults(fn=cmd_conformance)
+
     d = fs.add_parser("demo", help="start four nodes on loopback: MULTISIGNAAL, ZVJ, MOP, VIS2")
     d.add_argument("--basispoort", type=int, default=8101)
     d.add_argument("--hub", action="store_true", help="also a national node (LVI) as hub, instead of a mesh")

@@ -3,6 +3,9 @@ Zorg voor Jeugd (ZVJ), MO-platform (MOP) and VIS2, each with its own database, w
 coupled as a mesh (or through a national hub node, LVI). The tests start the same ``Knooppunt``s.
 
     vir-gateway federatie demo [--basispoort 8101] [--hub]
+
+Each node keeps its database, keys and log under ``$VIR_DATA_DIR/federatie-mesh/<system>`` (or
+``federatie-hub``), so a restart picks up where it stopped; the demo prints how to remove it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,11 +87,8 @@ class Knooppunt:
 
     def inrichten(self, peers: list[Knooppunt]) -> None:
         """Register this node's instanties and its peers (idempotent)."""
-        from sqlalchemy import select
-
         from store.db import Database
         from store.migrate import upgrade
-        from store.models import Peer
         from store.repository import Repository
 
         self.map.mkdir(parents=True, exist_ok=True)
@@ -103,9 +102,8 @@ class Knooppunt:
                         repo.add_instantie(
                             oin, f"{self.systeem} instantie {i + 1}", self.systeem.title(), datetime.now(UTC)
                         )
-                for p in peers:
-                    if s.execute(select(Peer).where(Peer.systeem == p.systeem)).scalar_one_or_none() is None:
-                        s.add(Peer(systeem=p.systeem, url=f"{p.url}/v1/federatie", oin=p.oin, actief=True))
+                for p in peers:  # a restart on other ports moves them
+                    repo.zet_peer(p.systeem, f"{p.url}/v1/federatie", p.oin, None)
         finally:
             db.dispose()
 
@@ -170,19 +168,22 @@ def federatie(
     return nodes
 
 
-def run(basispoort: int, hub: bool) -> int:
-    basis = Path(tempfile.mkdtemp(prefix="vir-federatie-"))
+def run(basispoort: int, hub: bool, data_dir: Path) -> int:
+    """Set up (or pick up again) and start the nodes under ``data_dir``, one directory per node, until Ctrl-C."""
+    topologie = "hub" if hub else "mesh"
+    basis = (data_dir / f"federatie-{topologie}").resolve()
     nodes = federatie(basis, basispoort, hub=hub)
     try:
         for n in nodes:
             n.start()
-        print(f"local federation ({'hub' if hub else 'mesh'}) running; data under {basis}")
+        print(f"local federation ({topologie}) running")
         for n in nodes:
-            print(
-                f"  {n.systeem:<13} chain partners: {n.url}/v1/ketenpartner   instanties: {', '.join(n.instanties())}"
-            )
-        print("File a melding in one node and the same BSN in another: both get a match naming the other system.")
-        print("Ctrl-C stops all nodes.")
+            print(f"  {n.systeem:<13} OIN {n.oin}  {n.url}/v1/ketenpartner{'  (the hub)' if n.hub else ''}")
+            print(f"  {'':<13} instanties {', '.join(n.instanties())}")
+            print(f"  {'':<13} data {n.map}")
+        print("Address a node's chain-partner service with its OIN as stuurgegevens/ontvanger and one of its")
+        print("instanties as zender; file the same BSN in two nodes and both get a match naming the other system.")
+        print(f"Ctrl-C stops all nodes. Their data stays for the next start; to clean up: rm -r {basis}", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while True:
             time.sleep(3600)
@@ -191,4 +192,5 @@ def run(basispoort: int, hub: bool) -> int:
     finally:
         for n in nodes:
             n.stop()
+    print(f"stopped; to clean up: rm -r {basis}", flush=True)
     return 0

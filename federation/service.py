@@ -10,21 +10,13 @@ from typing import Any
 from spyne import ServiceBase, rpc
 
 from federation import berichten as F
+from federation.toegang import authenticeer_peer
 from gateway.errors import RuleError
-from gateway.pipeline import Afzender, Dienst, Verzoek
+from gateway.pipeline import Dienst, Verzoek
 from gateway.vertaling import kaart_naar_bericht, kaart_uit_bericht
-from store.repository import Repository
+from store.repository import ACTIEF, Repository
 
-
-def _afzender(repo: Repository, op: str, req: Any) -> Afzender:
-    """A peer is a registered, active verwijsindex system."""
-    peer = repo.actieve_peer(req.afzender)
-    if peer is None:
-        raise RuleError(code="VIR-SYSTEEM-ONBEKEND", xpath=f"/fed:{op}/fed:afzender")
-    return Afzender(f"systeem:{req.afzender}", peer)
-
-
-FEDERATIE = Dienst(prefix="fed", logprefix="federatie:", authenticeer=_afzender, claimt=False)
+FEDERATIE = Dienst(prefix="fed", logprefix="federatie:", authenticeer=authenticeer_peer, claimt=False)
 
 
 def _bron(req: Any) -> dict[str, Any]:
@@ -40,7 +32,31 @@ def inhoud_van(req: Any) -> dict[str, Any]:
     }
 
 
+def _bron_van_afzender(v: Verzoek, req: Any, op: str) -> None:
+    """A peer speaks for its own meldingen. Only a relay (the national hub) passes on meldingen of other systems,
+    and only of systems this node is not coupled with itself: never ours, never another peer's."""
+    systeem = req.bron.systeem
+    if systeem == v.zender.systeem:
+        return
+    if systeem == v.deps.settings.systeem or systeem in {p.systeem for p in v.repo.peers()}:
+        raise RuleError(code="VIR-BRON-ONJUIST", xpath=f"/fed:{op}/fed:bron/fed:systeem")
+
+
+def _wordt_verwerkt(repo: Repository, bron: dict[str, Any]) -> bool:
+    """Whether receipt would process this version (as ``Verwijsindex.ontvangen`` decides): not when this or a
+    newer version, or a withdrawal, is known already."""
+    bestaand = repo.melding_van_bron(bron["systeem"], bron["meldingId"])
+    if bestaand is not None:
+        return bestaand.status == ACTIEF and bestaand.versie < bron["versie"]
+    return (repo.intrekking(bron["systeem"], bron["meldingId"]) or -1) < bron["versie"]
+
+
 def melding_doorgeven(v: Verzoek, req: Any) -> Any:
+    """An answer names local parties only for a message that was accepted: a stale or repeated version (which
+    anyone holding a used meldingId could send with any youth) touches nothing and reveals nothing."""
+    _bron_van_afzender(v, req, "MeldingDoorgeven")
+    if not _wordt_verwerkt(v.repo, _bron(req)):
+        return F.MeldingDoorgevenResponse(verwerkt=False, lokaleMatch=[])
     verwerkt, lokaal = v.index.ontvangen(
         req.afzender,
         _bron(req),
@@ -49,10 +65,13 @@ def melding_doorgeven(v: Verzoek, req: Any) -> Any:
         req.geplandeEinddatum,
         inhoud_van(req),
     )
+    if not verwerkt:  # a concurrent delivery of the same version came first
+        lokaal = ()
     return F.MeldingDoorgevenResponse(verwerkt=verwerkt, lokaleMatch=[kaart_naar_bericht(k) for k in lokaal])
 
 
 def melding_intrekken(v: Verzoek, req: Any) -> Any:
+    _bron_van_afzender(v, req, "MeldingIntrekken")
     return F.MeldingIntrekkenResponse(verwerkt=v.index.ingetrokken(req.afzender, _bron(req)))
 
 

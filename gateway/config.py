@@ -84,6 +84,11 @@ class Settings:
     federatie_max_wachttijd: float = 60.0
     """Backoff between attempts doubles from 0.5 s up to this many seconds."""
 
+    federatie_wss_verplicht: bool = True
+    """Outside development mode every peer must sign its messages (WS-Security), verified against the
+    certificate registered for it. ``VIR_FEDERATIE_WSS_VERPLICHT=0`` relaxes this to peers with a registered
+    certificate, for a federation that relies on mutual TLS alone; the safe default is on."""
+
     verloop_waarschuwing_dagen: int = 30
     """Chain partners get ``meldingVerlooptBinnenkort`` this many days before a melding's planned end date."""
 
@@ -184,6 +189,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["federatie_max_pogingen"] = int(v)
     if v := env.get("VIR_FEDERATIE_MAX_WACHTTIJD"):
         changes["federatie_max_wachttijd"] = float(v)
+    if env.get("VIR_FEDERATIE_WSS_VERPLICHT") == "0":
+        changes["federatie_wss_verplicht"] = False
     if v := env.get("VIR_VERLOOP_WAARSCHUWING_DAGEN"):
         changes["verloop_waarschuwing_dagen"] = int(v)
     if v := env.get("VIR_ONDERHOUD_SECONDEN"):

@@ -169,6 +169,37 @@ FAULTS: dict[str, FaultSpec] = {
         "Verzoeken komen alleen via de geconfigureerde TLS-proxy binnen.",
         "Requests are accepted only through the configured TLS proxy.",
     ),
+    # peers (federation/toegang.py): authenticated separately from chain partners
+    "VIR-PEER-ONBEKEND": FaultSpec(
+        "Client",
+        "De federatiedienst is alleen voor geregistreerde verwijsindexsystemen; deze OIN is er geen.",
+        "The federation service is for registered verwijsindex systems only; this OIN is not one.",
+    ),
+    "VIR-PEER-GESCHORST": FaultSpec(
+        "Client",
+        "Dit verwijsindexsysteem is geschorst of niet actief.",
+        "This verwijsindex system is suspended or not active.",
+    ),
+    "VIR-FEDERATIE-KETENPARTNER": FaultSpec(
+        "Client",
+        "Een ketenpartner kan de federatiedienst niet gebruiken.",
+        "A chain partner cannot use the federation service.",
+    ),
+    "VIR-KETENPARTNER-PEER": FaultSpec(
+        "Client",
+        "Een verwijsindexsysteem kan de ketenpartnerdienst niet gebruiken.",
+        "A verwijsindex system cannot use the chain-partner service.",
+    ),
+    "VIR-AFZENDER-ONJUIST": FaultSpec(
+        "Client",
+        "De afzender is niet het systeem van het geauthenticeerde verwijsindexsysteem.",
+        "The afzender is not the system of the authenticated verwijsindex system.",
+    ),
+    "VIR-BRON-ONJUIST": FaultSpec(
+        "Client",
+        "Een verwijsindexsysteem spreekt alleen voor zijn eigen meldingen, niet voor die van een gekoppeld systeem.",
+        "A verwijsindex system speaks for its own meldingen only, not for those of a coupled system.",
+    ),
     # WS-Security and WS-Addressing (gateway/wss.py; docs/wss.md)
     "VIR-WSS-ONTBREEKT": FaultSpec(
         "Client",

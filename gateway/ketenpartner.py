@@ -34,9 +34,11 @@ from gateway.vertaling import (
 from store.repository import Repository
 
 
-def _afzender(repo: Repository, op: str, req: Any) -> Afzender:
-    """A chain partner is a registered, active instantie."""
+def _afzender(repo: Repository, op: str, req: Any, ri: RequestInfo) -> Afzender:
+    """A chain partner is a registered, active instantie; never a peer system."""
     zender = repo.instantie(req.stuurgegevens.zender.oin)
+    if zender is None and repo.peers_met_oin(req.stuurgegevens.zender.oin):
+        raise RuleError(code="VIR-KETENPARTNER-PEER", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
     if zender is None or not zender.actief:
         raise RuleError(code="VIR-INSTANTIE-ONBEKEND", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
     return Afzender(zender.oin, zender)

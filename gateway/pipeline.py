@@ -72,13 +72,22 @@ class Deps:
         """The federation outbox of one transaction."""
         return Outbox(session, self.settings.systeem, self.settings.federatie_hub, nu)
 
-    def wss_profiel(self, oin: str | None) -> tuple[bytes | None, bool]:
-        """The sender's registered signing certificate (PEM) and whether it must sign its requests."""
+    def wss_profiel(self, oin: str | None, *, peer: bool = False) -> tuple[bytes | None, bool] | None:
+        """The sender's registered signing certificate (PEM) and whether it must sign its requests: an
+        instantie's, or with ``peer`` an active peer's. None when ``peer`` and the OIN is no active peer's:
+        the federation service then refuses the sender with its own fault code, signed or not."""
         if oin is None:
             return None, False
         with transactie(self.db, write=False) as s:
-            pem, verplicht = Repository(s).ondertekenprofiel(oin)
-        return (pem.encode() if pem else None), verplicht
+            if not peer:
+                pem, verplicht = Repository(s).ondertekenprofiel(oin)
+                return (pem.encode() if pem else None), verplicht
+            actief = [p for p in Repository(s).peers_met_oin(oin) if p.actief]
+        if not actief:
+            return None
+        pem = next((p.certificaat for p in actief if p.certificaat), None)
+        streng = self.settings.federatie_wss_verplicht and not self.settings.development
+        return (pem.encode() if pem else None), pem is not None or streng
 
     def gezien(self, message_id: str) -> bool:
         """Record a verified request's MessageID; True when it was recorded before (a replay). Its own
@@ -145,7 +154,8 @@ class Dienst:
 
     prefix: str  # the service's namespace prefix in XPaths ("kp", "fed")
     logprefix: str  # prepended to the operation name in the log ("", "federatie:")
-    authenticeer: Callable[[Repository, str, Any], Afzender]  # (repo, operation, request) → sender, or RuleError
+    # (repo, operation, request, what the front half learnt) → the sender, or a RuleError
+    authenticeer: Callable[[Repository, str, Any, RequestInfo], Afzender]
     # Mutating operations claim (sender, berichtId) for idempotent retries; a service whose messages are
     # idempotent by their own content (the federation: system, meldingId, version) does not.
     claimt: bool = True
@@ -202,7 +212,7 @@ class Dienst:
                     claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, ri.verzoek_hash, nu)
                     if claim is None:
                         return self._herhaling(deps, session, repo, op, req, ri)
-                afzender = self.authenticeer(repo, op.naam, req)
+                afzender = self.authenticeer(repo, op.naam, req, ri)
                 verzoek = Verzoek(deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, ri)
                 antwoord = op.handler(verzoek, req)
                 antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)

@@ -227,7 +227,10 @@ class _VirSoapMixin:
         """Verify the request's signature against the sender's registered certificate, when it carries
         one or its profile requires one (Digikoppeling 2W-be-S)."""
         ondertekend = headers is not None and headers.find(f"{{{WSSE}}}Security") is not None
-        certificaat, verplicht = deps.wss_profiel(ri.zender_oin)
+        profiel = deps.wss_profiel(ri.zender_oin, peer=self.service_ns == ns.FEDERATIE)
+        if profiel is None:
+            return  # not a peer: refused by the federation service with its own code
+        certificaat, verplicht = profiel
         if not (ondertekend or verplicht):
             return
         xpath = "/soap:Envelope/soap:Header"

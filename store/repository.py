@@ -154,17 +154,30 @@ class Repository:
         return {i: self._instanties[i] for i in gevraagd if i in self._instanties}
 
     def ondertekenprofiel(self, oin: str) -> tuple[str | None, bool]:
-        """The registered WS-Security certificate (PEM) of a sender and whether it must sign. For another
-        verwijsindex system (a peer, not an instantie), a registered certificate means it must sign."""
+        """The registered WS-Security certificate (PEM) of an instantie and whether it must sign."""
         rij = self.s.execute(
             select(Instantie.certificaat, Instantie.wss_verplicht).where(Instantie.oin == oin)
         ).one_or_none()
         if rij is not None:
             return rij[0], bool(rij[1])
-        pem = self.s.execute(
-            select(Peer.certificaat).where(Peer.oin == oin, Peer.actief.is_(True)).limit(1)
-        ).scalar_one_or_none()
-        return pem, pem is not None
+        return None, False
+
+    def peers_met_oin(self, oin: str) -> Sequence[Peer]:
+        """The registered peers (active or not) whose gateway has this OIN."""
+        return self.s.execute(select(Peer).where(Peer.oin == oin).order_by(Peer.systeem)).scalars().all()
+
+    def is_lokale_instantie(self, oin: str) -> bool:
+        """Whether the OIN is one of our own chain partners (not another system's organisation)."""
+        inst = self.instantie(oin)
+        return inst is not None and inst.systeem is None
+
+    def zet_peer_actief(self, systeem: str, actief: bool) -> bool:
+        """Suspend or reactivate a peer; False when no peer has this system code."""
+        peer = self.s.execute(select(Peer).where(Peer.systeem == systeem)).scalar_one_or_none()
+        if peer is None:
+            return False
+        peer.actief = actief
+        return True
 
     def actieve_peer(self, systeem: str) -> Peer | None:
         return self.s.execute(select(Peer).where(Peer.systeem == systeem, Peer.actief.is_(True))).scalar_one_or_none()

@@ -52,6 +52,17 @@ PROVOKED_ELSEWHERE = {
     "VIR-PROXY-NIET-VERTROUWD": "tests/test_tls.py::test_forwarded_certificates_only_from_the_proxy",
     "VIR-CERTIFICAAT-ONGELDIG": "tests/test_tls.py::test_the_gateway_checks_the_forwarded_certificate_again",
     "VIR-WSA-HERHAALD": "tests/test_wss_service.py::test_a_replayed_request_is_refused",
+    "VIR-KETENPARTNER-PEER": "tests/test_federatie_toegang.py::test_peers_cannot_use_the_chain_partner_service",
+    **{
+        code: "tests/test_federatie_toegang.py::test_impostors_on_the_federation_service_are_refused"
+        for code in (
+            "VIR-PEER-ONBEKEND",
+            "VIR-PEER-GESCHORST",
+            "VIR-FEDERATIE-KETENPARTNER",
+            "VIR-AFZENDER-ONJUIST",
+            "VIR-BRON-ONJUIST",
+        )
+    },
     **{
         code: "tests/test_wss_service.py::test_tampered_requests_are_refused"
         for code in (

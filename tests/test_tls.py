@@ -282,18 +282,21 @@ def test_the_gateway_checks_the_forwarded_certificate_again(
 
 
 def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Server, ontwikkel_pki: Pki) -> None:
-    """Federation over mutual TLS: the peer's gateway presents its client certificate (here B's OIN stands in
-    for a peer gateway); a delivery claiming another sender is refused."""
+    """Federation over mutual TLS: the peer's gateway presents its client certificate and signs with its
+    registered certificate (here B's OIN stands in for a peer gateway); a delivery claiming another sender is
+    refused. The probes of impostors are in tests/test_federatie_toegang.py."""
     import uuid as _uuid
 
     from federation.client import DeliveryError, PeerClient
+    from federation.ondertekening import Ondertekenen
 
-    env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent)}
-    r = run_cli("federatie", "peer", "add", "--systeem", "ZVJ", "--url", "https://127.0.0.1:9/v1/federatie", "--oin", B,
-                env=env)  # fmt: skip
-    assert r.returncode == 0, r.stderr
     p = ontwikkel_pki
+    env = {**os.environ, "VIR_DATA_DIR": str(Path(tls_server.db_url.removeprefix("sqlite:///")).parent), **p.env()}
+    r = run_cli("federatie", "peer", "add", "--systeem", "ZVJ", "--url", "https://127.0.0.1:9/v1/federatie", "--oin", B,
+                "--certificaat", p.paar(B)[0], env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
     tls = {"cert": p.paar(B), "verify": str(p.ca)}
+    plugins = [Ondertekenen(Path(p.paar(B)[1]).read_bytes(), Path(p.paar(B)[0]).read_bytes())]
     inhoud = {
         "bron": {"systeem": "ZVJ", "meldingId": str(_uuid.uuid4()), "versie": 1},
         "jongere": f"bsn:{bsn()}",
@@ -303,9 +306,11 @@ def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Se
         "geplandeEinddatum": (dt.date.today() + dt.timedelta(days=300)).isoformat(),
     }  # fmt: skip
     url = f"{tls_server.url}/v1/federatie"
-    peer = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=B, timeout=10, tls=tls)
+    peer = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=B, timeout=10, tls=tls,
+                      plugins=plugins)  # fmt: skip
     assert peer.forward("doorgeven", inhoud).verwerkt
-    ander = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=A, timeout=10, tls=tls)
+    ander = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=A, timeout=10, tls=tls,
+                       plugins=plugins)  # fmt: skip
     with pytest.raises(DeliveryError, match="VIR-ZENDER-ONJUIST"):
         ander.forward("intrekken", {"bron": {**inhoud["bron"], "versie": 2}})
     zonder = PeerClient(url, "00000001000000000000", eigen_systeem="ZVJ", eigen_oin=B, timeout=10,
