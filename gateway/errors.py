@@ -153,6 +153,12 @@ FAULTS: dict[str, FaultSpec] = {
         "Bij gestart en overgedragen is de meldingsbevoegde verplicht.",
         "The meldingsbevoegde is required for gestart and overgedragen.",
     ),
+    "VIR-GEBRUIKER-ONTBREEKT": FaultSpec(
+        "Client",
+        "Dit verzoek toont matches: noem in stuurgegevens/gebruiker de medewerker namens wie het systeem leest.",
+        "This request shows matches: name in stuurgegevens/gebruiker the professional on whose behalf the system"
+        " reads.",
+    ),
     # identity
     "VIR-ZENDER-ONJUIST": FaultSpec(
         "Client",
