@@ -126,6 +126,10 @@ class Settings:
     wss_venster: float = 300.0
     """Seconds a WS-Security Timestamp may be old or ahead (clock skew), and a MessageID is remembered."""
 
+    operator: str | None = None
+    """Who runs operator commands, as the message log names them (``VIR_OPERATOR``); None means the
+    process's login name. Every operator action is accountable to a person (NEN 7513)."""
+
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -208,6 +212,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["proxy_adressen"] = tuple(a.strip() for a in v.split(",") if a.strip())
     if "tls_cert" in changes or "proxy_adressen" in changes:
         changes["development"] = False
+    if v := env.get("VIR_OPERATOR"):
+        changes["operator"] = v
     if env.get("VIR_BENCH_ZONDER_LOG") == "1":
         changes["bench_zonder_log"] = True
     return s.with_(**changes) if changes else s

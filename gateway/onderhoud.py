@@ -69,8 +69,9 @@ class Verslag:
         )
 
 
-def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime) -> Verslag:
-    """One retention run at ``nu``; safe to repeat, and safe beside a running gateway."""
+def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, *, actor: str = "onderhoud") -> Verslag:
+    """One retention run at ``nu``; safe to repeat, and safe beside a running gateway. ``actor``: who the
+    log names, the operator for a run by hand, ``onderhoud`` for the worker's scheduled run."""
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
     vandaag = nu.date()
     verslag = Verslag()
@@ -136,7 +137,7 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime) 
     with db.transaction() as s:
         # MessageIDs of signed requests are needed only as long as their Timestamp could pass.
         Retentie(s).vergeet_message_ids(datetime.now(UTC) - timedelta(days=1))
-        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "onderhoud", "onderhoud", verslag.json())])
+        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "onderhoud", actor, verslag.json())])
     logboek.misschien_checkpoint()
     log.info("retention run at %s: %s", nu.isoformat(), verslag.samenvatting())
     return verslag

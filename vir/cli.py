@@ -1,7 +1,8 @@
 """``vir-gateway``: the gateway's commands (serve, db, instantie, profiles, retention, register, reports,
 pki, log) and the federation's (worker, federatie).
 
-Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration.
+Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration, 3 an operator action refused
+because it could not be logged (nothing changed; `gateway.beheerlog`).
 """
 
 from __future__ import annotations
