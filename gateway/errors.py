@@ -170,6 +170,16 @@ FAULTS: dict[str, FaultSpec] = {
         "Het clientcertificaat ontbreekt, is niet geldig, is ingetrokken of bevat geen OIN.",
         "The client certificate is missing, not valid, revoked, or carries no OIN.",
     ),
+    "VIR-CERTIFICAAT-OIN-ONGELDIG": FaultSpec(
+        "Client",
+        "Het serialNumber van het clientcertificaat is geen OIN in PKIoverheid-vorm (precies 20 cijfers).",
+        "The client certificate's serialNumber is not an OIN in PKIoverheid form (exactly 20 digits).",
+    ),
+    "VIR-CERTIFICAAT-STATUS-ONBEKEND": FaultSpec(
+        "Client",
+        "Of het clientcertificaat is ingetrokken is niet vast te stellen: geen geldige, actuele CRL van zijn CA.",
+        "Whether the client certificate is revoked cannot be established: no valid, current CRL of its CA.",
+    ),
     "VIR-PROXY-NIET-VERTROUWD": FaultSpec(
         "Client",
         "Verzoeken komen alleen via de geconfigureerde TLS-proxy binnen.",
