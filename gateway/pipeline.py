@@ -41,6 +41,7 @@ from gateway.log.regel import Regel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
 from gateway.render import als_xml
+from gateway.uitvoer import spoor
 from store.db import Database, DatabaseUnavailable
 from store.outbox import Outbox
 from store.repository import Repository
@@ -342,5 +343,6 @@ def _als_fout(exc: Exception, naam: str, ri: RequestInfo) -> VirFault:
         return VirFault(exc)
     if isinstance(exc, DatabaseUnavailable):
         return VirFault(StoreError())
-    log.error("internal error in %s [correlatie %s]: %s", naam, ri.correlatie_id, type(exc).__name__, exc_info=exc)
+    # The trace without messages: a driver's message can quote the row it refused (gateway/uitvoer.py).
+    log.error("internal error in %s [correlatie %s]: %s", naam, ri.correlatie_id, spoor(exc))
     return VirFault(ServerError())

@@ -4,7 +4,8 @@ SQLite (the embedded default) runs in WAL mode with a busy timeout, and write tr
 ``BEGIN IMMEDIATE`` so that two processes never both read and then fail to upgrade to a write lock.
 PostgreSQL runs at READ COMMITTED; writers serialise per youth with ``SELECT … FOR UPDATE`` on its row.
 A database that does not answer leaves this module only as ``DatabaseUnavailable``; the services turn
-it into their own error at their boundary.
+it into their own error at their boundary. Engines hide SQL parameters from their errors
+(``hide_parameters``): they hold BSNs and names, and errors end up in the server log.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _sqlite_engine(url: str) -> Engine:
     path = make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -57,7 +58,7 @@ def _sqlite_engine(url: str) -> Engine:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
 
 
 class _WriterLock:

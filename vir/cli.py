@@ -12,6 +12,7 @@ import logging
 
 from federation import cli as federatie_cli
 from gateway import cli as gateway_cli
+from gateway.uitvoer import beveilig
 from vir.app import create_app
 
 
@@ -25,5 +26,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    beveilig(logging.getLogger())  # tracebacks without messages: no personal data in process output
     args = parser().parse_args(argv)
     return int(args.fn(args))
