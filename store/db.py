@@ -45,6 +45,8 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Deleted rows are overwritten with zeros, not left in free space of the file (docs/privacy.md).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -130,6 +132,20 @@ class Database:
             raise
         finally:
             session.close()
+
+    def wal_legen(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and truncate it, so that no page image of
+        deleted rows stays behind in the ``-wal`` file (``secure_delete`` zeroes them in the file itself).
+        Best effort: with readers busy the next call does it. PostgreSQL: nothing (docs/privacy.md)."""
+        if not self.is_sqlite:
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cur.close()
+        finally:
+            raw.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -342,7 +342,7 @@ class BrpOuder(Base):
 
 
 class WsaBericht(Base):
-    """WS-Addressing MessageIDs of verified requests, to refuse a replay; kept for a day."""
+    """WS-Addressing MessageIDs of verified requests, to refuse a replay; kept twice the timestamp window."""
 
     __tablename__ = "wsa_bericht"
 
