@@ -18,7 +18,7 @@ carry it: exactly one serialNumber attribute whose value is the 20-digit OIN and
 value (a prefix, a 21st digit, spaces, two serialNumbers) is refused (``VIR-CERTIFICAAT-OIN-ONGELDIG``),
 never cut to size: a longer number could end in someone else's OIN.
 
-Revocation (``VIR_TLS_CRL``): ``gateway.intrekking``, every CRL in the file, verified, reloaded on change.
+Revocation (``VIR_TLS_CRL``): ``gateway.crl``, every CRL in the file, verified, reloaded on change.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
 from gateway.config import Settings
+from gateway.crl import Intrekkingen
 from gateway.errors import TransportError
-from gateway.intrekking import Intrekkingen
 
 _OIN = re.compile(r"[0-9]{20}")
 

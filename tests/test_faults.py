@@ -53,8 +53,8 @@ PROVOKED_ELSEWHERE = {
     "VIR-CERTIFICAAT-ONGELDIG": "tests/test_tls.py::test_the_gateway_checks_the_forwarded_certificate_again",
     "VIR-WSA-HERHAALD": "tests/test_wss_service.py::test_a_replayed_request_is_refused",
     "VIR-GEBRUIKER-ONTBREEKT": "tests/test_toegang.py::test_reads_of_matches_name_the_professional",
-    "VIR-CERTIFICAAT-OIN-ONGELDIG": "tests/test_intrekking.py::test_the_oin_only_in_pkioverheid_form",
-    "VIR-CERTIFICAAT-STATUS-ONBEKEND": "tests/test_intrekking.py::test_a_crl_counts_only_signed_and_current",
+    "VIR-CERTIFICAAT-OIN-ONGELDIG": "tests/test_crl.py::test_the_oin_only_in_pkioverheid_form",
+    "VIR-CERTIFICAAT-STATUS-ONBEKEND": "tests/test_crl.py::test_a_crl_counts_only_signed_and_current",
     **{
         code: "tests/test_wss_service.py::test_tampered_requests_are_refused"
         for code in (
