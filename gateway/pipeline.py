@@ -190,8 +190,8 @@ class Dienst:
             raise _als_fout(exc, naam, ri) from exc
 
     def in_transactie(self, deps: Deps, op: Operatie, req: Any, ri: RequestInfo, *, proef: bool = False) -> Any:
-        """The sequence of the module docstring. ``proef``: run the rules and roll everything back; the
-        answer is then what the handler read of youths' matches (for the access log), not the answer."""
+        """The sequence of the module docstring. ``proef``: run the rules, roll everything back, and return
+        what the handler read of youths' matches (for the access log) instead of the answer."""
         sg = req.stuurgegevens
         if sg.ontvanger.oin != deps.settings.gateway_oin:
             raise RuleError(
