@@ -13,9 +13,10 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -133,17 +134,27 @@ class Database:
         finally:
             session.close()
 
-    def wal_legen(self) -> None:
+    def wal_legen(self) -> bool:
         """SQLite: copy the write-ahead log into the database file and truncate it, so that no page image of
         deleted rows stays behind in the ``-wal`` file (``secure_delete`` zeroes them in the file itself).
-        Best effort: with readers busy the next call does it. PostgreSQL: nothing (docs/privacy.md)."""
+        Best effort, and brief: the checkpoint holds the write lock, so it gives up after a moment when
+        readers are still using the log (False), and the next retention run tries again. PostgreSQL:
+        nothing to do here (docs/privacy.md)."""
         if not self.is_sqlite:
-            return
+            return True
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
-            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            cur.close()
+            cur.execute("PRAGMA busy_timeout=200")
+            try:
+                with self._writer_lock.held() if self._writer_lock is not None else nullcontext():
+                    bezet = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError:
+                bezet = 1  # locked: next time
+            finally:
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+            return not bezet
         finally:
             raw.close()
 

@@ -134,11 +134,11 @@ def test_deleted_rows_do_not_linger_in_the_sqlite_file(tmp_path: Path) -> None:
     def bytes_op_schijf() -> bytes:
         return b"".join(p.read_bytes() for p in tmp_path.glob("vir.sqlite3*") if p.is_file())
 
-    db.wal_legen()
+    assert db.wal_legen()
     assert spoor in bytes_op_schijf()  # the check looks where the row was
     with db.transaction() as s:
         assert Retentie(s).vergeet_antwoorden(datetime.now(UTC) + timedelta(days=1)) == 1
-    db.wal_legen()
+    assert db.wal_legen()
     assert spoor not in bytes_op_schijf()
     assert (tmp_path / "vir.sqlite3-wal").stat().st_size == 0
     db.dispose()
