@@ -28,6 +28,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from gateway import beheerlog, config, rapport
 from gateway.domain.regels import Regels
 from gateway.identiteit import certificaat_fout
@@ -98,7 +100,7 @@ def cmd_profiel(args: argparse.Namespace) -> int:
     return 0
 
 
-def _profiel_zetten(settings: config.Settings, s: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _profiel_zetten(settings: config.Settings, s: Session, args: argparse.Namespace) -> dict[str, Any]:
     """Apply the profile options; any refusal (``Geweigerd``) rolls all of them back."""
     inst = Repository(s).instantie(args.oin)
     if inst is None or inst.systeem is not None:
