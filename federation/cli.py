@@ -1,10 +1,12 @@
 """``vir-gateway worker`` and ``vir-gateway federatie …``: peers, the outbox, dead deliveries, and a
-local four-node federation for trying it out."""
+local four-node federation for trying it out.
+
+Changes (peer add, dead replay) are logged with the operator in the same transaction; a change that cannot
+be logged is refused with exit code 3 (``gateway.beheerlog``)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import signal
 import sys
@@ -12,9 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import config
-from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel
+from gateway import beheerlog, config
 from store import outbox
 from store.db import Database
 from store.migrate import upgrade
@@ -26,12 +26,6 @@ def _db() -> tuple[config.Settings, Database]:
     db = Database(settings.url)
     upgrade(db)
     return settings, db
-
-
-def _beheer(settings: config.Settings, db: Database, wat: str, inhoud: dict[str, Any]) -> None:
-    logboek = Logboek(settings, db)
-    with db.transaction() as s:
-        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", wat, "operator", json.dumps(inhoud).encode())])
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -62,11 +56,14 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
             return 2
         pem = Path(args.certificaat).read_text()
     settings, db = _db()
-    with db.transaction() as s:
-        repo = Repository(s)
-        repo.zet_peer(args.systeem, args.url, args.oin, pem)
-        ondertekent = any(p.certificaat for p in repo.peers_met_oin(args.oin) if p.systeem == args.systeem)
-    _beheer(settings, db, "federatie peer add", {"systeem": args.systeem, "url": args.url, "oin": args.oin})
+    try:
+        with beheerlog.actie(settings, db, "federatie peer add") as actie:
+            repo = Repository(actie.session)
+            repo.zet_peer(args.systeem, args.url, args.oin, pem)
+            ondertekent = any(p.certificaat for p in repo.peers_met_oin(args.oin) if p.systeem == args.systeem)
+            actie.inhoud = {"systeem": args.systeem, "url": args.url, "oin": args.oin}
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
     print(f"peer {args.systeem} at {args.url}")
     if not ondertekent and not settings.development and settings.federatie_wss_verplicht:
         print(
@@ -79,12 +76,13 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
 def cmd_peer_actief(args: argparse.Namespace) -> int:
     actief = args.pcmd == "activeren"
     settings, db = _db()
-    with db.transaction() as s:
-        gevonden = Repository(s).zet_peer_actief(args.systeem, actief)
-    if not gevonden:
-        print(f"no peer {args.systeem}", file=sys.stderr)
-        return 1
-    _beheer(settings, db, f"federatie peer {args.pcmd}", {"systeem": args.systeem})
+    try:
+        with beheerlog.actie(settings, db, f"federatie peer {args.pcmd}") as actie:
+            if not Repository(actie.session).zet_peer_actief(args.systeem, actief):
+                raise beheerlog.Geweigerd(f"no peer {args.systeem}", 1)
+            actie.inhoud = {"systeem": args.systeem}
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
     print(f"peer {args.systeem} {'active' if actief else 'suspended'}")
     return 0
 
@@ -117,8 +115,12 @@ def cmd_dead_list(args: argparse.Namespace) -> int:
 
 def cmd_dead_replay(args: argparse.Namespace) -> int:
     settings, db = _db()
-    n = outbox.opnieuw(db, args.id, datetime.now(UTC))
-    _beheer(settings, db, "federatie dead replay", {"ids": args.id or "alle", "aantal": n})
+    try:
+        with beheerlog.actie(settings, db, "federatie dead replay") as actie:
+            n = outbox.opnieuw(actie.session, args.id, datetime.now(UTC))
+            actie.inhoud = {"ids": args.id or "alle", "aantal": n}
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
     print(f"{n} dead deliveries queued again")
     return 0
 

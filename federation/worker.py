@@ -21,6 +21,7 @@ from gateway.config import Settings, klok, tls_client
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
 from gateway.onderhoud import onderhoud
+from gateway.uitvoer import spoor
 from store import outbox
 from store.db import Database
 from store.migrate import upgrade
@@ -111,7 +112,7 @@ class Worker:
             try:
                 if self.run_once() == 0:
                     self.stop.wait(idle)
-            except Exception:
-                log.exception("federation worker round failed; retrying")
+            except Exception as exc:
+                log.error("federation worker round failed; retrying: %s", spoor(exc))
                 self.stop.wait(1.0)
         self.pool.shutdown(wait=True)

@@ -6,6 +6,7 @@
                                       [--auto-casustype T …] [--callback URL | --geen-callback]
                                       [--bsn | --geen-bsn] [--schorsen | --activeren]
                                       [--certificaat PEM] [--wss | --geen-wss]
+                                      [--systeeminzage | --geen-systeeminzage]
     vir-gateway instantie show OIN
     vir-gateway onderhoud [--nu TIJDSTIP]
     vir-gateway brp load FILE
@@ -13,7 +14,8 @@
     vir-gateway rapport [--van D] [--tot D] [--per maand] [--csv FILE] [--png FILE]
     vir-gateway rapport afstemming [--dagen N] [--csv FILE]
 
-Every change an operator makes is a ``beheer`` entry in the signed message log.
+Every change an operator makes is a ``beheer`` entry in the signed message log, written in the same
+transaction and naming the operator; a command that cannot log refuses (exit code 3, ``gateway.beheerlog``).
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway import config, rapport
+from sqlalchemy.orm import Session
+
+from gateway import beheerlog, config, rapport
 from gateway.domain.regels import Regels
 from gateway.identiteit import certificaat_fout
-from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel
 from store import models as m
 from store.db import Database
 from store.migrate import upgrade
@@ -38,11 +40,11 @@ from store.rapportage import Rapportage
 from store.repository import Repository
 
 
-def _open() -> tuple[config.Settings, Database, Logboek]:
+def _open_db() -> tuple[config.Settings, Database]:
     settings = config.from_env()
     db = Database(settings.url)
     upgrade(db)
-    return settings, db, Logboek(settings, db)
+    return settings, db
 
 
 def _regels(s: config.Settings) -> Regels:
@@ -81,78 +83,81 @@ def profiel_json(i: m.Instantie) -> dict[str, Any]:
         "callbackUrl": i.callback_url,
         "bsnToegestaan": i.bsn_toegestaan,
         "wsSecurityVerplicht": i.wss_verplicht,
+        "systeemInzage": i.systeem_inzage,  # None: allowed in development mode only
         "certificaat": _onderwerp(i.certificaat),
         "push": {"totEnMet": i.push_tot, "pogingen": i.push_pogingen, "fout": i.push_fout},
     }
 
 
 def cmd_profiel(args: argparse.Namespace) -> int:
-    settings, db, logboek = _open()
-    with db.transaction() as s:
-        inst = Repository(s).instantie(args.oin)
-        if inst is None or inst.systeem is not None:
-            print(f"no instantie {args.oin} registered here", file=sys.stderr)
-            return 1
-        if args.melding_jaren is not None:
-            if not 1 <= args.melding_jaren <= settings.max_melding_jaren:
-                print(f"--melding-jaren must lie between 1 and {settings.max_melding_jaren}", file=sys.stderr)
-                return 2
-            inst.melding_jaren = args.melding_jaren
-        if args.regievoerder is not None:
-            inst.mag_regievoeren = args.regievoerder
-        if args.afschermen is True:
-            if not (args.afscherm_oin and args.afscherm_naam and args.afscherm_contact):
-                print("--afschermen needs --afscherm-oin, --afscherm-naam and --afscherm-contact", file=sys.stderr)
-                return 2
-            inst.mag_afschermen = True
-            inst.afschermcontact = json.dumps(
-                {
-                    "oin": args.afscherm_oin,
-                    "naam": args.afscherm_naam,
-                    "vestiging": None,
-                    "meldingsbevoegde": {
-                        "naam": args.afscherm_contact,
-                        "functie": "afschermingscontact",
-                        "telefoon": args.afscherm_telefoon,
-                        "email": args.afscherm_email,
-                    },
-                    "bronsysteem": "vir-gateway",
-                }
-            )
-        elif args.afschermen is False:
-            inst.mag_afschermen = False  # the contact stays: meldingen filed shielded remain shielded
-        if args.auto_casustype is not None:
-            inst.auto_casustypen = json.dumps(sorted(set(args.auto_casustype)))
-        if args.callback is not None:
-            inst.callback_url = args.callback or None
-            inst.push_tot = max(inst.push_tot, inst.signaal_uitgegeven) if args.callback_vanaf_nu else inst.push_tot
-            inst.push_pogingen, inst.push_volgende, inst.push_fout = 0, None, None
-        if args.certificaat is not None:
-            fout = certificaat_fout(Path(args.certificaat), inst.oin)
-            if fout:
-                print(f"refused: {fout}", file=sys.stderr)
-                return 2
-            inst.certificaat = Path(args.certificaat).read_text()
-        if args.wss is not None:
-            if args.wss and not inst.certificaat:
-                print("refused: --wss needs a registered --certificaat", file=sys.stderr)
-                return 2
-            inst.wss_verplicht = args.wss
-        if args.bsn is not None:
-            inst.bsn_toegestaan = args.bsn
-        if args.actief is not None:
-            inst.actief = args.actief
-        s.flush()
-        profiel = profiel_json(inst)
-        logboek.schrijf(
-            s, [Regel(logboek.nu(), "beheer", "instantie-profiel", "beheerder", json.dumps(profiel).encode())]
-        )
-    print(json.dumps(profiel, indent=2, ensure_ascii=False))
+    settings, db = _open_db()
+    try:
+        with beheerlog.actie(settings, db, "instantie-profiel") as actie:
+            actie.inhoud = _profiel_zetten(settings, actie.session, args)
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
+    print(json.dumps(actie.inhoud, indent=2, ensure_ascii=False))
     return 0
 
 
+def _profiel_zetten(settings: config.Settings, s: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Apply the profile options; any refusal (``Geweigerd``) rolls all of them back."""
+    inst = Repository(s).instantie(args.oin)
+    if inst is None or inst.systeem is not None:
+        raise beheerlog.Geweigerd(f"no instantie {args.oin} registered here")
+    if args.melding_jaren is not None:
+        if not 1 <= args.melding_jaren <= settings.max_melding_jaren:
+            raise beheerlog.Geweigerd(f"--melding-jaren must lie between 1 and {settings.max_melding_jaren}", 2)
+        inst.melding_jaren = args.melding_jaren
+    if args.regievoerder is not None:
+        inst.mag_regievoeren = args.regievoerder
+    if args.afschermen is True:
+        if not (args.afscherm_oin and args.afscherm_naam and args.afscherm_contact):
+            raise beheerlog.Geweigerd("--afschermen needs --afscherm-oin, --afscherm-naam and --afscherm-contact", 2)
+        inst.mag_afschermen = True
+        inst.afschermcontact = json.dumps(
+            {
+                "oin": args.afscherm_oin,
+                "naam": args.afscherm_naam,
+                "vestiging": None,
+                "meldingsbevoegde": {
+                    "naam": args.afscherm_contact,
+                    "functie": "afschermingscontact",
+                    "telefoon": args.afscherm_telefoon,
+                    "email": args.afscherm_email,
+                },
+                "bronsysteem": "vir-gateway",
+            }
+        )
+    elif args.afschermen is False:
+        inst.mag_afschermen = False  # the contact stays: meldingen filed shielded remain shielded
+    if args.auto_casustype is not None:
+        inst.auto_casustypen = json.dumps(sorted(set(args.auto_casustype)))
+    if args.callback is not None:
+        inst.callback_url = args.callback or None
+        inst.push_tot = max(inst.push_tot, inst.signaal_uitgegeven) if args.callback_vanaf_nu else inst.push_tot
+        inst.push_pogingen, inst.push_volgende, inst.push_fout = 0, None, None
+    if args.certificaat is not None:
+        fout = certificaat_fout(Path(args.certificaat), inst.oin)
+        if fout:
+            raise beheerlog.Geweigerd(fout, 2)
+        inst.certificaat = Path(args.certificaat).read_text()
+    if args.wss is not None:
+        if args.wss and not inst.certificaat:
+            raise beheerlog.Geweigerd("--wss needs a registered --certificaat", 2)
+        inst.wss_verplicht = args.wss
+    if args.bsn is not None:
+        inst.bsn_toegestaan = args.bsn
+    if args.actief is not None:
+        inst.actief = args.actief
+    if args.systeem_inzage is not None:
+        inst.systeem_inzage = args.systeem_inzage
+    s.flush()
+    return profiel_json(inst)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    _, db, _ = _open()
+    _, db = _open_db()
     with db.transaction(write=False) as s:
         inst = Repository(s).instantie(args.oin)
         if inst is None:
@@ -168,8 +173,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_onderhoud(args: argparse.Namespace) -> int:
     from gateway.onderhoud import onderhoud
 
-    settings, db, logboek = _open()
-    verslag = onderhoud(settings, db, logboek, _nu(settings, args.nu))
+    settings, db = _open_db()
+    try:
+        logboek, wie = beheerlog.logboek(settings, db), beheerlog.operator(settings)
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
+    verslag = onderhoud(settings, db, logboek, _nu(settings, args.nu), actor=wie)
     print(verslag.samenvatting())
     return 0
 
@@ -186,8 +195,12 @@ def cmd_brp_load(args: argparse.Namespace) -> int:
     except BrpBestandFout as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
-    settings, db, logboek = _open()
-    r = laden(db, bevolking, _regels(settings), logboek, _nu(settings, None))
+    settings, db = _open_db()
+    try:
+        logboek, wie = beheerlog.logboek(settings, db), beheerlog.operator(settings)
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
+    r = laden(db, bevolking, _regels(settings), logboek, _nu(settings, None), actor=wie)
     print(
         f"loaded {r.personen} persons and {r.adressen} addresses (peildatum {bevolking.peildatum}); "
         f"{r.verhuisd} youths with an active melding moved, {r.verhuissignalen} signals"
@@ -222,10 +235,15 @@ def rapport_rijen(db: Database, van: date, tot: date, per: str) -> list[rapport.
 
 
 def cmd_rapport(args: argparse.Namespace) -> int:
-    settings, db, logboek = _open()
+    settings, db = _open_db()
     tot = date.fromisoformat(args.tot) if args.tot else _nu(settings, None).date()
     van = date.fromisoformat(args.van) if args.van else tot.replace(day=1) - timedelta(days=365)
     rijen = rapport_rijen(db, van, tot, args.per)
+    try:  # the read is logged before anything is shown
+        with beheerlog.actie(settings, db, "rapport", soort="inzage") as actie:
+            actie.inhoud = {"rapport": "tellingen", "van": van.isoformat(), "tot": tot.isoformat(), "per": args.per}
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
     perioden = rapport.perioden_tussen(van, tot, args.per)
     if args.csv:
         with open(args.csv, "w", newline="", encoding="utf-8") as f:
@@ -234,9 +252,6 @@ def cmd_rapport(args: argparse.Namespace) -> int:
         rapport.schrijf_csv(rijen, sys.stdout, perioden=perioden)
     if args.png:
         rapport.teken_png(rijen, Path(args.png), f"Verwijsindex {van} - {tot} per {args.per}", perioden=perioden)
-    with db.transaction() as s:
-        wat = {"rapport": "tellingen", "van": van.isoformat(), "tot": tot.isoformat(), "per": args.per}
-        logboek.schrijf(s, [Regel(logboek.nu(), "inzage", "rapport", "beheerder", json.dumps(wat).encode())])
     return 0
 
 
@@ -262,16 +277,18 @@ def afstemming_achterstand(db: Database, nu: datetime, dagen: int) -> list[dict[
 
 
 def cmd_afstemming(args: argparse.Namespace) -> int:
-    settings, db, logboek = _open()
+    settings, db = _open_db()
     rijen = afstemming_achterstand(db, _nu(settings, None), args.dagen)
+    try:  # the read is logged before anything is shown
+        with beheerlog.actie(settings, db, "rapport", soort="inzage") as actie:
+            actie.inhoud = {"rapport": "afstemming", "dagen": args.dagen, "matches": len(rijen)}
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
     velden = ["gemeente", "matchId", "soort", "dagenZonderAfstemming", "partijen"]
     with open(args.csv, "w", newline="", encoding="utf-8") if args.csv else _stdout() as f:
         w = csv.DictWriter(f, fieldnames=velden)
         w.writeheader()
         w.writerows(rijen)
-    with db.transaction() as s:
-        wat = {"rapport": "afstemming", "dagen": args.dagen, "matches": len(rijen)}
-        logboek.schrijf(s, [Regel(logboek.nu(), "inzage", "rapport", "beheerder", json.dumps(wat).encode())])
     with db.transaction(write=False) as s:
         totaal = Rapportage(s).actieve_matches()
     print(f"{len(rijen)} of {totaal} active matches without recorded contact after {args.dagen} days", file=sys.stderr)
@@ -308,6 +325,15 @@ def add_parsers(sub: Any, instantie: Any) -> None:
     p.add_argument("--certificaat", help="PEM certificate whose key signs the instantie's messages (WS-Security)")
     p.add_argument("--wss", dest="wss", action="store_const", const=True, default=None, help="require signed requests")
     p.add_argument("--geen-wss", dest="wss", action="store_const", const=False)
+    p.add_argument(
+        "--systeeminzage",
+        dest="systeem_inzage",
+        action="store_const",
+        const=True,
+        default=None,
+        help="its system may read matches and signals without naming the professional (gebruiker)",
+    )
+    p.add_argument("--geen-systeeminzage", dest="systeem_inzage", action="store_const", const=False)
     p.add_argument("--schorsen", dest="actief", action="store_const", const=False, default=None)
     p.add_argument("--activeren", dest="actief", action="store_const", const=True)
     p.set_defaults(fn=cmd_profiel)

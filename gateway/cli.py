@@ -7,7 +7,8 @@ manage the database and register instanties.
     vir-gateway instantie list
     (profiles, retention, population register, reports: see ``gateway.beheer``)
 
-Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration.
+Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration, 3 refused because the action
+could not be logged (nothing changed; see ``gateway.beheerlog``). Every change is logged with the operator.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import beheer, config, pki
+from gateway import beheer, beheerlog, config, pki
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
 from gateway.server import bind_socket, is_loopback, run
@@ -48,13 +49,14 @@ def _open_db(settings: config.Settings) -> Database:
     return db
 
 
-def _register(db: Database, oin: str, naam: str, vestiging: str | None) -> bool:
-    with db.transaction() as s:
-        repo = Repository(s)
+def _register(settings: config.Settings, db: Database, oin: str, naam: str, vestiging: str | None) -> None:
+    """Register an instantie, logged as the operator's action in the same transaction."""
+    with beheerlog.actie(settings, db, "instantie add") as actie:
+        repo = Repository(actie.session)
         if repo.instantie(oin) is not None:
-            return False
+            raise beheerlog.Geweigerd(f"instantie {oin} is already registered")
         repo.add_instantie(oin, naam, vestiging, datetime.now(UTC))
-        return True
+        actie.inhoud = {"oin": oin, "naam": naam, "vestiging": vestiging}
 
 
 def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], object]) -> int:
@@ -68,12 +70,22 @@ def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], 
     if settings.identiteit == "tls" and settings.tls_key is None:
         print("refused: VIR_TLS_CERT needs VIR_TLS_KEY", file=sys.stderr)
         return 2
-    db = _open_db(settings)
-    if args.demo:
-        for oin, naam, vestiging in DEMO_INSTANTIES:
-            _register(db, oin, naam, vestiging)
-    db.dispose()
     key, cert, created = key_paths(settings)
+    db = _open_db(settings)
+    if args.demo and not settings.bench_zonder_log:  # a benchmark without a log registers unlogged
+        for oin, naam, vestiging in DEMO_INSTANTIES:
+            try:
+                _register(settings, db, oin, naam, vestiging)
+            except beheerlog.Geweigerd as exc:
+                if exc.exit_code == beheerlog.EXIT_NIET_GELOGD:
+                    return exc.meld()
+    elif args.demo:
+        with db.transaction() as s:
+            repo = Repository(s)
+            for oin, naam, vestiging in DEMO_INSTANTIES:
+                if repo.instantie(oin) is None:
+                    repo.add_instantie(oin, naam, vestiging, datetime.now(UTC))
+    db.dispose()
     if created:
         print(
             f"generated a development key pair for signing log checkpoints: {key} (certificate {cert})", file=sys.stderr
@@ -119,10 +131,11 @@ def cmd_instantie_add(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[0-9]{20}", args.oin):
         print("an OIN has exactly 20 digits", file=sys.stderr)
         return 2
-    db = _open_db(config.from_env())
-    if not _register(db, args.oin, args.naam, args.vestiging):
-        print(f"instantie {args.oin} is already registered", file=sys.stderr)
-        return 1
+    settings = config.from_env()
+    try:
+        _register(settings, _open_db(settings), args.oin, args.naam, args.vestiging)
+    except beheerlog.Geweigerd as exc:
+        return exc.meld()
     print(f"registered {args.oin} {args.naam}")
     return 0
 

@@ -95,6 +95,16 @@ class Settings:
     onderhoud_seconden: float = 3600.0
     """``vir-gateway worker`` runs retention (``vir-gateway onderhoud``) this often, and once at start."""
 
+    herhaalvenster_dagen: int = 7
+    """Stored answers (table ``bericht``) are kept this long, so that a partner's retry with the same berichtId
+    gets the original answer; the retention run then deletes them (they hold contact cards). A retry after
+    the window is handled as a new request. A week covers a partner's outage over a long weekend."""
+
+    signaal_dagen: int = 90
+    """A signal a partner has not fetched and acknowledged is deleted this many days after it arose (an
+    acknowledged one, once pushed where a callback is registered, at the next retention run): the queue is
+    bounded in time even for a partner that never reads it."""
+
     klok_bestand: Path | None = None
     """Development mode only: read the current time from this file (ISO 8601) instead of the system
     clock, so that retention can be exercised through the live service. Refused outside development."""
@@ -130,6 +140,10 @@ class Settings:
 
     wss_venster: float = 300.0
     """Seconds a WS-Security Timestamp may be old or ahead (clock skew), and a MessageID is remembered."""
+
+    operator: str | None = None
+    """Who runs operator commands, as the message log names them (``VIR_OPERATOR``); None means the
+    process's login name. Every operator action is accountable to a person (NEN 7513)."""
 
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -195,6 +209,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["verloop_waarschuwing_dagen"] = int(v)
     if v := env.get("VIR_ONDERHOUD_SECONDEN"):
         changes["onderhoud_seconden"] = float(v)
+    if v := env.get("VIR_HERHAALVENSTER_DAGEN"):
+        changes["herhaalvenster_dagen"] = int(v)
+    if v := env.get("VIR_SIGNAAL_DAGEN"):
+        changes["signaal_dagen"] = int(v)
     if v := env.get("VIR_KLOK_BESTAND"):
         changes["klok_bestand"] = Path(v)
     for naam, sleutel in (
@@ -215,6 +233,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["proxy_adressen"] = tuple(a.strip() for a in v.split(",") if a.strip())
     if "tls_cert" in changes or "proxy_adressen" in changes:
         changes["development"] = False
+    if v := env.get("VIR_OPERATOR"):
+        changes["operator"] = v
     if env.get("VIR_BENCH_ZONDER_LOG") == "1":
         changes["bench_zonder_log"] = True
     return s.with_(**changes) if changes else s

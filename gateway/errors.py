@@ -153,6 +153,12 @@ FAULTS: dict[str, FaultSpec] = {
         "Bij gestart en overgedragen is de meldingsbevoegde verplicht.",
         "The meldingsbevoegde is required for gestart and overgedragen.",
     ),
+    "VIR-GEBRUIKER-ONTBREEKT": FaultSpec(
+        "Client",
+        "Dit verzoek toont matches: noem in stuurgegevens/gebruiker de medewerker namens wie het systeem leest.",
+        "This request shows matches: name in stuurgegevens/gebruiker the professional on whose behalf the system"
+        " reads.",
+    ),
     # identity
     "VIR-ZENDER-ONJUIST": FaultSpec(
         "Client",
@@ -163,6 +169,16 @@ FAULTS: dict[str, FaultSpec] = {
         "Client",
         "Het clientcertificaat ontbreekt, is niet geldig, is ingetrokken of bevat geen OIN.",
         "The client certificate is missing, not valid, revoked, or carries no OIN.",
+    ),
+    "VIR-CERTIFICAAT-OIN-ONGELDIG": FaultSpec(
+        "Client",
+        "Het serialNumber van het clientcertificaat is geen OIN in PKIoverheid-vorm (precies 20 cijfers).",
+        "The client certificate's serialNumber is not an OIN in PKIoverheid form (exactly 20 digits).",
+    ),
+    "VIR-CERTIFICAAT-STATUS-ONBEKEND": FaultSpec(
+        "Client",
+        "Of het clientcertificaat is ingetrokken is niet vast te stellen: geen geldige, actuele CRL van zijn CA.",
+        "Whether the client certificate is revoked cannot be established: no valid, current CRL of its CA.",
     ),
     "VIR-PROXY-NIET-VERTROUWD": FaultSpec(
         "Client",

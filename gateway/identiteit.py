@@ -13,8 +13,12 @@ Three ways, chosen by configuration (``gateway.config``):
 - **Development** (neither): the OIN in ``stuurgegevens/zender`` is taken as it stands; ``serve`` then
   listens on loopback only.
 
-The OIN is the subject's serialNumber (OID 2.5.4.5). PKIoverheid certificates carry the 20-digit OIN
-there, sometimes with a prefix; the last 20 digits are used.
+The OIN is the subject's serialNumber (OID 2.5.4.5) in the form PKIoverheid certificates for Digikoppeling
+carry it: exactly one serialNumber attribute whose value is the 20-digit OIN and nothing else. Any other
+value (a prefix, a 21st digit, spaces, two serialNumbers) is refused (``VIR-CERTIFICAAT-OIN-ONGELDIG``),
+never cut to size: a longer number could end in someone else's OIN.
+
+Revocation (``VIR_TLS_CRL``): ``gateway.crl``, every CRL in the file, verified, reloaded on change.
 """
 
 from __future__ import annotations
@@ -31,18 +35,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
 from gateway.config import Settings
+from gateway.crl import Intrekkingen
 from gateway.errors import TransportError
 
-_OIN = re.compile(r"([0-9]{20})$")
+_OIN = re.compile(r"[0-9]{20}")
 
 
 def oin_van(cert: x509.Certificate) -> str | None:
-    for attr in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
-        waarde = attr.value if isinstance(attr.value, str) else attr.value.decode()
-        m = _OIN.search(waarde.strip())
-        if m:
-            return m.group(1)
-    return None
+    """The OIN of the subject's one serialNumber when it is exactly 20 digits, else None."""
+    attrs = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    if len(attrs) != 1:
+        return None
+    waarde = attrs[0].value if isinstance(attrs[0].value, str) else attrs[0].value.decode(errors="replace")
+    return waarde if _OIN.fullmatch(waarde) else None
 
 
 def certificaat_fout(pad: Path, oin: str) -> str | None:
@@ -68,12 +73,9 @@ class Identificatie:
         self.proxies = frozenset(settings.proxy_adressen)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.cas: list[x509.Certificate] = []
-        self.ingetrokken: set[tuple[bytes, int]] = set()
         if settings.tls_ca is not None:
             self.cas = x509.load_pem_x509_certificates(settings.tls_ca.read_bytes())
-        if settings.tls_crl is not None:
-            crl = x509.load_pem_x509_crl(settings.tls_crl.read_bytes())
-            self.ingetrokken = {(crl.issuer.public_bytes(), r.serial_number) for r in crl}
+        self.intrekkingen = Intrekkingen(settings.tls_crl, self.cas) if settings.tls_crl is not None else None
 
     def oin(self, environ: dict[str, Any]) -> str | None:
         if self.modus == "ontwikkeling":
@@ -84,6 +86,9 @@ class Identificatie:
             if not der:
                 raise _weiger("VIR-CERTIFICAAT-ONGELDIG")  # cannot happen behind a verifying handshake
             cert = x509.load_der_x509_certificate(der)
+            if self.intrekkingen is not None:
+                # The handshake checked the CRL as it was when the worker started; this is the file as it is now.
+                self._controleer(cert)
         else:
             if environ.get("REMOTE_ADDR") not in self.proxies:
                 raise _weiger("VIR-PROXY-NIET-VERTROUWD")
@@ -97,11 +102,12 @@ class Identificatie:
             self._controleer(cert)
         oin = oin_van(cert)
         if oin is None:
-            raise _weiger("VIR-CERTIFICAAT-ONGELDIG")
+            raise _weiger("VIR-CERTIFICAAT-OIN-ONGELDIG")
         return oin
 
     def _controleer(self, cert: x509.Certificate) -> None:
-        """What the proxy should have checked, checked again: issuer, validity, revocation."""
+        """What the proxy (or the handshake) should have checked, checked again: issuer, validity, and the
+        revocation lists as they are now."""
         nu = self.clock()
         if not cert.not_valid_before_utc <= nu <= cert.not_valid_after_utc:
             raise _weiger("VIR-CERTIFICAAT-ONGELDIG")
@@ -110,7 +116,7 @@ class Identificatie:
                 cert.verify_directly_issued_by(ca)
             except (ValueError, TypeError, InvalidSignature):
                 continue  # not this CA: try the next one in the bundle
-            if (cert.issuer.public_bytes(), cert.serial_number) in self.ingetrokken:
-                raise _weiger("VIR-CERTIFICAAT-ONGELDIG")
+            if self.intrekkingen is not None:
+                self.intrekkingen.controleer(cert, ca, nu)
             return
         raise _weiger("VIR-CERTIFICAAT-ONGELDIG")

@@ -160,7 +160,21 @@ def melding_beeindigen(v: Verzoek, req: Any) -> Any:
     )
 
 
+def _namens(v: Verzoek, req: Any, op: str) -> None:
+    """A read that shows matches (contact cards) is accountable to a person (NEN 7513): the professional
+    on whose behalf the system reads (``stuurgegevens/gebruiker``), unless the instantie's profile allows
+    system-only reads (by default only in development mode). Filings name their professional already
+    (``meldingsbevoegde``)."""
+    if req.stuurgegevens.gebruiker:  # the schema refuses a blank one
+        return
+    toegestaan = v.zender.systeem_inzage
+    if toegestaan if toegestaan is not None else v.deps.settings.development:
+        return
+    raise RuleError(code="VIR-GEBRUIKER-ONTBREEKT", xpath=f"/kp:{op}/kp:stuurgegevens/g:gebruiker")
+
+
 def matches_opvragen(v: Verzoek, req: Any) -> Any:
+    _namens(v, req, "MatchesOpvragen")
     pagina = req.pagina or 1
     grootte = req.paginaGrootte or v.deps.settings.max_pagina_grootte
     totaal, beelden = v.index.matches(v.zender, req.meldingId, pagina, grootte)
@@ -168,6 +182,7 @@ def matches_opvragen(v: Verzoek, req: Any) -> Any:
 
 
 def signalen_ophalen(v: Verzoek, req: Any) -> Any:
+    _namens(v, req, "SignalenOphalen")
     r = v.index.signalen_ophalen(v.zender, req.vanafVolgnummer, req.maximaal or v.deps.settings.max_signalen)
     return B.SignalenOphalenResponse(
         bevestigdTotEnMet=r.bevestigd, meer=r.meer, signaal=[signaal_naar_bericht(s) for s in r.signalen]
@@ -237,9 +252,19 @@ def _binnenste(req: Any) -> list[Any]:
 
 
 def bericht_valideren(ctx: Any, req: Any) -> Any:
-    """All schema findings, then the business rules in a transaction that is always rolled back."""
+    """All schema findings, then the business rules in a transaction that is always rolled back.
+
+    Never an oracle: only a registered, active instantie may ask, and only about a message it sends itself
+    (the inner ``zender`` must be the outer one, which the front half has matched with the certificate);
+    a dry run that read the index leaves an access entry."""
     deps = ctx.app.vir
+    ri = info(ctx)
+    sg = req.stuurgegevens
+    with transactie(deps.db, write=False) as session:
+        _afzender(Repository(session), "BerichtValideren", req, ri)
     bevindingen: list[Any] = []
+    proef: str | None = None
+    gezien: list[dict[str, Any]] = []
     binnenste = _binnenste(req)
     if len(binnenste) != 1:
         bevindingen.append(
@@ -259,21 +284,40 @@ def bericht_valideren(ctx: Any, req: Any) -> Any:
             )
         op = KETENPARTNER.operaties.get(etree.QName(element).localname)
         if not bevindingen and op is not None:
-            try:
-                KETENPARTNER.in_transactie(deps, op, get_xml_as_object(element, op.verzoek), RequestInfo(), proef=True)
-            except GatewayError as exc:
-                bevindingen.append(fout_naar_bevinding(exc))
+            binnen = get_xml_as_object(element, op.verzoek)
+            fout = _andere_zender(binnen, sg, ri, op.naam)
+            if fout is not None:
+                bevindingen.append(fout_naar_bevinding(fout))
+            else:
+                proef = op.naam
+                try:
+                    gezien = KETENPARTNER.in_transactie(deps, op, binnen, RequestInfo(), proef=True) or []
+                except GatewayError as exc:
+                    bevindingen.append(fout_naar_bevinding(exc))
     antwoord = B.BerichtValiderenResponse(
         stuurgegevens=stuurgegevens_antwoord(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
     )
-    ri = info(ctx)
-    sg = req.stuurgegevens
     with transactie(deps.db) as session:
         ri.antwoord_xml = log_vraag_en_antwoord(
-            deps, session, "BerichtValideren", sg.zender.oin, ri, req, antwoord, B.BerichtValiderenResponse
-        )
+            deps, session, "BerichtValideren", sg.zender.oin, ri, req, antwoord, B.BerichtValiderenResponse,
+            gezien, proef=proef,
+        )  # fmt: skip
     deps.logboek.misschien_checkpoint()
     return antwoord
+
+
+def _andere_zender(binnen: Any, sg: Any, ri: RequestInfo, naam: str) -> RuleError | None:
+    """The inner message must come from the sender of BerichtValideren (and so from the certificate's
+    holder): nobody validates, and so probes, a message in another instantie's name."""
+    zender = binnen.stuurgegevens.zender.oin
+    if zender == sg.zender.oin and ri.geauthenticeerd in (None, zender):
+        return None
+    return RuleError(
+        f"(bericht: {zender}, zender: {sg.zender.oin})",
+        detail_en=f"(message: {zender}, sender: {sg.zender.oin})",
+        code="VIR-ZENDER-ONJUIST",
+        xpath=f"/kp:BerichtValideren/kp:bericht/kp:{naam}/kp:stuurgegevens/g:zender/g:oin",
+    )
 
 
 class Ketenpartner(ServiceBase):

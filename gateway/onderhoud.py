@@ -8,7 +8,11 @@ What the law asks (each number configurable, see ``gateway.config``):
 - an archived melding is destroyed after its archive period, or at the youth's 23rd birthday or death;
 - a youth with no meldingen left is forgotten (its key, its ended matches);
 - chain partners get ``meldingVerlooptBinnenkort`` a configurable number of days before their
-  melding's planned end date, once per end date.
+  melding's planned end date, once per end date;
+- what is kept beside the meldingen has a lifetime too (docs/privacy.md): stored answers for the retry
+  window (``herhaalvenster_dagen``), signals until acknowledged (and pushed) or ``signaal_dagen`` old,
+  WS-Addressing MessageIDs for twice the timestamp window; on SQLite the write-ahead log is then emptied
+  into the file (whose deleted rows ``secure_delete`` has zeroed).
 
 Birth and death dates come from the melding (birth date given by the filer) and from the embedded
 population register. Each run works in transactions of at most ``PARTIJ`` meldingen, so a nightly
@@ -49,6 +53,8 @@ class Verslag:
     vernietigd: list[str] = field(default_factory=list)  # archived meldingen destroyed
     verloopsignalen: list[str] = field(default_factory=list)
     jongeren_vergeten: int = 0
+    antwoorden_vergeten: int = 0  # stored answers past the retry window
+    signalen_vergeten: int = 0  # signals handled, or past their lifetime
 
     def json(self) -> bytes:
         return json.dumps(
@@ -57,6 +63,8 @@ class Verslag:
                 "vernietigd": self.vernietigd,
                 "verloopsignalen": self.verloopsignalen,
                 "jongerenVergeten": self.jongeren_vergeten,
+                "antwoordenVergeten": self.antwoorden_vergeten,
+                "signalenVergeten": self.signalen_vergeten,
             },
             sort_keys=True,
         ).encode()
@@ -65,12 +73,14 @@ class Verslag:
         per_reden = ", ".join(f"{r} {len(ids)}" for r, ids in sorted(self.beeindigd.items())) or "geen"
         return (
             f"beëindigd: {per_reden}; archief vernietigd: {len(self.vernietigd)}; "
-            f"verloopsignalen: {len(self.verloopsignalen)}; jongeren vergeten: {self.jongeren_vergeten}"
+            f"verloopsignalen: {len(self.verloopsignalen)}; jongeren vergeten: {self.jongeren_vergeten}; "
+            f"antwoorden vergeten: {self.antwoorden_vergeten}; signalen vergeten: {self.signalen_vergeten}"
         )
 
 
-def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime) -> Verslag:
-    """One retention run at ``nu``; safe to repeat, and safe beside a running gateway."""
+def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, *, actor: str = "onderhoud") -> Verslag:
+    """One retention run at ``nu``; safe to repeat, and safe beside a running gateway. ``actor``: who the
+    log names, the operator for a run by hand, ``onderhoud`` for the worker's scheduled run."""
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
     vandaag = nu.date()
     verslag = Verslag()
@@ -134,9 +144,15 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime) 
     in_partijen(lambda retentie: retentie.te_waarschuwen(grens, PARTIJ), meld_verloop)
 
     with db.transaction() as s:
-        # MessageIDs of signed requests are needed only as long as their Timestamp could pass.
-        Retentie(s).vergeet_message_ids(datetime.now(UTC) - timedelta(days=1))
-        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "onderhoud", "onderhoud", verslag.json())])
+        retentie = Retentie(s)
+        # MessageIDs of signed requests are needed only as long as their Timestamp could pass: the window
+        # either side of the (real) clock that checks them.
+        retentie.vergeet_message_ids(datetime.now(UTC) - timedelta(seconds=2 * settings.wss_venster))
+        # Stored answers after the retry window; signals once handled, or when too old (docs/privacy.md).
+        verslag.antwoorden_vergeten = retentie.vergeet_antwoorden(nu - timedelta(days=settings.herhaalvenster_dagen))
+        verslag.signalen_vergeten = retentie.vergeet_signalen(nu - timedelta(days=settings.signaal_dagen))
+        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "onderhoud", actor, verslag.json())])
+    db.wal_legen()
     logboek.misschien_checkpoint()
     log.info("retention run at %s: %s", nu.isoformat(), verslag.samenvatting())
     return verslag

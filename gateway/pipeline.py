@@ -4,8 +4,8 @@ A service declares its operations once (``Operatie``: request class, response cl
 not) in a ``Dienst``; every Spyne method calls ``Dienst.uitvoeren``, which reads top to bottom:
 
     1. the message is addressed to this gateway (``stuurgegevens/ontvanger``)
-    2. a mutating operation claims (sender, berichtId); a retry gets the stored answer, logged again
-    3. the sender is authenticated against the store (an active instantie, or an active peer)
+    2. the sender is authenticated against the store (an active instantie, or an active peer)
+    3. a mutating operation claims (sender, berichtId); a retry gets the stored answer, logged again
     4. the handler does the work and returns the answer
     5. the log: the request entry (its receipt goes into the answer), any access entries (NEN 7513), the
        answer entry; the answer is rendered once, and those bytes are logged, stored for a retry and sent
@@ -41,6 +41,7 @@ from gateway.log.regel import Regel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
 from gateway.render import als_xml
+from gateway.uitvoer import spoor
 from store.db import Database, DatabaseUnavailable
 from store.outbox import Outbox
 from store.repository import Repository
@@ -145,7 +146,12 @@ class Afzender:
 
 
 class _Proef(Exception):
-    """Ends a dry run (``BerichtValideren``) after the handler: everything it did is rolled back."""
+    """Ends a dry run (``BerichtValideren``) after the handler: everything it did is rolled back; what the
+    handler read of youths' matches goes along for the access log."""
+
+    def __init__(self, inzage: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.inzage = inzage
 
 
 @dataclass
@@ -194,7 +200,8 @@ class Dienst:
             raise _als_fout(exc, naam, ri) from exc
 
     def in_transactie(self, deps: Deps, op: Operatie, req: Any, ri: RequestInfo, *, proef: bool = False) -> Any:
-        """The sequence of the module docstring. ``proef``: run the rules and roll everything back."""
+        """The sequence of the module docstring. ``proef``: run the rules, roll everything back, and return
+        what the handler read of youths' matches (for the access log) instead of the answer."""
         sg = req.stuurgegevens
         if sg.ontvanger.oin != deps.settings.gateway_oin:
             raise RuleError(
@@ -207,25 +214,26 @@ class Dienst:
         try:
             with transactie(deps.db, write=op.muterend or not proef) as session:
                 repo = Repository(session)
+                # The sender first: a suspended or unknown sender never gets a stored answer replayed.
+                afzender = self.authenticeer(repo, op.naam, req, ri)
                 claim = None
                 if muterend and self.claimt:
                     claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, ri.verzoek_hash, nu)
                     if claim is None:
                         return self._herhaling(deps, session, repo, op, req, ri)
-                afzender = self.authenticeer(repo, op.naam, req, ri)
                 verzoek = Verzoek(deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, ri)
                 antwoord = op.handler(verzoek, req)
                 antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)
                 if proef:
-                    raise _Proef()
+                    raise _Proef(verzoek.inzage)
                 ri.antwoord_xml = log_vraag_en_antwoord(
                     deps, session, logop, afzender.actor, ri, req, antwoord, op.antwoord, verzoek.inzage
                 )
                 if claim is not None:
                     repo.bewaar_antwoord(claim, ri.antwoord_xml)
                 return antwoord
-        except _Proef:
-            return None
+        except _Proef as klaar:
+            return klaar.inzage
 
     def _herhaling(
         self, deps: Deps, session: Session, repo: Repository, op: Operatie, req: Any, ri: RequestInfo
@@ -271,17 +279,20 @@ def log_vraag_en_antwoord(
     antwoord: Any,
     antwoord_cls: Any,
     inzage: list[dict[str, Any]] | None = None,
+    *,
+    proef: str | None = None,
 ) -> bytes:
-    """Step 5: the request entry, the access entry (if the request showed matches), then the answer with
-    the request's receipt, rendered once. Returns the answer's bytes: what is logged is what is sent."""
+    """Step 5: the request entry, the access entry (if the request showed matches, or ran the rules of
+    operation ``proef`` against the index as a dry run), then the answer with the request's receipt,
+    rendered once. Returns the answer's bytes: what is logged is what is sent."""
     sg = req.stuurgegevens
     t = deps.logboek.nu()
     boek = deps.logboek.open(session)
     bewijs = boek.add(
         Regel(t, "inkomend", logop, actor, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
     )
-    if inzage:
-        boek.add(_inzage(t, logop, ri, sg, inzage))
+    if inzage or proef:
+        boek.add(_inzage(t, logop, ri, sg, inzage or [], proef))
     if deps.logboek.aan:
         antwoord.stuurgegevens.ontvangstbewijs = ontvangstbewijs_naar_bericht(bewijs)
     payload: bytes = etree.tostring(als_xml(antwoord, antwoord_cls))
@@ -315,17 +326,22 @@ def ontvangstbewijs_naar_bericht(bewijs: Ontvangstbewijs) -> Any:
     return B.Ontvangstbewijs(volgnummer=bewijs.volgnummer, leafHash=base64.b64encode(bewijs.leaf).decode())
 
 
-def _inzage(t: str, logop: str, ri: RequestInfo, sg: Any, gezien: list[dict[str, Any]]) -> Regel:
+def _inzage(
+    t: str, logop: str, ri: RequestInfo, sg: Any, gezien: list[dict[str, Any]], proef: str | None = None
+) -> Regel:
     """The access-log entry of a read of youths' matches (NEN 7513): who (instantie, application, the
     professional when the partner names one), when, and which meldingen and matches were shown; the
-    youths themselves only through those pseudonymous ids."""
-    wie = {
+    youths themselves only through those pseudonymous ids. ``proef``: the operation whose rules a dry run
+    (``BerichtValideren``) checked against the index."""
+    wie: dict[str, Any] = {
         "instantie": sg.zender.oin,
         "applicatie": sg.zender.applicatie,
         "gebruiker": sg.gebruiker,
         "geauthenticeerd": ri.geauthenticeerd,
         "gezien": gezien,
     }
+    if proef is not None:
+        wie["proef"] = proef
     payload = json.dumps(wie, sort_keys=True).encode()
     return Regel(t, "inzage", logop, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
 
@@ -337,5 +353,6 @@ def _als_fout(exc: Exception, naam: str, ri: RequestInfo) -> VirFault:
         return VirFault(exc)
     if isinstance(exc, DatabaseUnavailable):
         return VirFault(StoreError())
-    log.error("internal error in %s [correlatie %s]: %s", naam, ri.correlatie_id, type(exc).__name__, exc_info=exc)
+    # The trace without messages: a driver's message can quote the row it refused (gateway/uitvoer.py).
+    log.error("internal error in %s [correlatie %s]: %s", naam, ri.correlatie_id, spoor(exc))
     return VirFault(ServerError())

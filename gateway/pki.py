@@ -138,15 +138,18 @@ def client(
     nu: dt.datetime | None = None,
     geldig: dt.timedelta = dt.timedelta(days=365),
     bestand: str | None = None,
+    serienummer: str | None = None,
 ) -> Paar:
-    """A client certificate for an instantie (subject serialNumber = its OIN), signed by the CA in ``map_``,
-    written to ``<bestand or OIN>.pem``. ``geldig`` may be negative, for an expired certificate."""
+    """A client certificate for an instantie (subject serialNumber = its OIN, or ``serienummer`` to test
+    other forms), signed by the CA in ``map_``, written to ``<bestand or OIN>.pem``. ``geldig`` may be
+    negative, for an expired certificate."""
     nu = nu or dt.datetime.now(dt.UTC)
     ca, ca_key = _laad_ca(map_)
     key = _sleutel()
     # An expired certificate (negative ``geldig``) was valid from nu - 2|geldig| until nu - |geldig|.
     start, duur = (nu, geldig) if geldig > dt.timedelta(0) else (nu + 2 * geldig, -geldig)
-    cert = _uitgeven(_naam(f"instantie {oin}", oin), key, ca, ca_key, nu=start, geldig=duur)
+    subject = _naam(f"instantie {oin}", serienummer if serienummer is not None else oin)
+    cert = _uitgeven(subject, key, ca, ca_key, nu=start, geldig=duur)
     naam = bestand or oin
     paar = Paar(map_ / f"{naam}.pem", map_ / f"{naam}-key.pem")
     paar.cert.write_bytes(_pem(cert))
@@ -154,19 +157,45 @@ def client(
     return paar
 
 
-def _schrijf_crl(
-    map_: Path, ca: x509.Certificate, ca_key: Any, ingetrokken: list[x509.RevokedCertificate], nu: dt.datetime
-) -> None:
+def _crl(
+    ca: x509.Certificate,
+    ca_key: Any,
+    ingetrokken: list[x509.RevokedCertificate],
+    nu: dt.datetime,
+    geldig: dt.timedelta = dt.timedelta(days=30),
+) -> bytes:
     b = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.subject)
-        .last_update(nu - dt.timedelta(minutes=5))
-        .next_update(nu + dt.timedelta(days=30))
+        .last_update(min(nu, nu + geldig) - dt.timedelta(minutes=5))
+        .next_update(nu + geldig)
     )
     for r in ingetrokken:
         b = b.add_revoked_certificate(r)
-    crl = b.sign(ca_key, hashes.SHA256())
-    (map_ / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    return b.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def _schrijf_crl(
+    map_: Path, ca: x509.Certificate, ca_key: Any, ingetrokken: list[x509.RevokedCertificate], nu: dt.datetime
+) -> None:
+    (map_ / "crl.pem").write_bytes(_crl(ca, ca_key, ingetrokken, nu))
+
+
+def crl(
+    map_: Path, namen: list[str], *, nu: dt.datetime | None = None, geldig: dt.timedelta = dt.timedelta(days=30)
+) -> bytes:
+    """A CRL (PEM) of the CA in ``map_`` revoking the certificates ``<naam>.pem``, with its nextUpdate
+    ``geldig`` from now (negative: expired). For tests that put several CRLs in one file."""
+    nu = nu or dt.datetime.now(dt.UTC)
+    ca, ca_key = _laad_ca(map_)
+    ingetrokken = [
+        x509.RevokedCertificateBuilder()
+        .serial_number(x509.load_pem_x509_certificate((map_ / f"{naam}.pem").read_bytes()).serial_number)
+        .revocation_date(nu - dt.timedelta(minutes=1))
+        .build()
+        for naam in namen
+    ]
+    return _crl(ca, ca_key, ingetrokken, nu, geldig)
 
 
 def intrekken(map_: Path, oin: str, nu: dt.datetime | None = None) -> None:
@@ -196,7 +225,7 @@ def cmd_intrekken(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"not found: {exc.filename}", file=sys.stderr)
         return 1
-    print(f"revoked the certificate of {args.oin}; {args.map}/crl.pem updated (restart or reload to apply)")
+    print(f"revoked the certificate of {args.oin}; {args.map}/crl.pem updated (read again by the gateway at once)")
     return 0
 
 

@@ -22,6 +22,7 @@ from gateway.contract import qname, validate_request
 from gateway.errors import GatewayError, RuleError, SchemaError, ServerError, XmlError
 from gateway.faults import fault_element, fout_element
 from gateway.ns import WSA, WSA_ANONIEM, WSA_FOUT, WSSE
+from gateway.uitvoer import spoor
 from gateway.wss import Verificatie, WssFout, onderteken, verifieer
 from gateway.xmlsafe import parse_untrusted
 
@@ -336,9 +337,11 @@ class _VirSoapMixin:
                 ctx.out_document = etree.fromstring(ondertekend)
             else:
                 wsa_antwoord(ctx.out_document, self.ns_soap_env, ri.wsa, fout=ctx.out_error is not None)
-        except Exception:
+        except Exception as exc:
             ri = info(ctx)
-            log.exception("could not render the answer to %s [correlatie %s]", ri.operatie, ri.correlatie_id)
+            log.error(
+                "could not render the answer to %s [correlatie %s]: %s", ri.operatie, ri.correlatie_id, spoor(exc)
+            )
             ctx.out_object = None
             ctx.out_error = VirFault(ServerError())
             if ctx.transport is not None:

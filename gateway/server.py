@@ -9,9 +9,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from gateway.config import Settings
+from gateway.uitvoer import beveilig
 
 
 def is_loopback(host: str) -> bool:
@@ -58,6 +60,15 @@ def tls_opties(settings: Settings) -> dict[str, Any]:
     }
 
 
+class _Logger(glogging.Logger):
+    """gunicorn's own error log ("Error handling request" and the like) writes tracebacks without
+    exception messages, as ours do (``gateway.uitvoer``)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        beveilig(self.error_log)
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
         self.factory = factory
@@ -86,6 +97,7 @@ def run(
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "vir-gateway",
+        "logger_class": _Logger,
         "limit_request_line": 8190,
     }
     if settings.tls_cert is not None:

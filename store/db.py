@@ -4,7 +4,8 @@ SQLite (the embedded default) runs in WAL mode with a busy timeout, and write tr
 ``BEGIN IMMEDIATE`` so that two processes never both read and then fail to upgrade to a write lock.
 PostgreSQL runs at READ COMMITTED; writers serialise per youth with ``SELECT … FOR UPDATE`` on its row.
 A database that does not answer leaves this module only as ``DatabaseUnavailable``; the services turn
-it into their own error at their boundary.
+it into their own error at their boundary. Engines hide SQL parameters from their errors
+(``hide_parameters``): they hold BSNs and names, and errors end up in the server log.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ def _sqlite_engine(url: str) -> Engine:
     path = make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -44,6 +46,8 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Deleted rows are overwritten with zeros, not left in free space of the file (docs/privacy.md).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -57,7 +61,7 @@ def _sqlite_engine(url: str) -> Engine:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
 
 
 class _WriterLock:
@@ -129,6 +133,30 @@ class Database:
             raise
         finally:
             session.close()
+
+    def wal_legen(self) -> bool:
+        """SQLite: copy the write-ahead log into the database file and truncate it, so that no page image of
+        deleted rows stays behind in the ``-wal`` file (``secure_delete`` zeroes them in the file itself).
+        Best effort, and brief: the checkpoint holds the write lock, so it gives up after a moment when
+        readers are still using the log (False), and the next retention run tries again. PostgreSQL:
+        nothing to do here (docs/privacy.md)."""
+        if not self.is_sqlite:
+            return True
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA busy_timeout=200")
+            try:
+                with self._writer_lock.held() if self._writer_lock is not None else nullcontext():
+                    bezet = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError:
+                bezet = 1  # locked: next time
+            finally:
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+            return not bezet
+        finally:
+            raw.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -64,6 +64,9 @@ class Instantie(Base):
     # requests must be signed (``vir-gateway instantie profiel --certificaat F --wss``).
     certificaat: Mapped[str | None] = mapped_column(Text, default=None)
     wss_verplicht: Mapped[bool] = mapped_column(default=False)
+    # May its system read matches and signals without naming the professional (``gebruiker``) on whose
+    # behalf it reads? None follows the mode: yes in development, no otherwise (migration 0006_systeeminzage).
+    systeem_inzage: Mapped[bool | None] = mapped_column(default=None)
 
 
 class Jongere(Base):
@@ -339,7 +342,7 @@ class BrpOuder(Base):
 
 
 class WsaBericht(Base):
-    """WS-Addressing MessageIDs of verified requests, to refuse a replay; kept for a day."""
+    """WS-Addressing MessageIDs of verified requests, to refuse a replay; kept twice the timestamp window."""
 
     __tablename__ = "wsa_bericht"
 

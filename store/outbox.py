@@ -159,11 +159,10 @@ def dood(db: Database) -> list[FederatieUitgaand]:
         )
 
 
-def opnieuw(db: Database, ids: Sequence[int] | None, nu: datetime) -> int:
-    """Put dead deliveries back in the queue (all, or the given ids)."""
-    with db.transaction() as s:
-        q = update(FederatieUitgaand).where(FederatieUitgaand.status == DOOD)
-        if ids:
-            q = q.where(FederatieUitgaand.id.in_(ids))
-        result: Any = s.execute(q.values(status=WACHTEND, pogingen=0, volgende_poging=nu))
-        return int(result.rowcount)
+def opnieuw(s: Session, ids: Sequence[int] | None, nu: datetime) -> int:
+    """Put dead deliveries back in the queue (all, or the given ids), in the caller's transaction."""
+    q = update(FederatieUitgaand).where(FederatieUitgaand.status == DOOD)
+    if ids:
+        q = q.where(FederatieUitgaand.id.in_(ids))
+    result: Any = s.execute(q.values(status=WACHTEND, pogingen=0, volgende_poging=nu))
+    return int(result.rowcount)

@@ -23,7 +23,7 @@ class Rapportage:
             .join(m.Instantie, m.Instantie.id == m.Telling.instantie_id)
             .where(m.Telling.tijdstip >= begin, m.Telling.tijdstip < eind)
         )
-        return iter(self.s.execute(q).tuples().all())
+        return ((t, oin, naam, soort) for t, oin, naam, soort in self.s.execute(q).all())
 
     def matches_zonder_afstemming(
         self, ontstaan_uiterlijk: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, exists, literal, or_, select
 from sqlalchemy.orm import Session
@@ -99,6 +100,23 @@ class Retentie:
             self.s.execute(delete(m.Match).where(m.Match.jongere_id.in_(vergeten)))
             self.s.execute(delete(m.Jongere).where(m.Jongere.id.in_(vergeten)))
         return len(vergeten)
+
+    def vergeet_antwoorden(self, voor: datetime) -> int:
+        """Stored answers (for retries) of requests handled before ``voor``: the retry window has passed."""
+        result: Any = self.s.execute(delete(m.Bericht).where(m.Bericht.tijdstip < voor))
+        return int(result.rowcount)
+
+    def vergeet_signalen(self, voor: datetime) -> int:
+        """Signals their instantie has acknowledged (and, with a push endpoint, received by push), and every
+        signal that arose before ``voor``."""
+        i = m.Instantie
+        afgehandeld = exists().where(
+            i.id == m.Signaal.instantie_id,
+            m.Signaal.volgnummer <= i.signaal_bevestigd,
+            or_(i.callback_url.is_(None), m.Signaal.volgnummer <= i.push_tot),
+        )
+        result: Any = self.s.execute(delete(m.Signaal).where(or_(afgehandeld, m.Signaal.tijdstip < voor)))
+        return int(result.rowcount)
 
     def vergeet_message_ids(self, voor: datetime) -> None:
         """MessageIDs of signed requests recorded before ``voor`` (their Timestamp can no longer pass)."""

@@ -134,7 +134,7 @@ def test_the_certificate_decides_who_is_calling(tls_server: Server, ontwikkel_pk
     for op in ("MatchesOpvragen", "MeldingBeeindigen"):
         kw: dict[str, Any] = {"reden": "onterecht"} if op == "MeldingBeeindigen" else {}
         with pytest.raises(zeep.exceptions.Fault) as exc:
-            getattr(a, op)(stuurgegevens=sg(A), meldingId=mb_b.meldingId, **kw)
+            getattr(a, op)(stuurgegevens={**sg(A), "gebruiker": "mw-0815"}, meldingId=mb_b.meldingId, **kw)
         assert fault_code(exc.value) == "VIR-MELDING-NIET-EIGEN"
 
     # A suspended instantie is refused although its certificate is fine.

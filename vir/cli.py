@@ -1,7 +1,8 @@
 """``vir-gateway``: the gateway's commands (serve, db, instantie, profiles, retention, register, reports,
 pki, log) and the federation's (worker, federatie).
 
-Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration.
+Exit codes: 0 success, 1 failure, 2 wrong usage or refused configuration, 3 an operator action refused
+because it could not be logged (nothing changed; `gateway.beheerlog`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 
 from federation import cli as federatie_cli
 from gateway import cli as gateway_cli
+from gateway.uitvoer import beveilig
 from vir.app import create_app
 
 
@@ -24,5 +26,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    beveilig(logging.getLogger())  # tracebacks without messages: no personal data in process output
     args = parser().parse_args(argv)
     return int(args.fn(args))

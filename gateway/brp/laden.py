@@ -63,7 +63,8 @@ class Geladen:
     verhuissignalen: int
 
 
-def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, nu: datetime) -> Geladen:
+def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, nu: datetime, *, actor: str) -> Geladen:
+    """Replace the register; the load and its ``beheer`` entry (naming ``actor``, the operator) commit together."""
     with db.transaction() as s:
         tabellen = Bevolkingstabellen(s)
         voor = tabellen.adressen_van_jongeren()
@@ -102,6 +103,6 @@ def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, 
             "verhuisd": resultaat.verhuisd,
             "verhuissignalen": signalen,
         }
-        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "brp-laden", "beheerder", json.dumps(verslag).encode())])
+        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "brp-laden", actor, json.dumps(verslag).encode())])
     logboek.misschien_checkpoint()
     return resultaat
