@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install into .venv, then lint, type-check and run pytest on SQLite and PostgreSQL.
 # Usage: bash tests/run.sh [pytest args…]    (PYTHON=python3.12 picks another interpreter)
+# Every tier: the quick one alone is  VIR_TEST_BACKENDS=sqlite .venv/bin/python -m pytest -m "not slow"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -126,23 +126,26 @@ def start_server(
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or not port_file.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"gateway did not start:\n{log.read_text()}")
-        time.sleep(0.05)
-    url = f"{scheme}://127.0.0.1:{port_file.read_text()}"
-    while True:
-        try:
-            if requests.get(f"{url}/health", timeout=5, **(health or {})).status_code == 200:
-                break
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet, or too busy starting to answer
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"gateway not healthy:\n{log.read_text()}")
-        time.sleep(0.05)
+    # A generous bound: on a busy shared machine three interpreters importing everything take a while.
+    deadline = time.monotonic() + 120
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gateway did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+        url = f"{scheme}://127.0.0.1:{port_file.read_text()}"
+        while True:
+            try:
+                if requests.get(f"{url}/health", timeout=5, **(health or {})).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or too busy starting to answer
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gateway not healthy:\n{log.read_text()}")
+            time.sleep(0.05)
+    except BaseException:
+        Server("", "", proc, log).stop()  # never leave a half-started gateway behind
+        raise
     resolved = db_url or f"sqlite:///{tmp / 'data' / 'vir-gateway.sqlite3'}"
     return Server(url, resolved, proc, log)
 
