@@ -17,6 +17,7 @@ from spyne.util.xml import get_xml_as_object
 from gateway import __version__, ns
 from gateway import berichten as B
 from gateway.contract import schema_findings
+from gateway.domain.model import Meldingsbevoegde
 from gateway.errors import FAULTS, GatewayError, RuleError
 from gateway.index import Aanvraag, Afgegeven
 from gateway.log.bewijs import inclusie
@@ -46,10 +47,14 @@ KETENPARTNER = Dienst(prefix="kp", logprefix="", authenticeer=_afzender)
 
 
 def _jongere(v: Verzoek, bericht: Any, xpath: str) -> Any:
-    ix = v.index
+    index = v.index
     return jongere_uit_bericht(
-        bericht, bsn_toegestaan=v.zender.bsn_toegestaan, regels=ix.regels, vandaag=ix.vandaag, xpath=xpath
+        bericht, bsn_toegestaan=v.zender.bsn_toegestaan, regels=index.regels, vandaag=index.vandaag, xpath=xpath
     )
+
+
+def _meldingsbevoegde(req: Any) -> Meldingsbevoegde | None:
+    return meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
 
 
 def _applicatie(req: Any) -> str:
@@ -61,8 +66,10 @@ def _applicatie(req: Any) -> str:
 
 def melding_afgeven(v: Verzoek, req: Any) -> Any:
     jongere = _jongere(v, req.jongere, "/kp:MeldingAfgeven/kp:jongere")
-    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
-    r = v.index.afgeven(v.zender, jongere, mb, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd))
+    meldingsbevoegde = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
+    r = v.index.afgeven(
+        v.zender, jongere, meldingsbevoegde, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd)
+    )
     return B.MeldingAfgevenResponse(
         meldingId=r.melding_id,
         geplandeEinddatum=r.geplande_einddatum,
@@ -71,36 +78,42 @@ def melding_afgeven(v: Verzoek, req: Any) -> Any:
     )
 
 
+def _item(i: int) -> str:
+    """The XPath of the ``i``-th (from 0) item of a MeldingenAfgeven."""
+    return f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
+
+
 def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     """MeldingenAfgeven: the items filed set-based where the index can (``afgeven_reeks``), the rest one
     by one, each in a savepoint of its own, so a refused item leaves no trace and does not sink the
-    others; the accepted ones commit with the batch. Results follow the order of the items."""
-    ix, app = v.index, _applicatie(req)
+    others; the accepted ones commit with the batch. Results follow the order of the items, a refusal with
+    the XPath of its field within the item."""
+    index, app = v.index, _applicatie(req)
     items = list(req.item or [])
     uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
     aanvragen: list[tuple[int, Aanvraag]] = []
     for i, item in enumerate(items):
-        xpath = f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
         try:
-            jongere = _jongere(v, item.jongere, f"{xpath}/kp:jongere")
+            jongere = _jongere(v, item.jongere, f"{_item(i)}/kp:jongere")
         except RuleError as exc:
             uitkomst[i] = exc
             continue
-        mb = meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
-        aanvragen.append((i, Aanvraag(jongere, mb, item.geplandeEinddatum, bool(item.afgeschermd), xpath)))
-    for (i, _), r in zip(aanvragen, ix.afgeven_reeks(v.zender, [a for _, a in aanvragen], app), strict=True):
+        meldingsbevoegde = meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
+        aanvragen.append((i, Aanvraag(jongere, meldingsbevoegde, item.geplandeEinddatum, bool(item.afgeschermd))))
+    for (i, _), r in zip(aanvragen, index.afgeven_reeks(v.zender, [a for _, a in aanvragen], app), strict=True):
         uitkomst[i] = r
     for i, a in aanvragen:
         if uitkomst[i] is not None:
             continue
         try:
-            with v.repo.savepoint():
-                uitkomst[i] = ix.afgeven(v.zender, a.jongere, a.mb, a.einddatum, app, a.afgeschermd, xp=a.xp)
+            with index.savepoint():
+                uitkomst[i] = index.afgeven(v.zender, a.jongere, a.meldingsbevoegde, a.einddatum, app, a.afgeschermd)
         except RuleError as exc:
             uitkomst[i] = exc
     resultaten = []
-    for item, r in zip(items, uitkomst, strict=True):
+    for i, (item, r) in enumerate(zip(items, uitkomst, strict=True)):
         if isinstance(r, RuleError):
+            r.in_bericht(_item(i), "kp")
             resultaten.append(B.MeldingResultaat(referentie=item.referentie, fout=fout_naar_bevinding(r)))
         else:
             assert r is not None
@@ -131,21 +144,20 @@ def afstemming_vastleggen(v: Verzoek, req: Any) -> Any:
 
 def casus_gebeurtenis(v: Verzoek, req: Any) -> Any:
     jongere = _jongere(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere")
-    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
-    r = v.index.casus(v.zender, req.gebeurtenis, req.casustype, jongere, mb, req.reden, _applicatie(req))
-    m = r.melding
+    meldingsbevoegde = _meldingsbevoegde(req)
+    r = v.index.casus(v.zender, req.gebeurtenis, req.casustype, jongere, meldingsbevoegde, req.reden, _applicatie(req))
+    melding = r.melding
     return B.CasusGebeurtenisResponse(
         actie=r.actie,
         uitleg=r.uitleg,
-        meldingId=m.melding_id if m else None,
-        match=[match_naar_bericht(b) for b in m.matches] if m else [],
-        archiefsignaal=archief_naar_bericht(m.archief) if m else None,
+        meldingId=melding.melding_id if melding else None,
+        match=[match_naar_bericht(b) for b in melding.matches] if melding else [],
+        archiefsignaal=archief_naar_bericht(melding.archief) if melding else None,
     )
 
 
 def melding_wijzigen(v: Verzoek, req: Any) -> Any:
-    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
-    r = v.index.wijzigen(v.zender, req.meldingId, mb, req.geplandeEinddatum, _applicatie(req))
+    r = v.index.wijzigen(v.zender, req.meldingId, _meldingsbevoegde(req), req.geplandeEinddatum, _applicatie(req))
     return B.MeldingWijzigenResponse(
         meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[match_naar_bericht(b) for b in r.matches]
     )

@@ -6,7 +6,8 @@ not) in a ``Dienst``; every Spyne method calls ``Dienst.uitvoeren``, which reads
     1. the message is addressed to this gateway (``stuurgegevens/ontvanger``)
     2. a mutating operation claims (sender, berichtId); a retry gets the stored answer, logged again
     3. the sender is authenticated against the store (an active instantie, or an active peer)
-    4. the handler does the work and returns the answer
+    4. the handler does the work and returns the answer; the index writes what it collected (signals,
+       counts); a refusal that names a field of the request gets the contract's XPath of that field
     5. the log: the request entry (its receipt goes into the answer), any access entries (NEN 7513), the
        answer entry; the answer is rendered once, and those bytes are logged, stored for a retry and sent
 
@@ -112,6 +113,11 @@ class Verzoek:
     def index(self) -> Verwijsindex:
         return Verwijsindex(self.repo, self.deps.regels, self.nu, self.outbox)
 
+    def afronden(self) -> None:
+        """Write what the index collected while the handler ran (its signals and counts)."""
+        if "index" in self.__dict__:
+            self.index.afronden()
+
     @property
     def inzage(self) -> list[dict[str, Any]]:
         """What this request showed of youths' matches, for the access log."""
@@ -204,10 +210,15 @@ class Dienst:
                         return self._herhaling(deps, session, repo, op, req, ri)
                 afzender = self.authenticeer(repo, op.naam, req)
                 verzoek = Verzoek(deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, ri)
-                antwoord = op.handler(verzoek, req)
+                try:
+                    antwoord = op.handler(verzoek, req)
+                except GatewayError as exc:
+                    exc.in_bericht(f"/{self.prefix}:{op.naam}", self.prefix)
+                    raise
                 antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)
                 if proef:
                     raise _Proef()
+                verzoek.afronden()
                 ri.antwoord_xml = log_vraag_en_antwoord(
                     deps, session, logop, afzender.actor, ri, req, antwoord, op.antwoord, verzoek.inzage
                 )
