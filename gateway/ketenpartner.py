@@ -276,11 +276,11 @@ def bericht_valideren(ctx: Any, req: Any) -> Any:
     antwoord = B.BerichtValiderenResponse(
         stuurgegevens=stuurgegevens_antwoord(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
     )
-    ri = info(ctx)
+    request_info = info(ctx)
     sg = req.stuurgegevens
     with transactie(deps.db) as session:
-        ri.antwoord_xml = log_vraag_en_antwoord(
-            deps, session, "BerichtValideren", sg.zender.oin, ri, req, antwoord, B.BerichtValiderenResponse
+        request_info.antwoord_xml = log_vraag_en_antwoord(
+            deps, session, "BerichtValideren", sg.zender.oin, request_info, req, antwoord, B.BerichtValiderenResponse
         )
     deps.logboek.misschien_checkpoint()
     return antwoord

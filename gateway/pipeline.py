@@ -170,11 +170,11 @@ class Dienst:
     def uitvoeren(self, ctx: Any, naam: str, req: Any) -> Any:
         """Entry point of every Spyne method: the operation in one transaction, errors as faults."""
         deps: Deps = ctx.app.vir
-        ri = info(ctx)
+        request_info = info(ctx)
         try:
             for poging in (1, 2):
                 try:
-                    antwoord = self.in_transactie(deps, self.operaties[naam], req, ri)
+                    antwoord = self.in_transactie(deps, self.operaties[naam], req, request_info)
                     deps.logboek.misschien_checkpoint()
                     return antwoord
                 except (IntegrityError, OperationalError) as exc:
@@ -187,9 +187,11 @@ class Dienst:
                         raise
             raise AssertionError("unreachable")
         except Exception as exc:
-            raise _als_fout(exc, naam, ri) from exc
+            raise _als_fout(exc, naam, request_info) from exc
 
-    def in_transactie(self, deps: Deps, op: Operatie, req: Any, ri: RequestInfo, *, proef: bool = False) -> Any:
+    def in_transactie(
+        self, deps: Deps, op: Operatie, req: Any, request_info: RequestInfo, *, proef: bool = False
+    ) -> Any:
         """The sequence of the module docstring. ``proef``: run the rules and roll everything back."""
         sg = req.stuurgegevens
         if sg.ontvanger.oin != deps.settings.gateway_oin:
@@ -205,11 +207,13 @@ class Dienst:
                 repo = Repository(session)
                 claim = None
                 if muterend and self.claimt:
-                    claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, ri.verzoek_hash, nu)
+                    claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, request_info.verzoek_hash, nu)
                     if claim is None:
-                        return self._herhaling(deps, session, repo, op, req, ri)
+                        return self._herhaling(deps, session, repo, op, req, request_info)
                 afzender = self.authenticeer(repo, op.naam, req)
-                verzoek = Verzoek(deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, ri)
+                verzoek = Verzoek(
+                    deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, request_info
+                )
                 try:
                     antwoord = op.handler(verzoek, req)
                 except GatewayError as exc:
@@ -219,24 +223,24 @@ class Dienst:
                 if proef:
                     raise _Proef()
                 verzoek.afronden()
-                ri.antwoord_xml = log_vraag_en_antwoord(
-                    deps, session, logop, afzender.actor, ri, req, antwoord, op.antwoord, verzoek.inzage
+                request_info.antwoord_xml = log_vraag_en_antwoord(
+                    deps, session, logop, afzender.actor, request_info, req, antwoord, op.antwoord, verzoek.inzage
                 )
                 if claim is not None:
-                    repo.bewaar_antwoord(claim, ri.antwoord_xml)
+                    repo.bewaar_antwoord(claim, request_info.antwoord_xml)
                 return antwoord
         except _Proef:
             return None
 
     def _herhaling(
-        self, deps: Deps, session: Session, repo: Repository, op: Operatie, req: Any, ri: RequestInfo
+        self, deps: Deps, session: Session, repo: Repository, op: Operatie, req: Any, request_info: RequestInfo
     ) -> Any:
         """A berichtId claimed before: the same request gets the stored answer again (and both are logged);
         another request under that berichtId is refused."""
         sg = req.stuurgegevens
         eerder = repo.bericht(sg.zender.oin, sg.berichtId)
         assert eerder is not None
-        if eerder.verzoek_hash != ri.verzoek_hash:
+        if eerder.verzoek_hash != request_info.verzoek_hash:
             raise RuleError(
                 code="VIR-BERICHTID-HERGEBRUIKT",
                 xpath=f"/{self.prefix}:{op.naam}/{self.prefix}:stuurgegevens/g:berichtId",
@@ -244,7 +248,15 @@ class Dienst:
         t, logop, actor = deps.logboek.nu(), f"{self.logprefix}{op.naam}", sg.zender.oin
         boek = deps.logboek.open(session)
         boek.add(
-            Regel(t, "inkomend", logop, actor, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+            Regel(
+                t,
+                "inkomend",
+                logop,
+                actor,
+                request_info.verzoek,
+                bericht_id=sg.berichtId,
+                correlatie_id=request_info.correlatie_id,
+            )
         )
         boek.add(
             Regel(
@@ -254,11 +266,11 @@ class Dienst:
                 actor,
                 eerder.antwoord,
                 kruisverwijzing=sg.berichtId,
-                correlatie_id=ri.correlatie_id,
+                correlatie_id=request_info.correlatie_id,
             )
         )
         boek.close()
-        ri.antwoord_xml = eerder.antwoord
+        request_info.antwoord_xml = eerder.antwoord
         return get_xml_as_object(etree.fromstring(eerder.antwoord), op.antwoord)
 
 
@@ -267,7 +279,7 @@ def log_vraag_en_antwoord(
     session: Session,
     logop: str,
     actor: str,
-    ri: RequestInfo,
+    request_info: RequestInfo,
     req: Any,
     antwoord: Any,
     antwoord_cls: Any,
@@ -279,10 +291,18 @@ def log_vraag_en_antwoord(
     t = deps.logboek.nu()
     boek = deps.logboek.open(session)
     bewijs = boek.add(
-        Regel(t, "inkomend", logop, actor, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+        Regel(
+            t,
+            "inkomend",
+            logop,
+            actor,
+            request_info.verzoek,
+            bericht_id=sg.berichtId,
+            correlatie_id=request_info.correlatie_id,
+        )
     )
     if inzage:
-        boek.add(_inzage(t, logop, ri, sg, inzage))
+        boek.add(_inzage(t, logop, request_info, sg, inzage))
     if deps.logboek.aan:
         antwoord.stuurgegevens.ontvangstbewijs = ontvangstbewijs_naar_bericht(bewijs)
     payload: bytes = etree.tostring(als_xml(antwoord, antwoord_cls))
@@ -295,7 +315,7 @@ def log_vraag_en_antwoord(
             payload,
             bericht_id=antwoord.stuurgegevens.berichtId,
             kruisverwijzing=sg.berichtId,
-            correlatie_id=ri.correlatie_id,
+            correlatie_id=request_info.correlatie_id,
         )
     )
     boek.close()
@@ -316,7 +336,7 @@ def ontvangstbewijs_naar_bericht(bewijs: Ontvangstbewijs) -> Any:
     return B.Ontvangstbewijs(volgnummer=bewijs.volgnummer, leafHash=base64.b64encode(bewijs.leaf).decode())
 
 
-def _inzage(t: str, logop: str, ri: RequestInfo, sg: Any, gezien: list[dict[str, Any]]) -> Regel:
+def _inzage(t: str, logop: str, request_info: RequestInfo, sg: Any, gezien: list[dict[str, Any]]) -> Regel:
     """The access-log entry of a read of youths' matches (NEN 7513): who (instantie, application, the
     professional when the partner names one), when, and which meldingen and matches were shown; the
     youths themselves only through those pseudonymous ids."""
@@ -324,19 +344,23 @@ def _inzage(t: str, logop: str, ri: RequestInfo, sg: Any, gezien: list[dict[str,
         "instantie": sg.zender.oin,
         "applicatie": sg.zender.applicatie,
         "gebruiker": sg.gebruiker,
-        "geauthenticeerd": ri.geauthenticeerd,
+        "geauthenticeerd": request_info.geauthenticeerd,
         "gezien": gezien,
     }
     payload = json.dumps(wie, sort_keys=True).encode()
-    return Regel(t, "inzage", logop, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+    return Regel(
+        t, "inzage", logop, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=request_info.correlatie_id
+    )
 
 
-def _als_fout(exc: Exception, naam: str, ri: RequestInfo) -> VirFault:
+def _als_fout(exc: Exception, naam: str, request_info: RequestInfo) -> VirFault:
     """The one place where an error becomes a fault: ours as they are, a database that does not answer as
     ``StoreError``, anything else as an internal error with a correlation id (and no payload) in the log."""
     if isinstance(exc, GatewayError):
         return VirFault(exc)
     if isinstance(exc, DatabaseUnavailable):
         return VirFault(StoreError())
-    log.error("internal error in %s [correlatie %s]: %s", naam, ri.correlatie_id, type(exc).__name__, exc_info=exc)
+    log.error(
+        "internal error in %s [correlatie %s]: %s", naam, request_info.correlatie_id, type(exc).__name__, exc_info=exc
+    )
     return VirFault(ServerError())
