@@ -83,7 +83,7 @@ class Indienen(Gezin):
     ) -> m.Melding:
         """The row of a new active melding, not yet written: ours, or another system's (``bron``: its
         system, meldingId and version)."""
-        return m.Melding(
+        melding = m.Melding(
             melding_id=str(uuid.uuid4()),
             instantie_id=instantie_id,
             jongere_id=jongere_id,
@@ -100,9 +100,10 @@ class Indienen(Gezin):
             afgeschermd=afgeschermd,
             verloop_gemeld=False,
             archief_gemeld=False,
-            bron_systeem=None if bron is None else bron["systeem"],
-            bron_melding_id=None if bron is None else bron["meldingId"],
         )
+        if bron is not None:  # set only then: a batch builds thousands of rows, and each attribute costs
+            melding.bron_systeem, melding.bron_melding_id = bron["systeem"], bron["meldingId"]
+        return melding
 
     def _toetreden(
         self, melding: m.Melding, actieve: list[m.Melding], clientmatch: Callable[[int], m.Match | None]
