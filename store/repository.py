@@ -44,6 +44,11 @@ def _insert_returning_id(table: Any) -> Any:
     return table.insert().returning(table.c.id)
 
 
+@cache
+def _insert(table: Any) -> Any:
+    return table.insert()
+
+
 def _dialect_insert(dialect: str, table: Any) -> Any:
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
@@ -459,4 +464,4 @@ class Repository:
             w = r if isinstance(r, dict) else _waarden(r)
             groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
         for waarden in groepen.values():
-            self.c.execute(model.__table__.insert(), waarden)
+            self.c.execute(_insert(model.__table__), waarden)
