@@ -668,8 +668,12 @@ def test_push_endpoint_that_was_down_gets_everything_in_order(omgeving: Omgeving
         for _ in range(12):  # each gives B a nieuweMatch, and its end a beeindigdeMatch
             j = {"bsn": bsn()}
             meldingen.append((afgeven(o, A, j), afgeven(o, B, j)))
-        time.sleep(3)  # the worker tries and fails meanwhile
+        # The worker tries and fails meanwhile (however long it takes to start on a busy machine).
+        deadline = time.monotonic() + 60
         fouten = o.sql("SELECT push_pogingen, push_fout FROM instantie WHERE oin = :b", b=B)[0]
+        while fouten[0] < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            fouten = o.sql("SELECT push_pogingen, push_fout FROM instantie WHERE oin = :b", b=B)[0]
         assert fouten[0] >= 1 and fouten[1]
         for a, _ in meldingen[:6]:
             o.svc.MeldingBeeindigen(stuurgegevens=sg(A), meldingId=a.meldingId, reden="onterecht")
