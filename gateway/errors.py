@@ -1,6 +1,6 @@
 """Every error the gateway reports, and the one table that turns them into SOAP faults.
 
-    GatewayError                      code, message (nl, en), xpath, context
+    GatewayError                      code, message (nl, en), xpath or field, context
     ├── ClientError                   faultcode Client: the request is wrong; resending it unchanged fails again
     │   ├── TransportError            HTTP method, content type, size
     │   ├── XmlError                  not well-formed, or forbidden constructs (DTD, entities)
@@ -8,6 +8,10 @@
     │   └── RuleError                 valid XML that breaks a business rule
     └── ServerError                   faultcode Server: our fault; carries a correlation id for the logs
         └── StoreError                the database did not answer
+
+Code that knows nothing of the contract (the index, the domain) names the field of the request it refuses
+(``veld="meldingId"``); the service that read the request turns it into the contract's XPath
+(``in_bericht``), so a fault always carries the XPath.
 
 Codes are stable strings (``VIR-…``) and are listed in ``docs/faults.md``; ``FAULTS`` is the single
 source for faultcode and messages. Third-party exceptions (lxml, SQLAlchemy) never leave the gateway:
@@ -282,6 +286,7 @@ class GatewayError(Exception):
         *,
         code: str | None = None,
         xpath: str | None = None,
+        veld: str | None = None,
         detail_en: str | None = None,
         **context: object,
     ) -> None:
@@ -292,8 +297,16 @@ class GatewayError(Exception):
         self.detail = detail
         self.detail_en = detail_en if detail_en is not None else detail
         self.xpath = xpath
+        self.veld = veld  # the refused field, relative to the request element ("meldingId", "jongere")
         self.context = context
         super().__init__(str(self))
+
+    def in_bericht(self, element: str, prefix: str) -> GatewayError:
+        """Place the refused field in the request: ``veld`` under the XPath ``element`` (the request element,
+        or an item of it), each step in the service's namespace ``prefix``. An XPath already known stays."""
+        if self.xpath is None and self.veld is not None:
+            self.xpath = "/".join([element, *(f"{prefix}:{stap}" for stap in self.veld.split("/"))])
+        return self
 
     @property
     def spec(self) -> FaultSpec:
@@ -311,6 +324,8 @@ class GatewayError(Exception):
         parts = [f"{self.code}: {self.message_en}"]
         if self.xpath:
             parts.append(f"Path: {self.xpath}")
+        elif self.veld:
+            parts.append(f"Field: {self.veld}")
         parts.extend(f"{k}: {v}" for k, v in self.context.items())
         return "\n".join(parts)
 

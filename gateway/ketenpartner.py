@@ -17,6 +17,7 @@ from spyne.util.xml import get_xml_as_object
 from gateway import __version__, ns
 from gateway import berichten as B
 from gateway.contract import schema_findings
+from gateway.domain.model import Meldingsbevoegde
 from gateway.errors import FAULTS, GatewayError, RuleError
 from gateway.index import Aanvraag, Afgegeven
 from gateway.log.bewijs import inclusie
@@ -34,7 +35,7 @@ from gateway.vertaling import (
 from store.repository import Repository
 
 
-def _afzender(repo: Repository, op: str, req: Any, ri: RequestInfo) -> Afzender:
+def _afzender(repo: Repository, op: str, req: Any, request_info: RequestInfo) -> Afzender:
     """A chain partner is a registered, active instantie; never a peer system."""
     zender = repo.instantie(req.stuurgegevens.zender.oin)
     if zender is None and repo.peers_met_oin(req.stuurgegevens.zender.oin):
@@ -48,10 +49,14 @@ KETENPARTNER = Dienst(prefix="kp", logprefix="", authenticeer=_afzender)
 
 
 def _jongere(v: Verzoek, bericht: Any, xpath: str) -> Any:
-    ix = v.index
+    index = v.index
     return jongere_uit_bericht(
-        bericht, bsn_toegestaan=v.zender.bsn_toegestaan, regels=ix.regels, vandaag=ix.vandaag, xpath=xpath
+        bericht, bsn_toegestaan=v.zender.bsn_toegestaan, regels=index.regels, vandaag=index.vandaag, xpath=xpath
     )
+
+
+def _meldingsbevoegde(req: Any) -> Meldingsbevoegde | None:
+    return meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
 
 
 def _applicatie(req: Any) -> str:
@@ -63,8 +68,10 @@ def _applicatie(req: Any) -> str:
 
 def melding_afgeven(v: Verzoek, req: Any) -> Any:
     jongere = _jongere(v, req.jongere, "/kp:MeldingAfgeven/kp:jongere")
-    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
-    r = v.index.afgeven(v.zender, jongere, mb, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd))
+    meldingsbevoegde = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
+    r = v.index.afgeven(
+        v.zender, jongere, meldingsbevoegde, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd)
+    )
     return B.MeldingAfgevenResponse(
         meldingId=r.melding_id,
         geplandeEinddatum=r.geplande_einddatum,
@@ -73,36 +80,42 @@ def melding_afgeven(v: Verzoek, req: Any) -> Any:
     )
 
 
+def _item(i: int) -> str:
+    """The XPath of the ``i``-th (from 0) item of a MeldingenAfgeven."""
+    return f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
+
+
 def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     """MeldingenAfgeven: the items filed set-based where the index can (``afgeven_reeks``), the rest one
     by one, each in a savepoint of its own, so a refused item leaves no trace and does not sink the
-    others; the accepted ones commit with the batch. Results follow the order of the items."""
-    ix, app = v.index, _applicatie(req)
+    others; the accepted ones commit with the batch. Results follow the order of the items, a refusal with
+    the XPath of its field within the item."""
+    index, app = v.index, _applicatie(req)
     items = list(req.item or [])
     uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
     aanvragen: list[tuple[int, Aanvraag]] = []
     for i, item in enumerate(items):
-        xpath = f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
         try:
-            jongere = _jongere(v, item.jongere, f"{xpath}/kp:jongere")
+            jongere = _jongere(v, item.jongere, f"{_item(i)}/kp:jongere")
         except RuleError as exc:
             uitkomst[i] = exc
             continue
-        mb = meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
-        aanvragen.append((i, Aanvraag(jongere, mb, item.geplandeEinddatum, bool(item.afgeschermd), xpath)))
-    for (i, _), r in zip(aanvragen, ix.afgeven_reeks(v.zender, [a for _, a in aanvragen], app), strict=True):
+        meldingsbevoegde = meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
+        aanvragen.append((i, Aanvraag(jongere, meldingsbevoegde, item.geplandeEinddatum, bool(item.afgeschermd))))
+    for (i, _), r in zip(aanvragen, index.afgeven_reeks(v.zender, [a for _, a in aanvragen], app), strict=True):
         uitkomst[i] = r
     for i, a in aanvragen:
         if uitkomst[i] is not None:
             continue
         try:
-            with v.repo.savepoint():
-                uitkomst[i] = ix.afgeven(v.zender, a.jongere, a.mb, a.einddatum, app, a.afgeschermd, xp=a.xp)
+            with index.savepoint():
+                uitkomst[i] = index.afgeven(v.zender, a.jongere, a.meldingsbevoegde, a.einddatum, app, a.afgeschermd)
         except RuleError as exc:
             uitkomst[i] = exc
     resultaten = []
-    for item, r in zip(items, uitkomst, strict=True):
+    for i, (item, r) in enumerate(zip(items, uitkomst, strict=True)):
         if isinstance(r, RuleError):
+            r.in_bericht(_item(i), "kp")
             resultaten.append(B.MeldingResultaat(referentie=item.referentie, fout=fout_naar_bevinding(r)))
         else:
             assert r is not None
@@ -133,21 +146,20 @@ def afstemming_vastleggen(v: Verzoek, req: Any) -> Any:
 
 def casus_gebeurtenis(v: Verzoek, req: Any) -> Any:
     jongere = _jongere(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere")
-    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
-    r = v.index.casus(v.zender, req.gebeurtenis, req.casustype, jongere, mb, req.reden, _applicatie(req))
-    m = r.melding
+    meldingsbevoegde = _meldingsbevoegde(req)
+    r = v.index.casus(v.zender, req.gebeurtenis, req.casustype, jongere, meldingsbevoegde, req.reden, _applicatie(req))
+    melding = r.melding
     return B.CasusGebeurtenisResponse(
         actie=r.actie,
         uitleg=r.uitleg,
-        meldingId=m.melding_id if m else None,
-        match=[match_naar_bericht(b) for b in m.matches] if m else [],
-        archiefsignaal=archief_naar_bericht(m.archief) if m else None,
+        meldingId=melding.melding_id if melding else None,
+        match=[match_naar_bericht(b) for b in melding.matches] if melding else [],
+        archiefsignaal=archief_naar_bericht(melding.archief) if melding else None,
     )
 
 
 def melding_wijzigen(v: Verzoek, req: Any) -> Any:
-    mb = meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
-    r = v.index.wijzigen(v.zender, req.meldingId, mb, req.geplandeEinddatum, _applicatie(req))
+    r = v.index.wijzigen(v.zender, req.meldingId, _meldingsbevoegde(req), req.geplandeEinddatum, _applicatie(req))
     return B.MeldingWijzigenResponse(
         meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[match_naar_bericht(b) for b in r.matches]
     )
@@ -258,10 +270,10 @@ def bericht_valideren(ctx: Any, req: Any) -> Any:
     (the inner ``zender`` must be the outer one, which the front half has matched with the certificate);
     a dry run that read the index leaves an access entry."""
     deps = ctx.app.vir
-    ri = info(ctx)
+    request_info = info(ctx)
     sg = req.stuurgegevens
     with transactie(deps.db, write=False) as session:
-        _afzender(Repository(session), "BerichtValideren", req, ri)
+        _afzender(Repository(session), "BerichtValideren", req, request_info)
     bevindingen: list[Any] = []
     proef: str | None = None
     gezien: list[dict[str, Any]] = []
@@ -285,7 +297,7 @@ def bericht_valideren(ctx: Any, req: Any) -> Any:
         op = KETENPARTNER.operaties.get(etree.QName(element).localname)
         if not bevindingen and op is not None:
             binnen = get_xml_as_object(element, op.verzoek)
-            fout = _andere_zender(binnen, sg, ri, op.naam)
+            fout = _andere_zender(binnen, sg, request_info, op.naam)
             if fout is not None:
                 bevindingen.append(fout_naar_bevinding(fout))
             else:
@@ -298,19 +310,19 @@ def bericht_valideren(ctx: Any, req: Any) -> Any:
         stuurgegevens=stuurgegevens_antwoord(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
     )
     with transactie(deps.db) as session:
-        ri.antwoord_xml = log_vraag_en_antwoord(
-            deps, session, "BerichtValideren", sg.zender.oin, ri, req, antwoord, B.BerichtValiderenResponse,
+        request_info.antwoord_xml = log_vraag_en_antwoord(
+            deps, session, "BerichtValideren", sg.zender.oin, request_info, req, antwoord, B.BerichtValiderenResponse,
             gezien, proef=proef,
         )  # fmt: skip
     deps.logboek.misschien_checkpoint()
     return antwoord
 
 
-def _andere_zender(binnen: Any, sg: Any, ri: RequestInfo, naam: str) -> RuleError | None:
+def _andere_zender(binnen: Any, sg: Any, request_info: RequestInfo, naam: str) -> RuleError | None:
     """The inner message must come from the sender of BerichtValideren (and so from the certificate's
     holder): nobody validates, and so probes, a message in another instantie's name."""
     zender = binnen.stuurgegevens.zender.oin
-    if zender == sg.zender.oin and ri.geauthenticeerd in (None, zender):
+    if zender == sg.zender.oin and request_info.geauthenticeerd in (None, zender):
         return None
     return RuleError(
         f"(bericht: {zender}, zender: {sg.zender.oin})",

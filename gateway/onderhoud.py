@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.config import Settings
 from gateway.domain.regels import Regels, plus_jaren
+from gateway.domain.soorten import Reden
 from gateway.index import Verwijsindex
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
@@ -97,10 +98,11 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
                     melding = retentie.melding(rij_id)
                     if melding is not None:
                         doe(index, melding)
+                index.afronden()
             if len(ids) < PARTIJ:
                 return
 
-    def beeindig(reden: str) -> Callable[[Verwijsindex, m.Melding], None]:
+    def beeindig(reden: Reden) -> Callable[[Verwijsindex, m.Melding], None]:
         def doe(index: Verwijsindex, melding: m.Melding) -> None:
             verslag.beeindigd.setdefault(reden, []).append(melding.melding_id)
             index.einde(melding, reden)
@@ -111,7 +113,7 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
     with db.transaction(write=False) as s:
         # Born on or before this date: 23 or older.
         weg = Retentie(s).jongeren_te_verwijderen(vandaag, plus_jaren(vandaag, -regels.max_leeftijd))
-    for reden in ("overlijden", "leeftijd"):
+    for reden in (Reden.OVERLIJDEN, Reden.LEEFTIJD):
         jongeren = [j for j, r in weg.items() if r == reden]
         if jongeren:
 
@@ -125,7 +127,7 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
             in_partijen(kies, beeindig(reden))
 
     # 2. Planned end date reached: expiry, archived.
-    in_partijen(lambda retentie: retentie.verlopen_meldingen(vandaag, PARTIJ), beeindig("verlopen"))
+    in_partijen(lambda retentie: retentie.verlopen_meldingen(vandaag, PARTIJ), beeindig(Reden.VERLOPEN))
 
     # 3. The archive: destroyed after its period, or at 23 / death; 4. youths with nothing left are forgotten.
     with db.transaction() as s:

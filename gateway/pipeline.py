@@ -6,7 +6,8 @@ not) in a ``Dienst``; every Spyne method calls ``Dienst.uitvoeren``, which reads
     1. the message is addressed to this gateway (``stuurgegevens/ontvanger``)
     2. the sender is authenticated against the store (an active instantie, or an active peer)
     3. a mutating operation claims (sender, berichtId); a retry gets the stored answer, logged again
-    4. the handler does the work and returns the answer
+    4. the handler does the work and returns the answer; the index writes what it collected (signals,
+       counts); a refusal that names a field of the request gets the contract's XPath of that field
     5. the log: the request entry (its receipt goes into the answer), any access entries (NEN 7513), the
        answer entry; the answer is rendered once, and those bytes are logged, stored for a retry and sent
 
@@ -122,6 +123,11 @@ class Verzoek:
     def index(self) -> Verwijsindex:
         return Verwijsindex(self.repo, self.deps.regels, self.nu, self.outbox)
 
+    def afronden(self) -> None:
+        """Write what the index collected while the handler ran (its signals and counts)."""
+        if "index" in self.__dict__:
+            self.index.afronden()
+
     @property
     def inzage(self) -> list[dict[str, Any]]:
         """What this request showed of youths' matches, for the access log."""
@@ -180,11 +186,11 @@ class Dienst:
     def uitvoeren(self, ctx: Any, naam: str, req: Any) -> Any:
         """Entry point of every Spyne method: the operation in one transaction, errors as faults."""
         deps: Deps = ctx.app.vir
-        ri = info(ctx)
+        request_info = info(ctx)
         try:
             for poging in (1, 2):
                 try:
-                    antwoord = self.in_transactie(deps, self.operaties[naam], req, ri)
+                    antwoord = self.in_transactie(deps, self.operaties[naam], req, request_info)
                     deps.logboek.misschien_checkpoint()
                     return antwoord
                 except (IntegrityError, OperationalError) as exc:
@@ -197,9 +203,11 @@ class Dienst:
                         raise
             raise AssertionError("unreachable")
         except Exception as exc:
-            raise _als_fout(exc, naam, ri) from exc
+            raise _als_fout(exc, naam, request_info) from exc
 
-    def in_transactie(self, deps: Deps, op: Operatie, req: Any, ri: RequestInfo, *, proef: bool = False) -> Any:
+    def in_transactie(
+        self, deps: Deps, op: Operatie, req: Any, request_info: RequestInfo, *, proef: bool = False
+    ) -> Any:
         """The sequence of the module docstring. ``proef``: run the rules, roll everything back, and return
         what the handler read of youths' matches (for the access log) instead of the answer."""
         sg = req.stuurgegevens
@@ -215,35 +223,42 @@ class Dienst:
             with transactie(deps.db, write=op.muterend or not proef) as session:
                 repo = Repository(session)
                 # The sender first: a suspended or unknown sender never gets a stored answer replayed.
-                afzender = self.authenticeer(repo, op.naam, req, ri)
+                afzender = self.authenticeer(repo, op.naam, req, request_info)
                 claim = None
                 if muterend and self.claimt:
-                    claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, ri.verzoek_hash, nu)
+                    claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, request_info.verzoek_hash, nu)
                     if claim is None:
-                        return self._herhaling(deps, session, repo, op, req, ri)
-                verzoek = Verzoek(deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, ri)
-                antwoord = op.handler(verzoek, req)
+                        return self._herhaling(deps, session, repo, op, req, request_info)
+                verzoek = Verzoek(
+                    deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, request_info
+                )
+                try:
+                    antwoord = op.handler(verzoek, req)
+                except GatewayError as exc:
+                    exc.in_bericht(f"/{self.prefix}:{op.naam}", self.prefix)
+                    raise
                 antwoord.stuurgegevens = stuurgegevens_antwoord(deps, req, nu)
                 if proef:
                     raise _Proef(verzoek.inzage)
-                ri.antwoord_xml = log_vraag_en_antwoord(
-                    deps, session, logop, afzender.actor, ri, req, antwoord, op.antwoord, verzoek.inzage
+                verzoek.afronden()
+                request_info.antwoord_xml = log_vraag_en_antwoord(
+                    deps, session, logop, afzender.actor, request_info, req, antwoord, op.antwoord, verzoek.inzage
                 )
                 if claim is not None:
-                    repo.bewaar_antwoord(claim, ri.antwoord_xml)
+                    repo.bewaar_antwoord(claim, request_info.antwoord_xml)
                 return antwoord
         except _Proef as klaar:
             return klaar.inzage
 
     def _herhaling(
-        self, deps: Deps, session: Session, repo: Repository, op: Operatie, req: Any, ri: RequestInfo
+        self, deps: Deps, session: Session, repo: Repository, op: Operatie, req: Any, request_info: RequestInfo
     ) -> Any:
         """A berichtId claimed before: the same request gets the stored answer again (and both are logged);
         another request under that berichtId is refused."""
         sg = req.stuurgegevens
         eerder = repo.bericht(sg.zender.oin, sg.berichtId)
         assert eerder is not None
-        if eerder.verzoek_hash != ri.verzoek_hash:
+        if eerder.verzoek_hash != request_info.verzoek_hash:
             raise RuleError(
                 code="VIR-BERICHTID-HERGEBRUIKT",
                 xpath=f"/{self.prefix}:{op.naam}/{self.prefix}:stuurgegevens/g:berichtId",
@@ -251,7 +266,15 @@ class Dienst:
         t, logop, actor = deps.logboek.nu(), f"{self.logprefix}{op.naam}", sg.zender.oin
         boek = deps.logboek.open(session)
         boek.add(
-            Regel(t, "inkomend", logop, actor, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+            Regel(
+                t,
+                "inkomend",
+                logop,
+                actor,
+                request_info.verzoek,
+                bericht_id=sg.berichtId,
+                correlatie_id=request_info.correlatie_id,
+            )
         )
         boek.add(
             Regel(
@@ -261,11 +284,11 @@ class Dienst:
                 actor,
                 eerder.antwoord,
                 kruisverwijzing=sg.berichtId,
-                correlatie_id=ri.correlatie_id,
+                correlatie_id=request_info.correlatie_id,
             )
         )
         boek.close()
-        ri.antwoord_xml = eerder.antwoord
+        request_info.antwoord_xml = eerder.antwoord
         return get_xml_as_object(etree.fromstring(eerder.antwoord), op.antwoord)
 
 
@@ -274,7 +297,7 @@ def log_vraag_en_antwoord(
     session: Session,
     logop: str,
     actor: str,
-    ri: RequestInfo,
+    request_info: RequestInfo,
     req: Any,
     antwoord: Any,
     antwoord_cls: Any,
@@ -289,10 +312,18 @@ def log_vraag_en_antwoord(
     t = deps.logboek.nu()
     boek = deps.logboek.open(session)
     bewijs = boek.add(
-        Regel(t, "inkomend", logop, actor, ri.verzoek, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+        Regel(
+            t,
+            "inkomend",
+            logop,
+            actor,
+            request_info.verzoek,
+            bericht_id=sg.berichtId,
+            correlatie_id=request_info.correlatie_id,
+        )
     )
     if inzage or proef:
-        boek.add(_inzage(t, logop, ri, sg, inzage or [], proef))
+        boek.add(_inzage(t, logop, request_info, sg, inzage or [], proef))
     if deps.logboek.aan:
         antwoord.stuurgegevens.ontvangstbewijs = ontvangstbewijs_naar_bericht(bewijs)
     payload: bytes = etree.tostring(als_xml(antwoord, antwoord_cls))
@@ -305,7 +336,7 @@ def log_vraag_en_antwoord(
             payload,
             bericht_id=antwoord.stuurgegevens.berichtId,
             kruisverwijzing=sg.berichtId,
-            correlatie_id=ri.correlatie_id,
+            correlatie_id=request_info.correlatie_id,
         )
     )
     boek.close()
@@ -327,7 +358,7 @@ def ontvangstbewijs_naar_bericht(bewijs: Ontvangstbewijs) -> Any:
 
 
 def _inzage(
-    t: str, logop: str, ri: RequestInfo, sg: Any, gezien: list[dict[str, Any]], proef: str | None = None
+    t: str, logop: str, request_info: RequestInfo, sg: Any, gezien: list[dict[str, Any]], proef: str | None = None
 ) -> Regel:
     """The access-log entry of a read of youths' matches (NEN 7513): who (instantie, application, the
     professional when the partner names one), when, and which meldingen and matches were shown; the
@@ -337,16 +368,18 @@ def _inzage(
         "instantie": sg.zender.oin,
         "applicatie": sg.zender.applicatie,
         "gebruiker": sg.gebruiker,
-        "geauthenticeerd": ri.geauthenticeerd,
+        "geauthenticeerd": request_info.geauthenticeerd,
         "gezien": gezien,
     }
     if proef is not None:
         wie["proef"] = proef
     payload = json.dumps(wie, sort_keys=True).encode()
-    return Regel(t, "inzage", logop, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=ri.correlatie_id)
+    return Regel(
+        t, "inzage", logop, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=request_info.correlatie_id
+    )
 
 
-def _als_fout(exc: Exception, naam: str, ri: RequestInfo) -> VirFault:
+def _als_fout(exc: Exception, naam: str, request_info: RequestInfo) -> VirFault:
     """The one place where an error becomes a fault: ours as they are, a database that does not answer as
     ``StoreError``, anything else as an internal error with a correlation id (and no payload) in the log."""
     if isinstance(exc, GatewayError):
@@ -354,5 +387,5 @@ def _als_fout(exc: Exception, naam: str, ri: RequestInfo) -> VirFault:
     if isinstance(exc, DatabaseUnavailable):
         return VirFault(StoreError())
     # The trace without messages: a driver's message can quote the row it refused (gateway/uitvoer.py).
-    log.error("internal error in %s [correlatie %s]: %s", naam, ri.correlatie_id, spoor(exc))
+    log.error("internal error in %s [correlatie %s]: %s", naam, request_info.correlatie_id, spoor(exc))
     return VirFault(ServerError())

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,11 +25,14 @@ from store.models import (
     Melding,
     Peer,
     Signaal,
-    Telling,
     WsaBericht,
 )
 
-ACTIEF = "actief"
+# The column values the queries here filter on. The store knows nothing above it: these are its own copies
+# of the domain's values (``gateway.domain.soorten``), and a test keeps them equal.
+ACTIEF = "actief"  # melding and match status
+GEARCHIVEERD = "gearchiveerd"  # melding status
+CLIENTMATCH = "clientmatch"  # match kind
 
 
 # Hot statements are built once and executed with parameters: building a statement anew for every
@@ -39,6 +42,11 @@ ACTIEF = "actief"
 @cache
 def _insert_returning_id(table: Any) -> Any:
     return table.insert().returning(table.c.id)
+
+
+@cache
+def _insert(table: Any) -> Any:
+    return table.insert()
 
 
 def _dialect_insert(dialect: str, table: Any) -> Any:
@@ -86,18 +94,16 @@ _VERWANTEN = (
 )
 _MELDINGEN_VAN_JONGERE = (
     select(Melding)
-    .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, "gearchiveerd"]))
+    .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
     .order_by(Melding.id)
 )
 _MELDINGEN_VAN_JONGEREN = (
     select(Melding)
-    .where(
-        Melding.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Melding.status.in_([ACTIEF, "gearchiveerd"])
-    )
+    .where(Melding.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
     .order_by(Melding.id)
 )
 _ACTIEVE_CLIENTMATCHES = select(Match).where(
-    Match.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Match.soort == "clientmatch", Match.status == ACTIEF
+    Match.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Match.soort == CLIENTMATCH, Match.status == ACTIEF
 )
 _LAATSTE_AFSTEMMINGEN = (
     select(Afstemming.match_id, func.max(Afstemming.datum))
@@ -111,7 +117,6 @@ _ACTIEVE_MATCH = select(Match).where(
 _BRP_GEVULD = select(BrpPersoon.bsn).limit(1)
 _INSTANTIES = select(Instantie).where(Instantie.id.in_(bindparam("b_ids", expanding=True)))
 _LAATSTE_AFSTEMMING = select(func.max(Afstemming.datum)).where(Afstemming.match_id == bindparam("b_match"))
-_TELLING = insert(Telling)
 _INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"))
 _ACTIEVE_MELDINGEN = (
     select(Melding).where(Melding.jongere_id == bindparam("b_jongere"), Melding.status == ACTIEF).order_by(Melding.id)
@@ -315,7 +320,7 @@ class Repository:
         return set(self.s.scalars(_VERWANTEN, {"b_bsn": bsn})) - {bsn}
 
     def archief(self, jongere_id: int) -> Sequence[Melding]:
-        return [a for a in self.meldingen_van_jongere(jongere_id) if a.status == "gearchiveerd"]
+        return [a for a in self.meldingen_van_jongere(jongere_id) if a.status == GEARCHIVEERD]
 
     def meldingen_van_jongere(self, jongere_id: int) -> Sequence[Melding]:
         """The youth's active and archived meldingen. Most filings are on a youth the index does not know
@@ -327,6 +332,10 @@ class Repository:
     def brp_gevuld(self) -> bool:
         return self.s.execute(_BRP_GEVULD).first() is not None
 
+    def jongere(self, jongere_id: int) -> Jongere | None:
+        """The youth's row by id (from the session when it is loaded already)."""
+        return self.s.get(Jongere, jongere_id)
+
     def lock_jongere_by_id(self, jongere_id: int) -> Jongere:
         return self.s.scalars(select(Jongere).where(Jongere.id == jongere_id).with_for_update()).one()
 
@@ -334,6 +343,10 @@ class Repository:
 
     def melding(self, melding_id: str) -> Melding | None:
         return self.s.scalars(select(Melding).where(Melding.melding_id == melding_id)).one_or_none()
+
+    def melding_by_rij(self, rij_id: int) -> Melding | None:
+        """A melding by its row id (from the session when it is loaded already)."""
+        return self.s.get(Melding, rij_id)
 
     def actieve_meldingen(self, jongere_id: int) -> Sequence[Melding]:
         return self.s.scalars(_ACTIEVE_MELDINGEN, {"b_jongere": jongere_id}).all()
@@ -359,7 +372,7 @@ class Repository:
 
     # --- matches ----------------------------------------------------------------------------
 
-    def actieve_match(self, jongere_id: int, soort: str = "clientmatch") -> Match | None:
+    def actieve_match(self, jongere_id: int, soort: str = CLIENTMATCH) -> Match | None:
         return self.s.scalars(_ACTIEVE_MATCH, {"b_jongere": jongere_id, "b_soort": soort}).one_or_none()
 
     def actieve_matches(self, jongere_id: int) -> Sequence[Match]:
@@ -372,9 +385,6 @@ class Repository:
 
     def laatste_afstemming(self, match_id: int) -> date | None:
         return self.c.execute(_LAATSTE_AFSTEMMING, {"b_match": match_id}).scalar()
-
-    def tel(self, nu: datetime, instantie_id: int, soort: str) -> None:
-        self.c.execute(_TELLING, {"tijdstip": nu, "instantie_id": instantie_id, "soort": soort})
 
     def eigen_meldingen_met_match(
         self, instantie_id: int, melding_id: str | None, offset: int, limit: int
@@ -467,4 +477,4 @@ class Repository:
             w = r if isinstance(r, dict) else _waarden(r)
             groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
         for waarden in groepen.values():
-            self.c.execute(model.__table__.insert(), waarden)
+            self.c.execute(_insert(model.__table__), waarden)

@@ -95,6 +95,7 @@ def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, 
         # Households and parents may have changed: every youth with an active melding or a family match.
         for jongere_id in tabellen.jongeren_met_actieve_melding_of_gezinsmatch():
             index.herbereken_gezin(jongere_id)
+        index.afronden()
         resultaat = Geladen(len(personen), len(adressen), len(verhuisd), signalen)
         verslag = {
             "peildatum": bevolking.peildatum.isoformat(),

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from gateway.domain.soorten import SignaalSoort
+
 
 class Gebeurtenis(Enum):
     ONTSTAAN = "ontstaan"
@@ -25,7 +27,7 @@ class Gebeurtenis(Enum):
 @dataclass(frozen=True)
 class Kennisgeving:
     instantie: int
-    soort: str  # SignaalSoort of the contract
+    soort: SignaalSoort
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,10 @@ def bij_toetreden(anderen: set[int], nieuw: int) -> MatchWijziging:
     if not anderen:
         return MatchWijziging(Gebeurtenis.GEEN, ())
     if len(anderen) == 1:
-        ks = [Kennisgeving(i, "nieuweMatch") for i in sorted(anderen | {nieuw})]
+        ks = [Kennisgeving(i, SignaalSoort.NIEUWE_MATCH) for i in sorted(anderen | {nieuw})]
         return MatchWijziging(Gebeurtenis.ONTSTAAN, tuple(ks))
-    ks = [Kennisgeving(i, "gewijzigdeMatch") for i in sorted(anderen)]
-    ks.append(Kennisgeving(nieuw, "nieuweMatch"))
+    ks = [Kennisgeving(i, SignaalSoort.GEWIJZIGDE_MATCH) for i in sorted(anderen)]
+    ks.append(Kennisgeving(nieuw, SignaalSoort.NIEUWE_MATCH))
     return MatchWijziging(Gebeurtenis.GEWIJZIGD, tuple(sorted(ks, key=lambda k: k.instantie)))
 
 
@@ -53,10 +55,10 @@ def bij_vertrek(blijvers: set[int], vertrekker: int) -> MatchWijziging:
     if not blijvers:
         return MatchWijziging(Gebeurtenis.GEEN, ())
     if len(blijvers) == 1:
-        ks = [Kennisgeving(i, "beeindigdeMatch") for i in sorted(blijvers | {vertrekker})]
+        ks = [Kennisgeving(i, SignaalSoort.BEEINDIGDE_MATCH) for i in sorted(blijvers | {vertrekker})]
         return MatchWijziging(Gebeurtenis.BEEINDIGD, tuple(ks))
-    ks = [Kennisgeving(i, "gewijzigdeMatch") for i in sorted(blijvers)]
-    ks.append(Kennisgeving(vertrekker, "beeindigdeMatch"))
+    ks = [Kennisgeving(i, SignaalSoort.GEWIJZIGDE_MATCH) for i in sorted(blijvers)]
+    ks.append(Kennisgeving(vertrekker, SignaalSoort.BEEINDIGDE_MATCH))
     return MatchWijziging(Gebeurtenis.GEWIJZIGD, tuple(sorted(ks, key=lambda k: k.instantie)))
 
 
@@ -65,5 +67,5 @@ def bij_wijziging(anderen: set[int], wijziger: int) -> MatchWijziging:
     anderen = anderen - {wijziger}
     if not anderen:
         return MatchWijziging(Gebeurtenis.GEEN, ())
-    ks = tuple(Kennisgeving(i, "gewijzigdeMatch") for i in sorted(anderen))
+    ks = tuple(Kennisgeving(i, SignaalSoort.GEWIJZIGDE_MATCH) for i in sorted(anderen))
     return MatchWijziging(Gebeurtenis.GEWIJZIGD, ks)

@@ -46,8 +46,11 @@ class Regels:
     def uiterste_einddatum(self, afgegeven: date) -> date:
         return plus_jaren(afgegeven, self.max_melding_jaren)
 
-    def geplande_einddatum(self, gevraagd: date | None, afgegeven: date, vandaag: date, xpath: str) -> date:
-        """The planned end date: the requested one if it lies after today and within the maximum."""
+    def geplande_einddatum(
+        self, gevraagd: date | None, afgegeven: date, vandaag: date, xpath: str | None = None
+    ) -> date:
+        """The planned end date: the requested one if it lies after today and within the maximum. A refusal
+        names the field ``geplandeEinddatum`` (and ``xpath``, when the caller knows where it stands)."""
         uiterste = self.uiterste_einddatum(afgegeven)
         if gevraagd is None:
             return uiterste
@@ -57,5 +60,6 @@ class Regels:
                 detail_en=f"(at most {uiterste.isoformat()})",
                 code="VIR-EINDDATUM-ONGELDIG",
                 xpath=xpath,
+                veld="geplandeEinddatum",
             )
         return gevraagd

@@ -1,0 +1,75 @@
+"""Care coordination of a match (RegievoerderVastleggen, AfstemmingVastleggen): who coordinates, and when
+the parties last had contact."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from gateway.domain import matching
+from gateway.domain.model import MatchBeeld
+from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, SignaalSoort
+from gateway.errors import RuleError
+from gateway.index.kern import Kern
+from store import models as m
+
+
+class Regie(Kern):
+    def regievoerder(self, zender: m.Instantie, match_id: str, oin: str) -> MatchBeeld:
+        """The party ``oin`` coordinates the care of the match; refusals name ``matchId`` or
+        ``regievoerder``."""
+        match, eigen = self._eigen_match(zender, match_id)
+        partijen = [a for a in self._partijen_van(match) if a.status == MeldingStatus.ACTIEF]
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in partijen)
+        kandidaat = next((a for a in partijen if instanties[a.instantie_id].oin == oin and not a.afgeschermd), None)
+        if kandidaat is None or not instanties[kandidaat.instantie_id].mag_regievoeren:
+            raise RuleError(code="VIR-REGIEVOERDER-NIET-TOEGESTAAN", veld="regievoerder")
+        if match.regievoerder_id != kandidaat.instantie_id:
+            match.regievoerder_id = kandidaat.instantie_id
+            self.repo.flush()
+            self._regie_gewijzigd(match, zender.id)
+        return self._beeld(match, eigen, self.repo.actieve_meldingen(match.jongere_id), instanties)
+
+    def afstemming(self, zender: m.Instantie, match_id: str, datum: date) -> MatchBeeld:
+        """The parties had contact on ``datum``; refusals name ``matchId`` or ``datum``."""
+        match, eigen = self._eigen_match(zender, match_id)
+        if datum > self.vandaag or datum < match.ontstaan.date():
+            raise RuleError(code="VIR-AFSTEMMING-DATUM-ONGELDIG", veld="datum")
+        self.repo.insert(m.Afstemming(match_id=match.id, instantie_id=zender.id, datum=datum, vastgelegd=self.nu))
+        self._tel(zender.id, "afstemmingen")
+        actieve = self.repo.actieve_meldingen(match.jongere_id)
+        return self._beeld(match, eigen, actieve, self.repo.instanties_by_id(a.instantie_id for a in actieve))
+
+    def _eigen_match(self, zender: m.Instantie, match_id: str) -> tuple[m.Match, m.Melding]:
+        """An active match on which the caller has an active melding (and so may see it)."""
+        match = self.repo.match(match_id)
+        eigen = None
+        if match is not None and match.status == MatchStatus.ACTIEF:
+            self.repo.lock_jongere_by_id(match.jongere_id)
+            eigen = next(
+                (a for a in self.repo.actieve_meldingen(match.jongere_id) if a.instantie_id == zender.id), None
+            )
+        if match is None or eigen is None:
+            raise RuleError(code="VIR-MATCH-ONBEKEND", veld="matchId")
+        return match, eigen
+
+    def _partijen_van(self, match: m.Match) -> list[m.Melding]:
+        if match.soort == MatchSoort.GEZINSMATCH:
+            ids = json.loads(match.leden or "{}")
+            return self._meldingen([*ids.get("leden", []), *ids.get("kijkers", [])])
+        return list(self.repo.actieve_meldingen(match.jongere_id))
+
+    def _regie_gewijzigd(self, match: m.Match, door: int) -> None:
+        """The other parties of the match learn who coordinates (gewijzigdeMatch)."""
+        actieve = list(self.repo.actieve_meldingen(match.jongere_id))
+        instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
+        if match.soort == MatchSoort.GEZINSMATCH:
+            for a in actieve:
+                if a.instantie_id != door and instanties[a.instantie_id].systeem is None:
+                    beeld = self._gezinsbeeld(match, a, None)
+                    if beeld.partijen:
+                        self._signaal(a.instantie_id, SignaalSoort.GEWIJZIGDE_MATCH, a.melding_id, beeld.to_json())
+            return
+        self._signaleer(
+            matching.bij_wijziging({a.instantie_id for a in actieve}, door), match, actieve, actieve[0], instanties
+        )
