@@ -23,8 +23,8 @@ def _node(left: bytes, right: bytes) -> bytes:
 def upgrade() -> None:
     knoop = op.create_table(
         "logknoop",
-        sa.Column("niveau", sa.Integer(), primary_key=True),
-        sa.Column("positie", sa.BigInteger(), primary_key=True),
+        # sleutel = positie * 64 + niveau (store/logboom.py)
+        sa.Column("sleutel", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("hash", sa.LargeBinary(32), nullable=False),
     )
     # An existing log gets its nodes from its stored leaf hashes (the same merge as Frontier.append).
@@ -41,7 +41,7 @@ def upgrade() -> None:
                 node = _node(stack.pop(), node)
                 s >>= 1
                 level += 1
-                batch.append({"niveau": level, "positie": size >> level, "hash": node})
+                batch.append({"sleutel": ((size >> level) << 6) | level, "hash": node})
             stack.append(node)
             size += 1
         if batch:
