@@ -8,7 +8,8 @@ What the law asks (each number configurable, see ``gateway.config``):
 - an archived melding is destroyed after its archive period, or at the youth's 23rd birthday or death;
 - a youth with no meldingen left is forgotten (its key, its ended matches);
 - chain partners get ``meldingVerlooptBinnenkort`` a configurable number of days before their
-  melding's planned end date, once per end date.
+  melding's planned end date, once per end date;
+- log payloads older than the log retention are removed by a logged redaction (``gateway/log/redactie.py``).
 
 Birth and death dates come from the melding (birth date given by the filer) and from the embedded
 population register. Each run works in transactions of at most ``PARTIJ`` meldingen, so a nightly
@@ -188,6 +189,9 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime) 
         verslag.verloopsignalen.append(melding.melding_id)
 
     in_partijen(kies_verloop, meld_verloop)
+
+    # 6. Log payloads past the log retention: one logged redaction naming them.
+    logboek.bewaartermijn(nu)
 
     with db.transaction() as s:
         # MessageIDs of signed requests are needed only as long as their Timestamp could pass.

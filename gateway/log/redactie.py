@@ -90,6 +90,16 @@ def ongedekt(weg: Sequence[Bereik], dekking: Sequence[Bereik]) -> list[Bereik]:
     return out
 
 
+def iets_te_redigeren(session: Session, waar: ColumnElement[bool]) -> int | None:
+    """The first entry ``waar`` selects that still has a payload (a cheap look before locking the head)."""
+    return session.execute(
+        select(LogRegel.volgnummer)
+        .where(waar, LogRegel.payload.is_not(None), LogRegel.operatie != OPERATIE)
+        .order_by(LogRegel.volgnummer)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class Redactie:
     volgnummer: int  # of the redaction entry
