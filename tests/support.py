@@ -125,8 +125,8 @@ def start_server(
         try:
             if requests.get(f"{url}/health", timeout=2, **(health or {})).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not up yet, or a machine so busy that the first answer takes longer
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"gateway not healthy:\n{log.read_text()}")
