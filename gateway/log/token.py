@@ -8,14 +8,17 @@
 
 The private key never leaves the token: ``TokenSleutel`` offers the one method signxml calls on a key,
 ``sign(data, padding, algorithm)`` for RSA PKCS#1 v1.5 and ``sign(data, signature_algorithm)`` for
-ECDSA, and lets the token hash and sign (CKM_SHA256_RSA_PKCS, CKM_ECDSA_SHA256). SHA-256 only, as
-for PEM keys. The library is loaded and the session opened on first use, in the process that signs
-(a PKCS#11 session does not survive ``fork``), and a lock keeps one signature at a time per session.
+ECDSA. For RSA the token hashes and signs (CKM_SHA256_RSA_PKCS); for ECDSA this process hashes and
+the token signs the digest (CKM_ECDSA: every token has it, CKM_ECDSA_SHA256 not; the digest is no
+secret). SHA-256 only, as for PEM keys. The library is loaded and the session opened on first use,
+in the process that signs (a PKCS#11 session does not survive ``fork``), and a lock keeps one
+signature at a time per session.
 python-pkcs11 is needed only when such a URI is configured (``pip install 'vir-gateway[hsm]'``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -128,7 +131,7 @@ class TokenSleutel:
             key = session.get_key(**kwargs)
         except (pkcs11.PKCS11Error, RuntimeError, OSError) as exc:
             raise ServerError(f"the PKCS#11 key {self.uri} cannot be used: {type(exc).__name__}") from exc
-        self._mechanism = Mechanism.ECDSA_SHA256 if self.is_ec else Mechanism.SHA256_RSA_PKCS
+        self._mechanism = Mechanism.ECDSA if self.is_ec else Mechanism.SHA256_RSA_PKCS
         self._session, self._key, self._pid = session, key, os.getpid()
         return key
 
@@ -151,7 +154,7 @@ class TokenSleutel:
         with self._lock:
             key = self._open()
             try:
-                raw: bytes = key.sign(data, mechanism=self._mechanism)
+                raw: bytes = key.sign(hashlib.sha256(data).digest() if self.is_ec else data, mechanism=self._mechanism)
             except Exception as exc:
                 raise ServerError(f"the PKCS#11 token refused to sign: {type(exc).__name__}") from exc
         if not self.is_ec:
