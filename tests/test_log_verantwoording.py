@@ -74,6 +74,32 @@ def test_a_forged_redaction_mark_is_named(tampered: tuple[str, dict[str, str]]) 
         "UPDATE logregel SET payload = NULL, payload_verwijderd = '2026-11-30T00:00:00.000000Z' WHERE volgnummer = 3",
     )
     failed(cli(env, "verify"), "regel 3: its payload is gone and no logged redaction covers it")
+    # An insider without the key removes another payload through a redaction entry of its own: unsigned
+    # (no checkpoint covers it), so it does not count.
+    from gateway.log.redactie import redigeer
+    from store.db import Database
+    from store.models import LogRegel
+
+    db = Database(url)
+    with db.transaction() as s:
+        redigeer(
+            s, waar=LogRegel.volgnummer == 4, reden="beheerder", actor="insider", tijdstip="2026-12-01T00:00:00.000000Z"
+        )
+    db.dispose()
+    failed(
+        cli(env, "verify"), "regel 4: its payload is gone; the redaction entry that covers it is not yet under a signed"
+    )
+
+
+def test_redaction_ranges() -> None:
+    from gateway.log.redactie import bereiken, gedekt, ongedekt
+
+    assert bereiken([1, 2, 3, 7, 9, 10]) == [(1, 3), (7, 7), (9, 10)]
+    assert ongedekt([(0, 10)], [(2, 3), (5, 5), (9, 20)]) == [(0, 1), (4, 4), (6, 8)]
+    assert ongedekt([(0, 3), (8, 8)], [(0, 8)]) == []
+    # A redaction covers only entries before it, and a payload that is not a record covers nothing.
+    assert gedekt(b'{"regels":[[0,5],[7,9]]}', 8) == [(0, 5), (7, 7)]
+    assert gedekt(b"<not json/>", 8) == []
 
 
 def test_redactions_erasure_and_retention_are_entries_that_verify(own_server: Server, tmp_path: Path) -> None:  # noqa: F811

@@ -178,13 +178,13 @@ def verifieer(pad: Path, cert_pem: bytes | None = None) -> tuple[Resultaat, dict
             except ValueError:
                 bad.append(Bevinding("bundel", f"{info.filename} is not named after a tree size"))
         checkpoints = controleer_checkpoints(sorted(xmls), cert, resultaat)
-        dekking: list[tuple[int, int]] = []
+        dekking: list[tuple[int, int, int]] = []
         for row in _rows(z, "redacties.jsonl", bad):
             echt = _leaf_past(row, leaves) and _digest_past(row)
             if not echt or not redactie.is_redactie(row.soort, row.operatie):
                 bad.append(Bevinding(f"regel {row.volgnummer}", "a redaction entry in the bundle does not verify"))
                 continue
-            dekking.extend(redactie.gedekt(row.payload, row.volgnummer))
+            dekking.extend((a, b, row.volgnummer) for a, b in redactie.gedekt(row.payload, row.volgnummer))
         weg: list[tuple[int, int]] = []
         verwacht = van
         for row in _rows(z, "regels.jsonl", bad):
@@ -198,12 +198,12 @@ def verifieer(pad: Path, cert_pem: bytes | None = None) -> tuple[Resultaat, dict
             elif not _digest_past(row):
                 bad.append(Bevinding(f"regel {row.volgnummer}", "its payload does not match its digest"))
             elif redactie.is_redactie(row.soort, row.operatie) and _leaf_past(row, leaves):
-                dekking.extend(redactie.gedekt(row.payload, row.volgnummer))
+                dekking.extend((a, b, row.volgnummer) for a, b in redactie.gedekt(row.payload, row.volgnummer))
             resultaat.regels += 1
             verwacht += 1
         if verwacht - 1 != tot:
             bad.append(Bevinding("bundel", f"range ends at {verwacht - 1}, manifest says {tot}"))
-        controleer_redacties(weg, dekking, resultaat)
+        controleer_redacties(weg, dekking, resultaat, grootte if grootte in checkpoints else 0)
         frontier = Frontier()
         for leaf in leaves:
             frontier.append(leaf)

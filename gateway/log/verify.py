@@ -104,7 +104,7 @@ class _Rijen:
         self.bad: list[Bevinding] = []
         self.gestopt = False
         self.weg: list[list[int]] = []  # entries without payload, as inclusive ranges
-        self.dekking: list[tuple[int, int]] = []  # what verified redaction entries cover
+        self.dekking: list[tuple[int, int, int]] = []  # (from, to, redaction entry) of verified redactions
 
     def zonder_payload(self, v: int) -> None:
         if self.weg and self.weg[-1][1] == v - 1:
@@ -164,22 +164,30 @@ class _Rijen:
         elif digest is None or hashlib.sha256(payload).digest() != digest or len(payload) != row.payload_lengte:
             self.bad.append(Bevinding(f"regel {expected}", "its payload does not match the digest it was logged with"))
         elif intact and redactie.is_redactie(row.soort, row.operatie):
-            self.dekking.extend(redactie.gedekt(payload, expected))
+            self.dekking.extend((a, b, expected) for a, b in redactie.gedekt(payload, expected))
         self.leaves.append(leaf if leaf is not None else stored_leaf or bytes(32))
         self.verwacht += 1
         return True
 
 
-def controleer_redacties(weg: list[tuple[int, int]], dekking: list[tuple[int, int]], resultaat: Resultaat) -> None:
-    """Every entry without a payload must be covered by a redaction entry logged after it."""
-    ongedekt = redactie.ongedekt(weg, dekking)
-    for a, b in ongedekt[:20]:
-        plek = f"regel {a}" if a == b else f"regels {a}…{b}"
-        resultaat.bevindingen.append(
-            Bevinding(plek, "its payload is gone and no logged redaction covers it (a forged redaction mark)")
-        )
-    if len(ongedekt) > 20:
-        resultaat.bevindingen.append(Bevinding("redacties", f"{len(ongedekt) - 20} more uncovered ranges"))
+def controleer_redacties(
+    weg: list[tuple[int, int]], dekking: list[tuple[int, int, int]], resultaat: Resultaat, getekend: int
+) -> None:
+    """Every entry without a payload must be covered by a redaction entry logged after it and itself
+    under a signed checkpoint (``getekend``: the largest verified one), so that nobody without the
+    key can append a redaction entry to cover a payload removed by hand."""
+    gelden = [(a, b) for a, b, r in dekking if r < getekend]
+    ongedekt = redactie.ongedekt(weg, gelden)
+    vervalst = redactie.ongedekt(weg, [(a, b) for a, b, _ in dekking])
+    ongetekend = redactie.ongedekt(ongedekt, vervalst)  # covered only by redactions not yet signed
+    for ranges, wat in (
+        (vervalst, "its payload is gone and no logged redaction covers it (a forged redaction mark)"),
+        (ongetekend, "its payload is gone; the redaction entry that covers it is not yet under a signed checkpoint"),
+    ):
+        for a, b in ranges[:20]:
+            resultaat.bevindingen.append(Bevinding(f"regel {a}" if a == b else f"regels {a}…{b}", wat))
+        if len(ranges) > 20:
+            resultaat.bevindingen.append(Bevinding("redacties", f"{len(ranges) - 20} more such ranges"))
     totaal = sum(b - a + 1 for a, b in weg)
     resultaat.redacties = totaal - sum(b - a + 1 for a, b in ongedekt)
 
@@ -298,7 +306,7 @@ def verify_rows(
             rijen.leaves = []
     boom.add(rijen.leaves)
     resultaat.bevindingen[:0] = rijen.bad
-    controleer_redacties([(a, b) for a, b in rijen.weg], rijen.dekking, resultaat)
+    controleer_redacties([(a, b) for a, b in rijen.weg], rijen.dekking, resultaat, max(checkpoints, default=0))
     return boom.finish(head)
 
 
@@ -389,7 +397,7 @@ def verify_database(
     boom = _Boom(checkpoints, resultaat, progress, (b.data.grootte for b in tegen))
     bad: list[Bevinding] = []
     weg: list[tuple[int, int]] = []
-    dekking: list[tuple[int, int]] = []
+    dekking: list[tuple[int, int, int]] = []
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(max(1, workers)) as pool:
         for _count, leaves, findings, gestopt, zonder, gedekt in pool.imap(_chunk, ranges):
@@ -401,5 +409,5 @@ def verify_database(
                 pool.terminate()
                 break
     resultaat.bevindingen[:0] = bad
-    controleer_redacties(weg, dekking, resultaat)
+    controleer_redacties(weg, dekking, resultaat, max(checkpoints, default=0))
     return boom.finish(head, tegen)
