@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.errors import ServerError
 from gateway.log import merkle
 from store.logboom import lees_knopen
 from store.models import Checkpoint, LogRegel
 
 
-class ProofError(Exception):
-    """The stored tree cannot give a proof that verifies; ``str`` says where."""
+class ProofError(ServerError):
+    """The stored tree cannot give a proof that verifies; ``detail`` says where. A server error: a
+    chain partner asking for its receipt's proof gets an internal-error fault, the operator a line."""
 
 
 def leaves(session: Session, grootte: int) -> list[bytes]:

@@ -302,7 +302,7 @@ def _tegen_bewijzen(s: Any, tegen: list[Buiten], grootte: int, res: Resultaat) -
         try:
             proof = bewijs.consistency(s, m, grootte)
         except bewijs.ProofError as exc:
-            res.bevindingen.append(Bevinding(f"checkpoint {m} from {b.naam}", str(exc)))
+            res.bevindingen.append(Bevinding(f"checkpoint {m} from {b.naam}", exc.detail))
             continue
         if not merkle.verify_consistency(m, grootte, b.data.wortel, res.wortel, proof):
             res.bevindingen.append(
@@ -320,7 +320,7 @@ def cmd_proof(args: argparse.Namespace) -> int:
         try:
             inc = bewijs.inclusie(s, r.volgnummer, bytes(r.leaf))
         except bewijs.ProofError as exc:
-            _fout(f"{exc}; run 'vir-gateway log verify'")
+            _fout(f"{exc.detail}; run 'vir-gateway log verify'")
             return 1
         if inc is None:
             print("no signed checkpoint covers this entry yet; run 'vir-gateway log checkpoint'", file=sys.stderr)
@@ -362,7 +362,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
         try:
             proof = bewijs.consistency(s, a.grootte, b.grootte)
         except bewijs.ProofError as exc:
-            _fout(f"{exc}; run 'vir-gateway log verify'")
+            _fout(f"{exc.detail}; run 'vir-gateway log verify'")
             return 1
         ok = merkle.verify_consistency(a.grootte, b.grootte, a.wortel, b.wortel, proof)
         _uit(
