@@ -91,12 +91,11 @@ def ongedekt(weg: Sequence[Bereik], dekking: Sequence[Bereik]) -> list[Bereik]:
 
 
 def iets_te_redigeren(session: Session, waar: ColumnElement[bool]) -> int | None:
-    """The first entry ``waar`` selects that still has a payload (a cheap look before locking the head)."""
+    """An entry ``waar`` selects that still has a payload, if any (a cheap look before locking the head)."""
+    # No ORDER BY: the database may then answer from an index on ``waar`` (the time) instead of
+    # walking the whole log in entry order when nothing is due.
     return session.execute(
-        select(LogRegel.volgnummer)
-        .where(waar, LogRegel.payload.is_not(None), LogRegel.operatie != OPERATIE)
-        .order_by(LogRegel.volgnummer)
-        .limit(1)
+        select(LogRegel.volgnummer).where(waar, LogRegel.payload.is_not(None), LogRegel.operatie != OPERATIE).limit(1)
     ).scalar_one_or_none()
 
 
