@@ -11,25 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import BigInteger, Connection, LargeBinary, bindparam, insert, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.orm import Session
 
-from store.models import Base, LogRegel
+from store.models import LogKnoop, LogRegel
 
 Node = tuple[int, int]
 
 
 def sleutel(niveau: int, positie: int) -> int:
     return (positie << 6) | niveau
-
-
-class LogKnoop(Base):
-    """The hash of a complete perfect subtree of the log (level ≥ 1), keyed by ``sleutel``."""
-
-    __tablename__ = "logknoop"
-
-    sleutel: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 _KNOPEN = select(LogKnoop.sleutel, LogKnoop.hash).where(LogKnoop.sleutel.in_(bindparam("s", expanding=True)))
