@@ -21,7 +21,7 @@ from gateway.log import bewijs, merkle
 from tests.support import A, Server, bsn, client, log_size, sg
 from tests.test_log import LoggedDb, cli, clone, logged_db, own_server, traffic  # noqa: F401 (fixtures)
 
-EXIT_INVOER = 3
+EXIT_INVOER = 4
 
 
 @pytest.fixture
@@ -362,7 +362,7 @@ def test_unusable_database_is_one_line(tmp_path: Path) -> None:
     env = {"VIR_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none", "VIR_DATA_DIR": str(tmp_path)}
     r = cli(env, "list")
     no_traceback(r)
-    assert r.returncode == 4 and "database" in r.stderr
+    assert r.returncode == 3 and "database" in r.stderr
 
 
 # --- proofs in O(log n) ---------------------------------------------------------------------------

@@ -50,8 +50,9 @@ EXIT = {
     0: "done; the log (or bundle) verified intact",
     1: "verification found problems, or nothing was found",
     2: "wrong usage",
-    3: "a file given cannot be read or is not what it should be (bundle, certificate, checkpoint)",
-    4: "the database or the signing key cannot be used",
+    # 3 as for the other operator commands: nothing could be done or logged.
+    3: "the database or the signing key cannot be used",
+    4: "a file given cannot be read or is not what it should be (bundle, certificate, checkpoint)",
     5: "an unexpected internal error (a bug: please report it with the message)",
 }
 
@@ -87,16 +88,16 @@ def veilig(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
             return 0
         except InvoerFout as exc:
             _fout(str(exc))
-            return 3
+            return 4
         except OSError as exc:
             _fout(f"{exc.filename or 'a file'}: {exc.strerror or type(exc).__name__}")
-            return 3
+            return 4
         except SQLAlchemyError as exc:
             _fout(f"the database cannot be used ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
-            return 4
+            return 3
         except GatewayError as exc:
             _fout(f"{exc.message_en} ({exc.code})")
-            return 4
+            return 3
         except Exception as exc:
             _fout(f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it")
             return 5

@@ -1,7 +1,7 @@
 """Files an operator hands to ``vir-gateway log``: certificates, checkpoints kept elsewhere, bundles.
 
 Each is read and checked here, so that a wrong file is one ``InvoerFout`` with a sentence naming the
-file and what is wrong with it (exit 3), never a traceback.
+file and what is wrong with it (exit 4), never a traceback.
 """
 
 from __future__ import annotations
