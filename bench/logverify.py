@@ -23,7 +23,7 @@ import gateway  # noqa: F401  (Spyne shim first)
 from gateway.config import Settings
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel, tijdstempel
-from gateway.log.verify import Resultaat, controleer_checkpoints, verify_database
+from gateway.log.verify import Hoofd, Resultaat, controleer_checkpoints, verify_database
 from gateway.log.writer import append
 from store.db import Database
 from store.migrate import upgrade
@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     with db.transaction(write=False) as s:
         head = s.execute(select(LogHoofd)).scalar_one()
         cps = controleer_checkpoints(s.execute(select(Checkpoint.grootte, Checkpoint.xml)).tuples().all(), cert, res)
-        verify_database(db.url, cps, res, head=(head.grootte, head.wortel), workers=args.workers)
+        hoofd = Hoofd(head.grootte, head.wortel, head.frontier)
+        verify_database(db.url, cps, res, head=hoofd, workers=args.workers)
     took = time.perf_counter() - t0
     rate = res.regels / took
     print(

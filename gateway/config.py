@@ -65,6 +65,10 @@ class Settings:
     checkpoint_regels: int = 1000
     """…and whenever this many entries arrived since the last one."""
 
+    log_bewaar_jaren: int = 7
+    """Log payloads older than this are removed by the retention run (a logged redaction; digests
+    and proofs stay). Seven years is the retention the log's evidence is kept for (SPEC §1)."""
+
     bench_zonder_log: bool = False
     """Benchmarks only: switch the log writer off to measure what it costs. Never in production:
     nothing would be logged. ``serve`` says so loudly."""
@@ -193,6 +197,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["checkpoint_seconden"] = float(v)
     if v := env.get("VIR_CHECKPOINT_REGELS"):
         changes["checkpoint_regels"] = int(v)
+    if v := env.get("VIR_LOG_BEWAAR_JAREN"):
+        changes["log_bewaar_jaren"] = int(v)
     if v := env.get("VIR_SYSTEEM"):
         changes["systeem"] = v
     if env.get("VIR_FEDERATIE_HUB") == "1":

@@ -13,6 +13,7 @@ What the law asks (each number configurable, see ``gateway.config``):
   window (``herhaalvenster_dagen``), signals until acknowledged (and pushed) or ``signaal_dagen`` old,
   WS-Addressing MessageIDs for twice the timestamp window; on SQLite the write-ahead log is then emptied
   into the file (whose deleted rows ``secure_delete`` has zeroed).
+- log payloads older than the log retention are removed by a logged redaction (``gateway/log/redactie.py``).
 
 Birth and death dates come from the melding (birth date given by the filer) and from the embedded
 population register. Each run works in transactions of at most ``PARTIJ`` meldingen, so a nightly
@@ -144,6 +145,9 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
         verslag.verloopsignalen.append(melding.melding_id)
 
     in_partijen(lambda retentie: retentie.te_waarschuwen(grens, PARTIJ), meld_verloop)
+
+    # 6. Log payloads past the log retention: one logged redaction naming them.
+    logboek.bewaartermijn(nu)
 
     with db.transaction() as s:
         retentie = Retentie(s)

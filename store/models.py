@@ -236,6 +236,16 @@ class Checkpoint(Base):
     xml: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class LogKnoop(Base):
+    """The hash of a complete perfect subtree of the message log (level ≥ 1), so that proofs read
+    O(log n) hashes; ``sleutel = positie · 64 + niveau`` (``store/logboom.py``)."""
+
+    __tablename__ = "logknoop"
+
+    sleutel: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
 class Peer(Base):
     """Another verwijsindex system this node exchanges meldingen with."""
 

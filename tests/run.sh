@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
-# Independent tools the tests check our output with (and run in front of us): xmllint, xmlsec1, nginx.
+# Independent tools the tests check our output with (and run in front of us): xmllint, xmlsec1, nginx;
+# SoftHSM2 holds the checkpoint key in the PKCS#11 tests.
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}…"

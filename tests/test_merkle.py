@@ -109,3 +109,39 @@ def test_leaf_encoding_is_the_canonical_json() -> None:
     ]
     for i, fields in enumerate(cases):
         assert leaf_data(i * 1000, **fields) == leaf_data_reference(i * 1000, **fields)
+
+
+def _stored_tree(ls: list[bytes]) -> dict[merkle.Node, bytes]:
+    """Every node the writer stores for these leaves: the leaves and what Frontier.append_nodes makes."""
+    f = merkle.Frontier()
+    nodes: dict[merkle.Node, bytes] = {}
+    for i, leaf in enumerate(ls):
+        nodes[(0, i)] = leaf
+        for level, pos, h in f.append_nodes(leaf):
+            nodes[(level, pos)] = h
+    assert f.root() == reference_root(ls)
+    return nodes
+
+
+def test_proofs_from_stored_nodes_equal_the_proofs_from_all_leaves() -> None:
+    """The O(log n) plans, rehashed from stored nodes, give exactly RFC 9162's PATH and PROOF."""
+    rng = random.Random(11)
+    ls = leaves(300)
+    nodes = _stored_tree(ls)
+    for size in [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 64, 100, 255, 256, 257, 300]:
+        for index in {0, size - 1, rng.randrange(size), rng.randrange(size)}:
+            plan = merkle.inclusion_plan(index, size)
+            assert sum(len(p) for p in plan) <= 2 * max(1, size.bit_length())
+            assert merkle.rehash(plan, nodes) == merkle.inclusion_proof(ls, index, size)
+        for old in {1, size, rng.randrange(1, size + 1), rng.randrange(1, size + 1)}:
+            plan = merkle.consistency_plan(old, size)
+            assert merkle.rehash(plan, nodes) == merkle.consistency_proof(ls, old, size)
+        assert merkle.rehash([merkle.perfect_nodes(0, size)], nodes) == [reference_root(ls[:size])]
+
+
+def test_append_nodes_names_each_perfect_subtree_once() -> None:
+    ls = leaves(64)
+    nodes = _stored_tree(ls)
+    assert len(nodes) == 2 * 64 - 1
+    assert nodes[(6, 0)] == reference_root(ls)
+    assert nodes[(2, 3)] == reference_root(ls[12:16])

@@ -1,4 +1,11 @@
-"""Proofs from the stored log: leaves, inclusion proofs against checkpoints, consistency proofs."""
+"""Proofs from the stored log, reading O(log n) hashes: inclusion proofs against checkpoints and
+consistency proofs between tree sizes.
+
+``merkle.inclusion_plan`` / ``consistency_plan`` name the stored nodes a proof needs, one query
+fetches them (``store/logboom.py``), ``merkle.rehash`` folds them. Every proof is checked against the
+signed root before it is handed out, so stored nodes that were changed make a ``ProofError``, never a
+wrong proof.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,23 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.errors import ServerError
 from gateway.log import merkle
+from store.logboom import lees_knopen
 from store.models import Checkpoint, LogRegel
 
 
+class ProofError(ServerError):
+    """The stored tree cannot give a proof that verifies; ``detail`` says where. A server error: a
+    chain partner asking for its receipt's proof gets an internal-error fault, the operator a line."""
+
+
 def leaves(session: Session, grootte: int) -> list[bytes]:
-    """The leaf hashes of entries 0 … grootte-1, in order."""
+    """The leaf hashes of entries 0 … grootte-1, in order (for an export, which ships them all)."""
     rows = session.execute(
         select(LogRegel.leaf).where(LogRegel.volgnummer < grootte).order_by(LogRegel.volgnummer)
     ).scalars()
-    return list(rows)
+    return [bytes(r) for r in rows]
 
 
 def checkpoint_voor(session: Session, volgnummer: int) -> Checkpoint | None:
@@ -24,6 +38,32 @@ def checkpoint_voor(session: Session, volgnummer: int) -> Checkpoint | None:
     return session.execute(
         select(Checkpoint).where(Checkpoint.grootte > volgnummer).order_by(Checkpoint.grootte.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def _proof(session: Session, plan: list[list[merkle.Node]]) -> list[bytes]:
+    hashes = lees_knopen(session, (n for nodes in plan for n in nodes))
+    missing = [n for nodes in plan for n in nodes if n not in hashes]
+    if missing:
+        level, pos = missing[0]
+        raise ProofError(f"the stored tree lacks node {level}/{pos} ({len(missing)} missing)")
+    return merkle.rehash(plan, hashes)
+
+
+def inclusion_path(session: Session, volgnummer: int, grootte: int) -> list[bytes]:
+    """The audit path of entry ``volgnummer`` in the tree of ``grootte`` entries."""
+    return _proof(session, merkle.inclusion_plan(volgnummer, grootte))
+
+
+def consistency(session: Session, oud: int, nieuw: int) -> list[bytes]:
+    """The consistency proof between the trees of ``oud`` and ``nieuw`` entries (oud ≤ nieuw)."""
+    return _proof(session, merkle.consistency_plan(oud, nieuw))
+
+
+def root(session: Session, grootte: int) -> bytes:
+    """The root of the tree of the first ``grootte`` entries, from its O(log n) perfect subtrees."""
+    if grootte == 0:
+        return merkle.EMPTY_ROOT
+    return _proof(session, [merkle.perfect_nodes(0, grootte)])[0]
 
 
 @dataclass(frozen=True)
@@ -36,8 +76,11 @@ class Inclusie:
 
 
 def inclusie(session: Session, volgnummer: int, leaf: bytes) -> Inclusie | None:
+    """The inclusion proof of an entry against the newest checkpoint covering it (None: no checkpoint yet)."""
     cp = checkpoint_voor(session, volgnummer)
     if cp is None:
         return None
-    pad = merkle.inclusion_proof(leaves(session, cp.grootte), volgnummer, cp.grootte)
+    pad = inclusion_path(session, volgnummer, cp.grootte)
+    if not merkle.verify_inclusion(leaf, volgnummer, cp.grootte, pad, cp.wortel):
+        raise ProofError(f"the stored tree does not prove entry {volgnummer} against checkpoint {cp.grootte}")
     return Inclusie(volgnummer, leaf, cp.grootte, pad, cp)

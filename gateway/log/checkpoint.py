@@ -11,7 +11,8 @@ XML-DSig signature (signxml), verifiable by anyone with the certificate (also by
 
 Algorithms are an allow-list (SHA-256 only). After verifying, only the document signxml says was
 signed is read. The signing key and certificate are loaded once; development mode generates an
-RSA-2048 pair with a self-signed certificate on first start.
+RSA-2048 pair with a self-signed certificate on first start. The key may instead live in a PKCS#11
+token (``VIR_LOG_KEY=pkcs11:…``, ``gateway/log/token.py``); the certificate stays a PEM file.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from signxml.exceptions import InvalidInput, InvalidSignature
 
 from gateway import ns
 from gateway.errors import ServerError
+from gateway.log import token
 
 _ALLOWED = SignatureConfiguration(
     require_x509=True,
@@ -66,11 +68,12 @@ class CheckpointError(Exception):
 
 
 class Signer:
-    def __init__(self, key_pem: bytes, cert_pem: bytes) -> None:
+    def __init__(self, key_pem: bytes, cert_pem: bytes, *, key: Any = None) -> None:
+        """``key``: an already loaded key (a token key) instead of ``key_pem``."""
         # Any: the key types signxml accepts differ between cryptography versions' stubs.
-        self.key: Any = serialization.load_pem_private_key(key_pem, password=None)
+        self.key: Any = key if key is not None else serialization.load_pem_private_key(key_pem, password=None)
         self.cert_pem = cert_pem
-        is_ec = isinstance(self.key, ec.EllipticCurvePrivateKey)
+        is_ec = isinstance(self.key, ec.EllipticCurvePrivateKey) or getattr(self.key, "is_ec", False)
         self._signer = XMLSigner(
             signature_algorithm=SignatureMethod.ECDSA_SHA256 if is_ec else SignatureMethod.RSA_SHA256,
             digest_algorithm=DigestAlgorithm.SHA256,
@@ -153,7 +156,13 @@ def _generate(key_path: Path, cert_path: Path, common_name: str) -> tuple[Path, 
 
 
 def load_signer(key_path: Path, cert_path: Path) -> Signer:
+    """The signer for a PEM key file, or for a key in a PKCS#11 token when ``key_path`` is a
+    ``pkcs11:`` URI (the token is opened on the first signature)."""
     try:
+        if token.is_token_uri(key_path):
+            cert_pem = cert_path.read_bytes()
+            return Signer(b"", cert_pem, key=token.TokenSleutel(token.parse_uri(str(key_path)), cert_pem))
         return Signer.from_files(key_path, cert_path)
     except (OSError, ValueError) as exc:
-        raise ServerError(f"checkpoint key unusable: {key_path}") from exc
+        shown = "the PKCS#11 key" if token.is_token_uri(key_path) else str(key_path)
+        raise ServerError(f"checkpoint key unusable: {shown}") from exc

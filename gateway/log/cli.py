@@ -2,15 +2,19 @@
 
     list | search      entries by time, operation, instantie, berichtId, fault code or BSN
     show V             one entry: metadata and pretty payload
-    verify             the whole log (or --bundle FILE, offline): exit 0 intact, 1 problems found
+    verify             the whole log (or --bundle FILE, offline): exit 0 intact, 1 problems found;
+                       --tegen FILE… also holds it against checkpoints kept elsewhere
     proof V            inclusion proof of entry V against the newest checkpoint covering it
     consistency A B    consistency proof between the checkpoints of sizes A and B
     export             a range as a self-contained bundle (zip)
-    redact --before D  remove payloads older than D; everything stays verifiable
+    redact --before D  remove payloads older than D (--bsn B: a data subject's erasure); the
+                       redaction is itself an entry naming them, and everything stays verifiable
     checkpoint         sign a checkpoint now
 
 Every read is itself logged (soort ``inzage``: who, what, when; NEN 7513), every change too
-(soort ``beheer``). Exit codes: 0 done/intact, 1 verification failed or nothing found, 2 usage.
+(soort ``beheer``); ``verify`` logs its read only after it found the log intact, and never writes to
+a log it found broken. Every failure is one line on stderr and an exit code (``EXIT``); a pipe closed
+early (``log list | head``) ends quietly.
 """
 
 from __future__ import annotations
@@ -21,23 +25,85 @@ import getpass
 import json
 import os
 import sys
-import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import LargeBinary, func, literal, select, update
+from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import config
-from gateway.log import bewijs, bundle, merkle
+from gateway.errors import GatewayError
+from gateway.log import bewijs, bundle, merkle, redactie
+from gateway.log.invoer import InvoerFout, buiten_checkpoint, certificaat
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel, tijdstempel
-from gateway.log.verify import Bevinding, Resultaat, controleer_checkpoints, verify_database
+from gateway.log.verify import Bevinding, Buiten, Hoofd, Resultaat, controleer_checkpoints, verify_database
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Checkpoint, LogHoofd, LogRegel
+
+# Exit codes of every ``vir-gateway log`` command (docs/operators.md lists them too).
+EXIT = {
+    0: "done; the log (or bundle) verified intact",
+    1: "verification found problems, or nothing was found",
+    2: "wrong usage",
+    # 3 as for the other operator commands: nothing could be done or logged.
+    3: "the database or the signing key cannot be used",
+    4: "a file given cannot be read or is not what it should be (bundle, certificate, checkpoint)",
+    5: "an unexpected internal error (a bug: please report it with the message)",
+}
+
+
+def _uit(tekst: str = "") -> None:
+    """Print to stdout; a reader that went away (``| head``) ends the output, not the command, so
+    that the read is still logged."""
+    try:
+        print(tekst)
+    except BrokenPipeError:
+        _stdout_weg()
+
+
+def _stdout_weg() -> None:
+    # Python flushes stdout once more at exit; point it at /dev/null so that flush has nowhere to fail.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _fout(tekst: str) -> None:
+    print(f"vir-gateway log: {tekst}", file=sys.stderr)
+
+
+def veilig(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Every failure as one line and an exit code from ``EXIT``, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except BrokenPipeError:
+            _stdout_weg()
+            return 0
+        except InvoerFout as exc:
+            _fout(str(exc))
+            return 4
+        except OSError as exc:
+            _fout(f"{exc.filename or 'a file'}: {exc.strerror or type(exc).__name__}")
+            return 4
+        except SQLAlchemyError as exc:
+            _fout(f"the database cannot be used ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+            return 3
+        except GatewayError as exc:
+            _fout(f"{exc.message_en} ({exc.code})")
+            return 3
+        except Exception as exc:
+            _fout(f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it")
+            return 5
+
+    run.__doc__ = fn.__doc__
+    return run
 
 
 def _operator(args: argparse.Namespace) -> str:
@@ -119,9 +185,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             filters["bsn"] = args.bsn
     with db.transaction(write=False) as s:
         rows = list(reversed(s.execute(q).scalars().all()))
-        print(_kop())
+        _uit(_kop())
         for r in rows:
-            print(_regel_regel(r))
+            _uit(_regel_regel(r))
     _audit(logboek, args, "inzage", {**filters, "gevonden": len(rows)})
     return 0 if rows or not args.cmd_search else 1
 
@@ -134,59 +200,115 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
         for k in bundle.KOLOMMEN:
-            print(f"{k:<18} {getattr(r, k)}")
-        print(f"{'payload_sha256':<18} {r.payload_digest.hex()}")
-        print(f"{'leaf':<18} {r.leaf.hex()}")
-        print()
+            _uit(f"{k:<18} {getattr(r, k)}")
+        _uit(f"{'payload_sha256':<18} {bytes(r.payload_digest).hex()}")
+        _uit(f"{'leaf':<18} {bytes(r.leaf).hex()}")
+        _uit()
         if r.payload is None:
-            print("(payload removed after its retention period)")
+            _uit(f"(payload removed; the redaction is entry {r.payload_verwijderd})")
+        elif not isinstance(r.payload, bytes):
+            _uit(f"(the stored payload is not bytes but {type(r.payload).__name__}: 'log verify' names this)")
         else:
             try:
                 doc = etree.fromstring(r.payload, etree.XMLParser(resolve_entities=False, no_network=True))
-                print(etree.tostring(doc, pretty_print=True, encoding="unicode"))
+                _uit(etree.tostring(doc, pretty_print=True, encoding="unicode"))
             except etree.XMLSyntaxError:
-                print(r.payload.decode("utf-8", "replace"))
+                _uit(r.payload.decode("utf-8", "replace"))
     _audit(logboek, args, "inzage", {"volgnummer": args.volgnummer})
     return 0
 
 
 def _print_resultaat(res: Resultaat) -> int:
     if res.ok:
-        print(f"OK: {res.regels} entries and {res.checkpoints} signed checkpoints verified")
+        redacted = f", {res.redacties} payloads removed by logged redactions" if res.redacties else ""
+        _uit(f"OK: {res.regels} entries and {res.checkpoints} signed checkpoints verified{redacted}")
         return 0
-    print(f"FAILED: {len(res.bevindingen)} problem(s); the first:")
+    _uit(f"FAILED: {len(res.bevindingen)} problem(s); the first:")
     for b in res.bevindingen[:20]:
-        print(f"  {b}")
+        _uit(f"  {b}")
     return 1
+
+
+def _verify_bundle(args: argparse.Namespace) -> int:
+    pad = Path(args.bundle)
+    cert = certificaat(args.cert) if args.cert else None
+    res, manifest = bundle.verifieer(pad, cert)
+    try:
+        _uit(f"certificate SHA-256 fingerprint: {bundle.fingerprint(cert or bundle.certificaat_in(pad))}")
+    except ValueError as exc:
+        raise InvoerFout(f"{pad}: its certificaat.pem is not a PEM certificate") from exc
+    _uit(f"bundle: entries {manifest.get('van')}…{manifest.get('tot')} of a tree of {manifest.get('grootte')}")
+    return _print_resultaat(res)
+
+
+_HOOFD = select(
+    LogHoofd.grootte, LogHoofd.wortel, LogHoofd.frontier, select(func.max(LogRegel.volgnummer)).scalar_subquery()
+).where(LogHoofd.id == 1)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.bundle:
-        cert = Path(args.cert).read_bytes() if args.cert else None
-        res, manifest = bundle.verifieer(Path(args.bundle), cert)
-        with zipfile.ZipFile(args.bundle) as z:
-            print(f"certificate SHA-256 fingerprint: {bundle.fingerprint(cert or z.read('certificaat.pem'))}")
-        print(f"bundle: entries {manifest.get('van')}…{manifest.get('tot')} of a tree of {manifest.get('grootte')}")
-        return _print_resultaat(res)
-    _, db, logboek = _open()
-    cert = logboek.cert_path.read_bytes()
+        if args.tegen:
+            raise InvoerFout("--tegen holds the database against checkpoints; a bundle carries its own")
+        return _verify_bundle(args)
+    settings, db, logboek = _open()
+    cert = certificaat(args.cert) if args.cert else logboek.cert_path.read_bytes()
     res = Resultaat()
+    tegen: list[Buiten] = []
+    for pad in args.tegen or ():
+        buiten, waarom = buiten_checkpoint(pad, cert)
+        if buiten is None:
+            res.bevindingen.append(Bevinding(f"checkpoint file {Path(pad).name}", str(waarom)))
+        elif buiten.data.uitgever != settings.gateway_oin:
+            res.bevindingen.append(
+                Bevinding(
+                    f"checkpoint file {Path(pad).name}",
+                    f"issued by {buiten.data.uitgever}, not by this gateway ({settings.gateway_oin})",
+                )
+            )
+        else:
+            tegen.append(buiten)
     with db.transaction(write=False) as s:
-        head = s.execute(select(LogHoofd).where(LogHoofd.id == 1)).scalar_one()
+        grootte, wortel, frontier, hoogste = s.execute(_HOOFD).one()
+        head = Hoofd(grootte, bytes(wortel), bytes(frontier), hoogste)
         cps = controleer_checkpoints(s.execute(select(Checkpoint.grootte, Checkpoint.xml)).tuples().all(), cert, res)
-        for grootte, wortel in s.execute(select(Checkpoint.grootte, Checkpoint.wortel)).tuples():
-            if grootte in cps and cps[grootte].wortel != wortel:
-                res.bevindingen.append(Bevinding(f"checkpoint {grootte}", "stored root differs from the signed one"))
+        for n, w in s.execute(select(Checkpoint.grootte, Checkpoint.wortel)).tuples():
+            if n in cps and cps[n].wortel != w:
+                res.bevindingen.append(Bevinding(f"checkpoint {n}", "stored root differs from the signed one"))
         voortgang = _Voortgang(head.grootte)
-        verify_database(db.url, cps, res, head=(head.grootte, head.wortel), workers=args.workers, progress=voortgang)
+        verify_database(db.url, cps, res, head=head, workers=args.workers, tegen=tegen, progress=voortgang)
         voortgang.klaar()
+        if res.ok:
+            _tegen_bewijzen(s, tegen, head.grootte, res)
     code = _print_resultaat(res)
+    for b in tegen if res.ok else ():
+        _uit(f"  consistent with checkpoint {b.data.grootte} of {b.data.tijdstip} from {b.naam}")
+    if not res.ok:
+        # Evidence first: a log found broken is left exactly as it was found.
+        print("this verification was not logged: nothing is written to a log found broken", file=sys.stderr)
+        return code
     try:
-        _audit(logboek, args, "inzage", {"resultaat": "ok" if res.ok else [str(b) for b in res.bevindingen[:5]]})
-    except SQLAlchemyError as exc:
-        # A damaged log may not take a new entry; the verdict above stands.
+        _audit(logboek, args, "inzage", {"resultaat": "ok", "tegen": [b.naam for b in tegen]})
+    except (SQLAlchemyError, GatewayError) as exc:
         print(f"WARNING: this verification could not be logged ({type(exc).__name__})", file=sys.stderr)
     return code
+
+
+def _tegen_bewijzen(s: Any, tegen: list[Buiten], grootte: int, res: Resultaat) -> None:
+    """The consistency proof from each outside checkpoint to the verified log, from the stored tree."""
+    for b in tegen:
+        m = b.data.grootte
+        if not 0 < m <= grootte or res.wortel is None:
+            continue
+        try:
+            proof = bewijs.consistency(s, m, grootte)
+        except bewijs.ProofError as exc:
+            res.bevindingen.append(Bevinding(f"checkpoint {m} from {b.naam}", exc.detail))
+            continue
+        if not merkle.verify_consistency(m, grootte, b.data.wortel, res.wortel, proof):
+            res.bevindingen.append(
+                Bevinding(f"checkpoint {m} from {b.naam}", "the stored tree nodes give no valid consistency proof")
+            )
 
 
 def cmd_proof(args: argparse.Namespace) -> int:
@@ -196,16 +318,20 @@ def cmd_proof(args: argparse.Namespace) -> int:
         if r is None:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
-        inc = bewijs.inclusie(s, r.volgnummer, r.leaf)
+        try:
+            inc = bewijs.inclusie(s, r.volgnummer, bytes(r.leaf))
+        except bewijs.ProofError as exc:
+            _fout(f"{exc.detail}; run 'vir-gateway log verify'")
+            return 1
         if inc is None:
             print("no signed checkpoint covers this entry yet; run 'vir-gateway log checkpoint'", file=sys.stderr)
             return 1
-        ok = merkle.verify_inclusion(r.leaf, r.volgnummer, inc.grootte, inc.pad, inc.checkpoint.wortel)
-        print(
+        ok = merkle.verify_inclusion(inc.leaf, r.volgnummer, inc.grootte, inc.pad, inc.checkpoint.wortel)
+        _uit(
             json.dumps(
                 {
                     "volgnummer": r.volgnummer,
-                    "leaf": r.leaf.hex(),
+                    "leaf": inc.leaf.hex(),
                     "boomgrootte": inc.grootte,
                     "wortel": inc.checkpoint.wortel.hex(),
                     "auditpad": [h.hex() for h in inc.pad],
@@ -220,19 +346,27 @@ def cmd_proof(args: argparse.Namespace) -> int:
 
 
 def cmd_consistency(args: argparse.Namespace) -> int:
+    if not 0 < args.oud <= args.nieuw:
+        _fout("the sizes must satisfy 0 < oud ≤ nieuw")
+        return 2
     _, db, logboek = _open()
     with db.transaction(write=False) as s:
         a = s.execute(select(Checkpoint).where(Checkpoint.grootte == args.oud)).scalar_one_or_none()
         b = s.execute(select(Checkpoint).where(Checkpoint.grootte == args.nieuw)).scalar_one_or_none()
+        geen = [str(n) for n, cp in ((args.oud, a), (args.nieuw, b)) if cp is None]
         if a is None or b is None:
-            print(
-                "both sizes must be checkpoints ('vir-gateway log list' shows none; see 'log checkpoints')",
-                file=sys.stderr,
+            _fout(
+                f"no signed checkpoint of size {' nor '.join(geen)}: a consistency proof is between two "
+                "checkpoints ('vir-gateway log checkpoints' lists their sizes)"
             )
             return 1
-        proof = merkle.consistency_proof(bewijs.leaves(s, b.grootte), a.grootte, b.grootte)
+        try:
+            proof = bewijs.consistency(s, a.grootte, b.grootte)
+        except bewijs.ProofError as exc:
+            _fout(f"{exc.detail}; run 'vir-gateway log verify'")
+            return 1
         ok = merkle.verify_consistency(a.grootte, b.grootte, a.wortel, b.wortel, proof)
-        print(
+        _uit(
             json.dumps(
                 {
                     "oud": a.grootte,
@@ -253,7 +387,7 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
     _, db, _ = _open()
     with db.transaction(write=False) as s:
         for cp in s.execute(select(Checkpoint).order_by(Checkpoint.grootte)).scalars():
-            print(f"{cp.grootte:>10}  {cp.tijdstip}  {base64.b64encode(cp.wortel).decode()}")
+            _uit(f"{cp.grootte:>10}  {cp.tijdstip}  {base64.b64encode(cp.wortel).decode()}")
     return 0
 
 
@@ -276,9 +410,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     with db.transaction(write=False) as s:
         cp = s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one()
         tot = min(args.tot if args.tot is not None else cp.grootte - 1, cp.grootte - 1)
-        rows = s.execute(
-            select(LogRegel).where(LogRegel.volgnummer.between(args.van, tot)).order_by(LogRegel.volgnummer)
-        ).scalars()
+        rows = (
+            s.execute(select(LogRegel).where(LogRegel.volgnummer.between(args.van, tot)).order_by(LogRegel.volgnummer))
+            .scalars()
+            .all()
+        )
         cps = (
             s.execute(
                 select(Checkpoint.grootte, Checkpoint.xml)
@@ -295,6 +431,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             grootte=cp.grootte,
             uitgever=settings.gateway_oin,
             regels=iter(rows),
+            redacties=iter(
+                s.execute(
+                    select(LogRegel)
+                    .where(
+                        LogRegel.operatie == redactie.OPERATIE,
+                        LogRegel.soort == "beheer",
+                        LogRegel.volgnummer < cp.grootte,
+                    )
+                    .order_by(LogRegel.volgnummer)
+                ).scalars()
+            ),
             leaves=bewijs.leaves(s, cp.grootte),
             checkpoints=list(cps),
             cert_pem=logboek.cert_path.read_bytes(),
@@ -304,25 +451,48 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bevat_bsn(db: Database, bsn: str) -> ColumnElement[bool]:
+    """Entries whose payload holds this BSN as an element's text (as ``log search --bsn``)."""
+    needle = f">{bsn}<".encode()
+    if db.is_sqlite:
+        return func.instr(LogRegel.payload, needle) > 0
+    return func.position(literal(needle, LargeBinary).op("IN")(LogRegel.payload)) > 0
+
+
 def cmd_redact(args: argparse.Namespace) -> int:
     _, db, logboek = _open()
-    grens = tijdstempel(datetime.fromisoformat(args.before).replace(tzinfo=UTC))
     nu = logboek.nu()
+    context: dict[str, Any]
+    if args.bsn:
+        # The BSN itself stays out of the redaction entry: that entry is never redacted.
+        waar, reden, context = _bevat_bsn(db, args.bsn), "uitwissing", {"verzoek": args.verzoek}
+        uitleg = "holding that BSN"
+    else:
+        grens = tijdstempel(args.before)
+        waar, reden, context = LogRegel.tijdstip < grens, "beheerder", {"voor": grens}
+        uitleg = f"before {grens}"
     with db.transaction() as s:
-        n = s.execute(
-            select(func.count()).select_from(LogRegel).where(LogRegel.tijdstip < grens, LogRegel.payload.is_not(None))
-        ).scalar_one()
-        s.execute(
-            update(LogRegel)
-            .where(LogRegel.tijdstip < grens, LogRegel.payload.is_not(None))
-            .values(payload=None, payload_verwijderd=nu)
-        )
-        logboek.schrijf(
-            s,
-            [Regel(nu, "beheer", "log redact", _operator(args), json.dumps({"voor": grens, "verwijderd": n}).encode())],
-        )
-    print(f"removed {n} payloads of entries before {grens}; their digests stay in the log")
+        r = redactie.redigeer(s, waar=waar, reden=reden, actor=_operator(args), tijdstip=nu, context=context)
+    logboek.checkpoint(force=True)
+    _uit(
+        f"removed {r.verwijderd} payloads of entries {uitleg}; their digests stay in the log, and entry "
+        f"{r.volgnummer} records the redaction"
+    )
     return 0
+
+
+def _tijd(tekst: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(tekst)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date or time: {tekst!r}") from exc
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _bsn(tekst: str) -> str:
+    if not (len(tekst) == 9 and tekst.isdigit()):
+        raise argparse.ArgumentTypeError("a BSN has nine digits")
+    return tekst
 
 
 def add_parser(sub: Any) -> None:
@@ -333,7 +503,7 @@ def add_parser(sub: Any) -> None:
     for name in ("list", "search"):
         x = ls.add_parser(name, help="entries, newest last" if name == "list" else "entries matching filters")
         x.add_argument("--limit", type=int, default=50)
-        x.set_defaults(fn=cmd_list, cmd_search=name == "search")
+        x.set_defaults(fn=veilig(cmd_list), cmd_search=name == "search")
         if name == "search":
             x.add_argument("--van", help="from this time (RFC 3339, UTC)")
             x.add_argument("--tot", help="before this time")
@@ -345,28 +515,38 @@ def add_parser(sub: Any) -> None:
             x.add_argument("--bsn", help="entries whose payload holds this BSN (the search is logged)")
     x = ls.add_parser("show", help="one entry")
     x.add_argument("volgnummer", type=int)
-    x.set_defaults(fn=cmd_show)
+    x.set_defaults(fn=veilig(cmd_show))
     x = ls.add_parser("verify", help="verify the whole log, or a bundle offline")
     x.add_argument("--bundle", help="an exported bundle")
     x.add_argument("--cert", help="the certificate obtained out of band (default: the one in the bundle)")
+    x.add_argument(
+        "--tegen",
+        nargs="+",
+        metavar="FILE",
+        help="checkpoints of this log kept elsewhere (a partner's, an auditor's, a witness's): "
+        "a rollback, a fork or another log's checkpoint is a problem",
+    )
     x.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes checking entries")
-    x.set_defaults(fn=cmd_verify)
+    x.set_defaults(fn=veilig(cmd_verify))
     x = ls.add_parser("proof", help="inclusion proof of an entry")
     x.add_argument("volgnummer", type=int)
-    x.set_defaults(fn=cmd_proof)
+    x.set_defaults(fn=veilig(cmd_proof))
     x = ls.add_parser("consistency", help="consistency proof between two checkpoints")
     x.add_argument("oud", type=int, help="size of the older checkpoint")
     x.add_argument("nieuw", type=int, help="size of the newer checkpoint")
-    x.set_defaults(fn=cmd_consistency)
-    ls.add_parser("checkpoints", help="list the signed checkpoints").set_defaults(fn=cmd_checkpoints)
+    x.set_defaults(fn=veilig(cmd_consistency))
+    ls.add_parser("checkpoints", help="list the signed checkpoints").set_defaults(fn=veilig(cmd_checkpoints))
     x = ls.add_parser("checkpoint", help="sign a checkpoint now")
     x.add_argument("--uit", help="also write it to this file")
-    x.set_defaults(fn=cmd_checkpoint)
+    x.set_defaults(fn=veilig(cmd_checkpoint))
     x = ls.add_parser("export", help="a range as a self-contained bundle")
     x.add_argument("--van", type=int, default=0)
     x.add_argument("--tot", type=int)
     x.add_argument("--uit", required=True, help="the bundle file (zip)")
-    x.set_defaults(fn=cmd_export)
-    x = ls.add_parser("redact", help="remove payloads older than a date")
-    x.add_argument("--before", required=True, help="date (YYYY-MM-DD) or time, UTC")
-    x.set_defaults(fn=cmd_redact)
+    x.set_defaults(fn=veilig(cmd_export))
+    x = ls.add_parser("redact", help="remove payloads (older than a date, or holding a BSN); logged as an entry")
+    welke = x.add_mutually_exclusive_group(required=True)
+    welke.add_argument("--before", type=_tijd, help="date (YYYY-MM-DD) or time, UTC")
+    welke.add_argument("--bsn", type=_bsn, help="a data subject's erasure: every payload holding this BSN")
+    x.add_argument("--verzoek", help="the erasure request's reference, recorded in the redaction entry")
+    x.set_defaults(fn=veilig(cmd_redact))

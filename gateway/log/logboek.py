@@ -15,20 +15,31 @@ from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.errors import GatewayError, ServerError
+from gateway.log import redactie
 from gateway.log.checkpoint import CheckpointData, Signer, ensure_development_keys, load_signer
+from gateway.log.redactie import Redactie
 from gateway.log.regel import Regel, tijdstempel
 from gateway.log.writer import Append, GeenAppend, Ontvangstbewijs, append
 from store.db import Database, DatabaseUnavailable
-from store.models import Checkpoint, LogHoofd
+from store.models import Checkpoint, LogHoofd, LogRegel
 
 log = logging.getLogger(__name__)
 
 _LAATSTE_CHECKPOINT = select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)
 
 
+def plus_jaren_tijd(t: datetime, jaren: int) -> datetime:
+    """``t`` moved by whole years (29 February becomes 28 February in a common year)."""
+    try:
+        return t.replace(year=t.year + jaren)
+    except ValueError:
+        return t.replace(year=t.year + jaren, day=28)
+
+
 def key_paths(settings: Settings) -> tuple[Path, Path, bool]:
     """(key, certificate, generated now) for signing checkpoints."""
     if settings.log_key and settings.log_cert:
+        # log_key may be a pkcs11: URI (gateway/log/token.py) rather than a file.
         return settings.log_key, settings.log_cert, False
     if not settings.development:
         raise ServerError("VIR_LOG_KEY and VIR_LOG_CERT are required outside development mode")
@@ -100,6 +111,26 @@ class Logboek:
         except (GatewayError, DatabaseUnavailable):
             log.error("could not log rejection %s [correlatie %s]", error.code, correlatie_id)
         self.misschien_checkpoint()
+
+    def bewaartermijn(self, nu: datetime) -> Redactie | None:
+        """Remove the payloads older than the log retention (``log_bewaar_jaren``) as one logged
+        redaction, and sign a checkpoint over it. None when nothing was due."""
+        if not self.aan:
+            return None
+        grens = tijdstempel(plus_jaren_tijd(nu, -self.settings.log_bewaar_jaren))
+        with self.db.transaction() as session:
+            if redactie.iets_te_redigeren(session, LogRegel.tijdstip < grens) is None:
+                return None
+            r = redactie.redigeer(
+                session,
+                waar=LogRegel.tijdstip < grens,
+                reden="bewaartermijn",
+                actor="onderhoud",
+                tijdstip=self.nu(),
+                context={"voor": grens},
+            )
+        self.checkpoint(force=True)
+        return r
 
     # --- checkpoints ------------------------------------------------------------------------
 

@@ -7,6 +7,14 @@
 An append-only tree is kept as its *frontier*: the roots of the perfect subtrees along its right edge,
 largest first (one per 1-bit of the size). Appending is O(log n) and the root is folded from the
 frontier, so a writer never reads the tree back. Pure Python, no I/O.
+
+Proofs from a stored tree come in two steps, as transparency-dev/merkle's ``proof`` package does them:
+``inclusion_plan`` / ``consistency_plan`` say which stored nodes a proof needs, ``rehash`` folds the
+fetched hashes into the proof. A stored node is the root of a perfect subtree, named by its level
+(0 = a leaf) and its position on that level: node (l, p) covers leaves p·2^l … (p+1)·2^l - 1. Every
+subtree an RFC 9162 proof names starts at a multiple of a power of two at least its own size, so it
+is the fold of at most log2(n) perfect nodes (one per 1-bit of its size, largest first), and a proof
+needs O(log n) nodes in all.
 """
 
 from __future__ import annotations
@@ -46,6 +54,20 @@ class Frontier:
             size >>= 1
         self.hashes.append(node)
         self.size += 1
+
+    def append_nodes(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """``append``, returning the interior nodes it completed as (level, position, hash)."""
+        node = leaf
+        size, level = self.size, 0
+        made: list[tuple[int, int, bytes]] = []
+        while size & 1:
+            node = node_hash(self.hashes.pop(), node)
+            size >>= 1
+            level += 1
+            made.append((level, self.size >> level, node))
+        self.hashes.append(node)
+        self.size += 1
+        return made
 
     def root(self) -> bytes:
         if not self.hashes:
@@ -167,3 +189,80 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, pro
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+# --- proofs from stored nodes -------------------------------------------------------------------
+
+Node = tuple[int, int]  # (level, position)
+
+
+def perfect_nodes(lo: int, hi: int) -> list[Node]:
+    """The perfect subtrees that make up leaves lo … hi-1, largest first (lo aligned as in a proof)."""
+    nodes: list[Node] = []
+    while lo < hi:
+        level = (hi - lo).bit_length() - 1
+        while lo & ((1 << level) - 1):
+            level -= 1
+        nodes.append((level, lo >> level))
+        lo += 1 << level
+    return nodes
+
+
+def _range_plan(ranges: list[tuple[int, int]]) -> list[list[Node]]:
+    return [perfect_nodes(lo, hi) for lo, hi in ranges]
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The subtrees (leaf ranges) whose roots form PATH(index, D[size]), in proof order."""
+    if not 0 <= index < size:
+        raise ValueError("index outside the tree")
+    ranges: list[tuple[int, int]] = []
+    lo, hi, m = 0, size, index
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if m < k:
+            ranges.append((lo + k, hi))
+            hi = lo + k
+        else:
+            ranges.append((lo, lo + k))
+            lo, m = lo + k, m - k
+    ranges.reverse()
+    return ranges
+
+
+def consistency_ranges(old: int, new: int) -> list[tuple[int, int]]:
+    """The subtrees (leaf ranges) whose roots form PROOF(old, D[new]), in proof order."""
+    if not 0 < old <= new:
+        raise ValueError("sizes outside the tree")
+
+    def sub(m: int, lo: int, hi: int, complete: bool) -> list[tuple[int, int]]:
+        n = hi - lo
+        if m == n:
+            return [] if complete else [(lo, hi)]
+        k = _split(n)
+        if m <= k:
+            return [*sub(m, lo, lo + k, complete), (lo + k, hi)]
+        return [*sub(m - k, lo + k, hi, False), (lo, lo + k)]
+
+    return sub(old, 0, new, True)
+
+
+def inclusion_plan(index: int, size: int) -> list[list[Node]]:
+    """Which stored nodes an inclusion proof needs: per proof element, the nodes to fold."""
+    return _range_plan(inclusion_ranges(index, size))
+
+
+def consistency_plan(old: int, new: int) -> list[list[Node]]:
+    """Which stored nodes a consistency proof needs: per proof element, the nodes to fold."""
+    return _range_plan(consistency_ranges(old, new))
+
+
+def rehash(plan: Sequence[Sequence[Node]], hashes: dict[Node, bytes]) -> list[bytes]:
+    """The proof: each element's perfect nodes folded from the right, as MTH splits a subtree."""
+    proof: list[bytes] = []
+    for nodes in plan:
+        node = hashes[nodes[-1]]
+        for n in reversed(nodes[:-1]):
+            node = node_hash(hashes[n], node)
+        proof.append(node)
+    return proof

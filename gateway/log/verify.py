@@ -1,21 +1,30 @@
 """Verifying the log: recompute every leaf and the tree, check every checkpoint's signature and root,
 and name the first place where something was changed, removed, inserted or reordered.
 
-The same code verifies a live database and an exported bundle (``gateway/log/bundle.py``).
+The same code verifies a live database and an exported bundle (``gateway/log/bundle.py``). It also
+holds the log against checkpoints kept elsewhere (``--tegen``: a rollback, a fork or another log's
+checkpoint is named), accepts a missing payload only where a logged redaction covers it
+(``gateway/log/redactie.py``), and recomputes the log head (size, frontier, root) instead of trusting
+it. Whatever a tampered database holds (text where bytes belong, rows out of place), the result is
+a named finding, never an exception.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from gateway.log import redactie
 from gateway.log.checkpoint import CheckpointData, CheckpointError
 from gateway.log.checkpoint import verify as verify_checkpoint
 from gateway.log.merkle import Frontier
 from gateway.log.regel import METADATA_KOLOMMEN, _s, leaf_of_row
+
+# What a stored column may hold when it was changed behind the gateway's back.
+_VERKEERD_TYPE = (TypeError, ValueError, AttributeError, OverflowError)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ class Resultaat:
     regels: int = 0
     checkpoints: int = 0
     bevindingen: list[Bevinding] = field(default_factory=list)
+    wortel: bytes | None = None  # the root recomputed from the entries
+    redacties: int = 0  # missing payloads covered by a logged redaction
 
     @property
     def ok(self) -> bool:
@@ -43,8 +54,11 @@ def _verschuiving(row: Any) -> int | None:
     for delta in (1, -1, 2, -2):
         origineel = SimpleNamespace(**{k: getattr(row, k) for k in _KOLOMMEN})
         origineel.volgnummer = row.volgnummer - delta
-        if origineel.volgnummer >= 0 and leaf_of_row(origineel) == row.leaf:
-            return delta
+        try:
+            if origineel.volgnummer >= 0 and leaf_of_row(origineel) == row.leaf:
+                return delta
+        except _VERKEERD_TYPE:
+            return None
     return None
 
 
@@ -70,8 +84,18 @@ def controleer_checkpoints(
     return geldig
 
 
+def _bytes(value: Any) -> bytes | None:
+    """A binary column as bytes; None when it holds something else (text written by hand)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (memoryview, bytearray)):
+        return bytes(value)
+    return None
+
+
 class _Rijen:
-    """Checks each entry on its own: position, leaf hash, payload digest (the parallel part)."""
+    """Checks each entry on its own: position, leaf hash, payload digest (the parallel part). Notes
+    the entries without payload and the ranges that logged redactions cover, for ``controleer_redacties``."""
 
     def __init__(self, start: int) -> None:
         self.verwacht = start
@@ -79,9 +103,21 @@ class _Rijen:
         self.leaves: list[bytes] = []
         self.bad: list[Bevinding] = []
         self.gestopt = False
+        self.weg: list[list[int]] = []  # entries without payload, as inclusive ranges
+        self.dekking: list[tuple[int, int, int]] = []  # (from, to, redaction entry) of verified redactions
+
+    def zonder_payload(self, v: int) -> None:
+        if self.weg and self.weg[-1][1] == v - 1:
+            self.weg[-1][1] = v
+        else:
+            self.weg.append([v, v])
 
     def check(self, row: Any) -> bool:
         expected = self.verwacht
+        if not isinstance(row.volgnummer, int):
+            self.bad.append(Bevinding(f"regel {expected}", f"its number was replaced by {row.volgnummer!r}"))
+            self.gestopt = True
+            return False
         if row.volgnummer != expected:
             if row.volgnummer > expected:
                 self.bad.append(Bevinding(f"regel {expected}", f"missing: the next entry is {row.volgnummer}"))
@@ -89,8 +125,18 @@ class _Rijen:
                 self.bad.append(Bevinding(f"regel {row.volgnummer}", "appears again or out of order"))
             self.gestopt = True
             return False
-        leaf = leaf_of_row(row)
-        if leaf == row.leaf:
+        stored_leaf = _bytes(row.leaf)
+        try:
+            leaf: bytes | None = leaf_of_row(row)
+        except _VERKEERD_TYPE:
+            leaf = None
+        intact = leaf is not None and leaf == stored_leaf
+        if leaf is None:
+            self.schuif = 0
+            self.bad.append(
+                Bevinding(f"regel {expected}", "a column holds a value of the wrong type (changed outside the gateway)")
+            )
+        elif intact:
             self.schuif = 0
         else:
             verschoven = _verschuiving(row)
@@ -107,31 +153,82 @@ class _Rijen:
                         "(and every later entry moved)",
                     )
                 )
-        if row.payload is not None:
-            if hashlib.sha256(row.payload).digest() != row.payload_digest or len(row.payload) != row.payload_lengte:
-                self.bad.append(
-                    Bevinding(f"regel {expected}", "its payload does not match the digest it was logged with")
-                )
-        elif row.payload_verwijderd is None:
-            self.bad.append(Bevinding(f"regel {expected}", "its payload is gone without a redaction record"))
-        self.leaves.append(leaf)
+        payload = _bytes(row.payload)
+        digest = _bytes(row.payload_digest)
+        if row.payload is None:
+            self.zonder_payload(expected)
+        elif payload is None:
+            self.bad.append(
+                Bevinding(f"regel {expected}", "its payload was replaced by a value of another type (text)")
+            )
+        elif digest is None or hashlib.sha256(payload).digest() != digest or len(payload) != row.payload_lengte:
+            self.bad.append(Bevinding(f"regel {expected}", "its payload does not match the digest it was logged with"))
+        elif intact and redactie.is_redactie(row.soort, row.operatie):
+            self.dekking.extend((a, b, expected) for a, b in redactie.gedekt(payload, expected))
+        self.leaves.append(leaf if leaf is not None else stored_leaf or bytes(32))
         self.verwacht += 1
         return True
+
+
+def controleer_redacties(
+    weg: list[tuple[int, int]], dekking: list[tuple[int, int, int]], resultaat: Resultaat, getekend: int
+) -> None:
+    """Every entry without a payload must be covered by a redaction entry logged after it and itself
+    under a signed checkpoint (``getekend``: the largest verified one), so that nobody without the
+    key can append a redaction entry to cover a payload removed by hand."""
+    gelden = [(a, b) for a, b, r in dekking if r < getekend]
+    ongedekt = redactie.ongedekt(weg, gelden)
+    vervalst = redactie.ongedekt(weg, [(a, b) for a, b, _ in dekking])
+    ongetekend = redactie.ongedekt(ongedekt, vervalst)  # covered only by redactions not yet signed
+    for ranges, wat in (
+        (vervalst, "its payload is gone and no logged redaction covers it (a forged redaction mark)"),
+        (ongetekend, "its payload is gone; the redaction entry that covers it is not yet under a signed checkpoint"),
+    ):
+        for a, b in ranges[:20]:
+            resultaat.bevindingen.append(Bevinding(f"regel {a}" if a == b else f"regels {a}…{b}", wat))
+        if len(ranges) > 20:
+            resultaat.bevindingen.append(Bevinding("redacties", f"{len(ranges) - 20} more such ranges"))
+    totaal = sum(b - a + 1 for a, b in weg)
+    resultaat.redacties = totaal - sum(b - a + 1 for a, b in ongedekt)
+
+
+@dataclass(frozen=True)
+class Hoofd:
+    """The stored log head, as read (``hoogste``: the highest entry number stored)."""
+
+    grootte: int
+    wortel: bytes
+    frontier: bytes
+    hoogste: int | None = None
+
+
+@dataclass(frozen=True)
+class Buiten:
+    """A checkpoint of this log kept elsewhere (by a partner, an auditor, a witness)."""
+
+    naam: str
+    data: CheckpointData
 
 
 class _Boom:
     """Builds the tree from the recomputed leaves and holds it against every checkpoint (sequential)."""
 
     def __init__(
-        self, checkpoints: dict[int, CheckpointData], resultaat: Resultaat, progress: Callable[[int], None] | None
+        self,
+        checkpoints: dict[int, CheckpointData],
+        resultaat: Resultaat,
+        progress: Callable[[int], None] | None,
+        gevraagd: Iterable[int] = (),
     ) -> None:
         self.frontier = Frontier()
         self.checkpoints = checkpoints
         self.resultaat = resultaat
         self.progress = progress
+        self.gevraagd = set(gevraagd)  # sizes whose root an outside checkpoint states
+        self.wortels: dict[int, bytes] = {}
 
     def add(self, leaves: Iterable[bytes]) -> None:
-        f, cps, bad = self.frontier, self.checkpoints, self.resultaat.bevindingen
+        f, cps, bad, gevraagd = self.frontier, self.checkpoints, self.resultaat.bevindingen, self.gevraagd
         for leaf in leaves:
             f.append(leaf)
             cp = cps.get(f.size)
@@ -143,21 +240,50 @@ class _Boom:
                         "or reordered",
                     )
                 )
+            if f.size in gevraagd:
+                self.wortels[f.size] = f.root()
         self.resultaat.regels = f.size
         if self.progress is not None:
             self.progress(f.size)
 
-    def finish(self, head: tuple[int, bytes] | None) -> Resultaat:
+    def finish(self, head: Hoofd | None, tegen: Sequence[Buiten] = ()) -> Resultaat:
         bad, f = self.resultaat.bevindingen, self.frontier
+        self.resultaat.wortel = f.root()
         if head is not None:
-            grootte, wortel = head
-            if grootte != f.size:
-                bad.append(Bevinding("hoofd", f"the log says it has {grootte} entries, {f.size} were found"))
-            elif wortel != f.root():
+            if head.grootte != f.size:
+                bad.append(Bevinding("hoofd", f"the log says it has {head.grootte} entries, {f.size} were found"))
+            elif head.frontier != f.to_bytes():
+                bad.append(
+                    Bevinding("hoofd", "its frontier differs from the entries: the log head was changed (corrupted)")
+                )
+            elif head.wortel != f.root():
                 bad.append(Bevinding("hoofd", "the root in the log head differs from the entries"))
+            if head.hoogste is not None and head.hoogste >= head.grootte:
+                bad.append(
+                    Bevinding(
+                        "hoofd", f"it counts {head.grootte} entries, but entries up to number {head.hoogste} exist"
+                    )
+                )
         for grootte in self.checkpoints:
             if grootte > f.size:
                 bad.append(Bevinding(f"checkpoint {grootte}", f"covers {grootte} entries, only {f.size} exist"))
+        for b in tegen:
+            m = b.data.grootte
+            if m == 0:
+                continue
+            plek = f"checkpoint {m} from {b.naam} ({b.data.tijdstip})"
+            if m > f.size:
+                bad.append(
+                    Bevinding(plek, f"the log was rolled back: that checkpoint covers {m} entries, it has {f.size}")
+                )
+            elif self.wortels.get(m, f.root() if m == f.size else None) != b.data.wortel:
+                bad.append(
+                    Bevinding(
+                        plek,
+                        "the log does not contain that history: its first "
+                        f"{m} entries have another root (a fork, or a rollback that was extended again)",
+                    )
+                )
         return self.resultaat
 
 
@@ -166,7 +292,7 @@ def verify_rows(
     checkpoints: dict[int, CheckpointData],
     resultaat: Resultaat,
     *,
-    head: tuple[int, bytes] | None = None,
+    head: Hoofd | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Resultaat:
     """Walk the entries in order in this process; ``rows`` have the columns of ``LogRegel``."""
@@ -180,6 +306,7 @@ def verify_rows(
             rijen.leaves = []
     boom.add(rijen.leaves)
     resultaat.bevindingen[:0] = rijen.bad
+    controleer_redacties([(a, b) for a, b in rijen.weg], rijen.dekking, resultaat, max(checkpoints, default=0))
     return boom.finish(head)
 
 
@@ -189,11 +316,13 @@ _KOLOMMEN_SQL = (*_KOLOMMEN, "payload", "payload_verwijderd", "leaf")
 _engines: dict[str, Any] = {}
 
 
-def _chunk(args: tuple[str, int, int]) -> tuple[int, bytes, list[Bevinding], bool]:
-    """Check entries lo … hi-1 in a worker process; returns (count, leaves, findings, stopped).
+def _chunk(args: tuple[str, int, int]) -> tuple[int, bytes, list[Bevinding], bool, list[list[int]], list[Any]]:
+    """Check entries lo … hi-1 in a worker process; returns (count, leaves, findings, stopped, entries
+    without payload, ranges logged redactions cover).
 
     The hot loop reads plain tuples from the driver's cursor and inlines the leaf encoding: this is
-    where verification spends its time (a test holds it equal to ``leaf_of_row``)."""
+    where verification spends its time (a test holds it equal to ``leaf_of_row``). Anything unusual
+    (a missing payload, a redaction entry, a value of the wrong type) takes the careful path."""
     from sqlalchemy import create_engine
 
     url, lo, hi = args
@@ -209,36 +338,36 @@ def _chunk(args: tuple[str, int, int]) -> tuple[int, bytes, list[Bevinding], boo
     leaves = rijen.leaves
     sha256 = hashlib.sha256
     enc = _s
+    redact = redactie.OPERATIE
     raw = engine.raw_connection()
     try:
         cur: Any = raw.cursor()
         cur.execute(sql, (lo, hi))
         for row in cur:
-            v, t, so, op, ac, bid, kv, fc, cid, dig, plen, payload, pver, leaf = row
-            dig, leaf = bytes(dig), bytes(leaf)
-            data = (
-                f'vir-log-v1\n{{"actor":{enc(ac)},"berichtId":{enc(bid)},"correlatieId":{enc(cid)},'
-                f'"foutcode":{enc(fc)},"kruisverwijzing":{enc(kv)},"operatie":{enc(op)},'
-                f'"payloadLengte":{plen},"payloadSha256":"{dig.hex()}","soort":{enc(so)},'
-                f'"tijdstip":{enc(t)},"volgnummer":{v}}}'
-            ).encode()
-            ok = (
-                v == rijen.verwacht
-                and sha256(b"\x00" + data).digest() == leaf
-                and (
-                    (payload is None and pver is not None)
-                    or (payload is not None and len(payload) == plen and sha256(payload).digest() == dig)
+            v, t, so, op, ac, bid, kv, fc, cid, dig, plen, payload, _mark, leaf = row
+            try:
+                data = (
+                    f'vir-log-v1\n{{"actor":{enc(ac)},"berichtId":{enc(bid)},"correlatieId":{enc(cid)},'
+                    f'"foutcode":{enc(fc)},"kruisverwijzing":{enc(kv)},"operatie":{enc(op)},'
+                    f'"payloadLengte":{plen},"payloadSha256":"{bytes(dig).hex()}","soort":{enc(so)},'
+                    f'"tijdstip":{enc(t)},"volgnummer":{v}}}'
+                ).encode()
+                ok = (
+                    v == rijen.verwacht
+                    and op != redact
+                    and payload is not None
+                    and sha256(b"\x00" + data).digest() == leaf
+                    and len(payload) == plen
+                    and sha256(payload).digest() == dig
                 )
-            )
+            except _VERKEERD_TYPE:
+                ok = False
             if ok:
-                leaves.append(leaf)
+                leaves.append(bytes(leaf))
                 rijen.verwacht += 1
                 rijen.schuif = 0
                 continue
-            # Something is wrong with this entry: the careful path names it.
             ns = SimpleNamespace(**dict(zip(_KOLOMMEN_SQL, row, strict=True)))
-            ns.payload_digest, ns.leaf = dig, leaf
-            ns.payload = bytes(payload) if payload is not None else None
             if not rijen.check(ns):
                 break
     finally:
@@ -246,7 +375,7 @@ def _chunk(args: tuple[str, int, int]) -> tuple[int, bytes, list[Bevinding], boo
     if not rijen.gestopt and rijen.verwacht < hi:
         rijen.bad.append(Bevinding(f"regel {rijen.verwacht}", "missing"))
         rijen.gestopt = True
-    return len(rijen.leaves), b"".join(rijen.leaves), rijen.bad, rijen.gestopt
+    return len(rijen.leaves), b"".join(rijen.leaves), rijen.bad, rijen.gestopt, rijen.weg, rijen.dekking
 
 
 def verify_database(
@@ -254,25 +383,31 @@ def verify_database(
     checkpoints: dict[int, CheckpointData],
     resultaat: Resultaat,
     *,
-    head: tuple[int, bytes],
+    head: Hoofd,
     workers: int,
+    tegen: Sequence[Buiten] = (),
     progress: Callable[[int], None] | None = None,
     chunk: int = 50000,
 ) -> Resultaat:
     """Verify the stored log with ``workers`` processes checking entries and this one building the tree."""
     import multiprocessing
 
-    grootte = head[0]
+    grootte = head.grootte
     ranges = [(url, lo, min(lo + chunk, grootte)) for lo in range(0, grootte, chunk)]
-    boom = _Boom(checkpoints, resultaat, progress)
+    boom = _Boom(checkpoints, resultaat, progress, (b.data.grootte for b in tegen))
     bad: list[Bevinding] = []
+    weg: list[tuple[int, int]] = []
+    dekking: list[tuple[int, int, int]] = []
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(max(1, workers)) as pool:
-        for _count, leaves, findings, gestopt in pool.imap(_chunk, ranges):
+        for _count, leaves, findings, gestopt, zonder, gedekt in pool.imap(_chunk, ranges):
             bad.extend(findings)
+            weg.extend((a, b) for a, b in zonder)
+            dekking.extend(gedekt)
             boom.add(leaves[i : i + 32] for i in range(0, len(leaves), 32))
             if gestopt:
                 pool.terminate()
                 break
     resultaat.bevindingen[:0] = bad
-    return boom.finish(head)
+    controleer_redacties(weg, dekking, resultaat, max(checkpoints, default=0))
+    return boom.finish(head, tegen)

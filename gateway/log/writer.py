@@ -1,9 +1,10 @@
 """Appending to the log inside the caller's transaction.
 
-Every append locks the single ``loghoofd`` row (``SELECT … FOR UPDATE``; SQLite's writers are
-serialised anyway), so any number of gateway processes extend one tree and never fork it. Callers
-append as the last step before committing, to hold that lock briefly. Entries, head and the work
-they record commit together or not at all.
+Every append writes the entries, the interior nodes of the tree they complete (``store/logboom.py``,
+for proofs in O(log n)) and the new head. It locks the single ``loghoofd`` row (``SELECT … FOR
+UPDATE``; SQLite's writers are serialised anyway), so any number of gateway processes extend one tree
+and never fork it. Callers append as the last step before committing, to hold that lock briefly.
+Entries, nodes, head and the work they record commit together or not at all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.log.merkle import Frontier
 from gateway.log.regel import Regel, leaf_of
+from store.logboom import schrijf_knopen
 from store.models import LogHoofd, LogRegel
 
 
@@ -38,11 +40,12 @@ class Append:
         head = session.execute(_HEAD).scalar_one()
         self.frontier = Frontier.from_bytes(head.grootte, head.frontier)
         self.rows: list[dict[str, object]] = []
+        self.knopen: list[tuple[int, int, bytes]] = []
 
     def add(self, regel: Regel) -> Ontvangstbewijs:
         volgnummer = self.frontier.size
         leaf = leaf_of(regel, volgnummer)
-        self.frontier.append(leaf)
+        self.knopen.extend(self.frontier.append_nodes(leaf))
         self.rows.append(
             {
                 "volgnummer": volgnummer,
@@ -67,6 +70,7 @@ class Append:
         conn = self.session.connection()
         if self.rows:
             conn.execute(insert(LogRegel), self.rows)
+        schrijf_knopen(conn, self.knopen)
         conn.execute(
             update(LogHoofd)
             .where(LogHoofd.id == 1)
