@@ -126,8 +126,8 @@ def start_server(
         try:
             if requests.get(f"{url}/health", timeout=2, **(health or {})).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or no worker has booted yet (a loaded machine)
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"gateway not healthy:\n{log.read_text()}")
