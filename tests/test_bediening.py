@@ -3,9 +3,14 @@ bodies answered, /metrics, /health, /ready and the process log without personal 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -17,8 +22,7 @@ from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PG_ADMIN, create_pg_database, drop_pg_database
-from tests.support import SOAP12, A, B, G, Server, bsn, client, post, sg, start_server
+from tests.support import SOAP12, A, B, G, Server, bsn, client, free_port, post, sg, start_server
 
 PING = """<?xml version="1.0" encoding="UTF-8"?>
 <soap:Envelope xmlns:soap="{env}" xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1"
@@ -175,45 +179,93 @@ def test_process_log_has_one_json_line_per_request_and_no_personal_data(gateway:
     assert ping_line["service"] == "ketenpartner" and ping_line["operation"] == "Ping"
     assert ping_line["fault"] is None and ping_line["status"] == 200 and ping_line["sender_oin"] == A
     assert set(ping_line) == {
-        "time", "service", "operation", "fault", "status", "duration_ms", "correlation_id", "sender_oin", "message_id"
+        "time",
+        "service",
+        "operation",
+        "fault",
+        "status",
+        "duration_ms",
+        "correlation_id",
+        "sender_oin",
+        "message_id",
     }
     filed = [line for line in lines if line["operation"] == "MeldingAfgeven"]
     assert filed and all(line["correlation_id"] for line in filed)
 
 
+class Cluster:
+    """A PostgreSQL cluster of its own (initdb in a temporary directory), which the test can stop and
+    start: the shared test server must keep running for everyone else."""
+
+    def __init__(self) -> None:
+        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+        self.bin = Path(bindir)
+        # As root, PostgreSQL runs as its own user; its directory must be reachable for that user.
+        self.als = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.dir = Path(tempfile.mkdtemp(prefix="vir-pg-"))
+        self.dir.chmod(0o755)
+        self.data = self.dir / "data"
+        self.port = free_port()
+        if self.als:
+            shutil.chown(self.dir, "postgres")
+        self._pg(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
+        self.start()
+        engine = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("CREATE DATABASE vir"))
+        engine.dispose()
+
+    def _pg(self, args: list[str]) -> None:
+        subprocess.run([*self.als, str(self.bin / args[0]), *args[1:]], capture_output=True, check=True, timeout=120)
+
+    def url(self, database: str = "vir") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        opties = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg(["pg_ctl", "-D", str(self.data), "-o", opties, "-l", str(self.dir / "log"), "-w", "start"])
+
+    def stop(self) -> None:
+        self._pg(["pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 @pytest.fixture
-def pg_gateway(tmp_path: Path) -> Iterator[tuple[Server, str]]:
-    url = create_pg_database()
-    srv = start_server(tmp_path, url, workers=1)
-    yield srv, url
-    srv.stop()
-    drop_pg_database(url)
+def cluster() -> Iterator[Cluster]:
+    c = Cluster()
+    yield c
+    c.remove()
 
 
-def _verbindingen(url: str, toestaan: bool) -> None:
-    """Let the database accept connections, or refuse them and end the open ones: to the gateway the
-    database is then down as if its server had stopped (new connections are refused)."""
-    naam = url.rsplit("/", 1)[1]
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'ALTER DATABASE "{naam}" ALLOW_CONNECTIONS {"true" if toestaan else "false"}'))
-        if not toestaan:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": naam})
-    engine.dispose()
-
-
-def test_ready_follows_the_database(pg_gateway: tuple[Server, str]) -> None:
-    srv, url = pg_gateway
-    assert requests.get(srv.url + "/ready", timeout=10).status_code == 200
-    _verbindingen(url, toestaan=False)
+def test_ready_follows_the_database(cluster: Cluster, tmp_path: Path) -> None:
+    """The database server stops: /ready says so (and /health does not care); it starts again: ready."""
+    srv = start_server(tmp_path, cluster.url(), workers=1)
     try:
+        assert requests.get(srv.url + "/ready", timeout=10).status_code == 200
+        assert client(srv).Ping(stuurgegevens=sg(A)).versie
+        cluster.stop()
         r = requests.get(srv.url + "/ready", timeout=30)
         assert r.status_code == 503
         assert r.json()["database"] == "unreachable" and r.json()["ready"] is False
         assert requests.get(srv.url + "/health", timeout=10).status_code == 200
-        s = samples(srv)
-        assert s["vir_store_up"] == [({}, 0.0)]
+        assert samples(srv)["vir_store_up"] == [({}, 0.0)]
+        cluster.start()
+        assert requests.get(srv.url + "/ready", timeout=30).json()["ready"] is True
+        assert client(srv).Ping(stuurgegevens=sg(A)).versie
+        # A database behind the code's migrations (a restore from an old backup) is not ready either.
+        engine = create_engine(cluster.url())
+        with engine.begin() as conn:
+            nieuwste = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        r = requests.get(srv.url + "/ready", timeout=30)
+        assert r.status_code == 503 and r.json()["schema"].startswith(f"revision 0001, expected {nieuwste}")
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": nieuwste})
+        engine.dispose()
+        assert requests.get(srv.url + "/ready", timeout=30).status_code == 200
     finally:
-        _verbindingen(url, toestaan=True)
-    assert requests.get(srv.url + "/ready", timeout=30).json()["ready"] is True
-    assert client(srv).Ping(stuurgegevens=sg(A)).versie
+        srv.stop()
