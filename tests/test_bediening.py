@@ -193,13 +193,24 @@ def test_process_log_has_one_json_line_per_request_and_no_personal_data(gateway:
     assert filed and all(line["correlation_id"] for line in filed)
 
 
+def _postgres_bin() -> Path:
+    """Where initdb and pg_ctl are: Debian keeps them out of PATH, per major version."""
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout
+        if (Path(out.strip()) / "initdb").exists():
+            return Path(out.strip())
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        pytest.fail("PostgreSQL's initdb was not found (Debian: postgresql)")
+    return found[-1].parent
+
+
 class Cluster:
     """A PostgreSQL cluster of its own (initdb in a temporary directory), which the test can stop and
     start: the shared test server must keep running for everyone else."""
 
     def __init__(self) -> None:
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
-        self.bin = Path(bindir)
+        self.bin = _postgres_bin()
         # As root, PostgreSQL runs as its own user; its directory must be reachable for that user.
         self.als = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.dir = Path(tempfile.mkdtemp(prefix="vir-pg-"))
