@@ -133,8 +133,7 @@ class GatewayApp:
         try:
             body = lees_body(environ, self.max_bytes, self.deps.settings.max_afvoer_bytes)
         except TeGroot as exc:
-            sluiten = [("Connection", "close")] if exc.sluiten else None
-            return self._fault(start_response, env_ns, exc, extra=sluiten, environ=environ)
+            return self._fault(start_response, env_ns, exc, environ=environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         antwoord = list(target(environ, start_response))

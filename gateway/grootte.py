@@ -6,7 +6,10 @@ gateway answered and closed at once, the client would see a broken pipe or a res
 ``VIR-BERICHT-TE-GROOT``. So an oversized body is read and thrown away, up to a hard cap
 (``VIR_MAX_AFVOER_BYTES``), and then answered with the fault; reading costs a little bandwidth and no
 memory. A body announced larger than the cap, or one that keeps coming past it, is not worth reading:
-the fault goes out with ``Connection: close`` and the connection is closed.
+the fault goes out at once and the rest is left unread. gunicorn's sync workers (what ``serve`` runs)
+close the connection after every answer, so the unread rest ends with the connection. (A WSGI
+application cannot ask for that itself: ``Connection`` is a hop-by-hop header, which PEP 3333 reserves
+to the server.)
 """
 
 from __future__ import annotations
@@ -19,26 +22,19 @@ BLOK = 64 * 1024
 
 
 class TeGroot(TransportError):
-    """The body exceeds ``VIR_MAX_REQUEST_BYTES``; ``sluiten`` when it also exceeds the discard cap."""
+    """The body exceeds ``VIR_MAX_REQUEST_BYTES``."""
 
     code = "VIR-BERICHT-TE-GROOT"
 
-    def __init__(self, *, sluiten: bool) -> None:
-        super().__init__(code="VIR-BERICHT-TE-GROOT")
-        self.sluiten = sluiten
 
-
-def _afvoeren(invoer: Any, hoeveel: int | None, cap: int) -> bool:
-    """Read and discard ``hoeveel`` bytes (or until the end when unknown); False when the cap was reached first."""
+def _afvoeren(invoer: Any, hoeveel: int | None, cap: int) -> None:
+    """Read and discard ``hoeveel`` bytes (or until the end when unknown), at most ``cap``."""
     gelezen = 0
-    while hoeveel is None or gelezen < hoeveel:
-        if gelezen >= cap:
-            return False
+    while (hoeveel is None or gelezen < hoeveel) and gelezen < cap:
         stuk = invoer.read(BLOK if hoeveel is None else min(BLOK, hoeveel - gelezen))
         if not stuk:
-            return True
+            return
         gelezen += len(stuk)
-    return True
 
 
 def lees_body(environ: dict[str, Any], max_bytes: int, afvoer_bytes: int) -> bytes:
@@ -50,11 +46,11 @@ def lees_body(environ: dict[str, Any], max_bytes: int, afvoer_bytes: int) -> byt
     except ValueError:
         lengte = None  # chunked, or no length: read until the end
     if lengte is not None and lengte > max_bytes:
-        if lengte > afvoer_bytes:
-            raise TeGroot(sluiten=True)
-        _afvoeren(invoer, lengte, afvoer_bytes)
-        raise TeGroot(sluiten=False)
+        if lengte <= afvoer_bytes:  # else not worth reading: the connection ends with the answer
+            _afvoeren(invoer, lengte, afvoer_bytes)
+        raise TeGroot()
     body = invoer.read(lengte if lengte is not None else max_bytes + 1)
     if len(body) > max_bytes:
-        raise TeGroot(sluiten=not _afvoeren(invoer, None, afvoer_bytes - len(body)))
+        _afvoeren(invoer, None, afvoer_bytes - len(body))
+        raise TeGroot()
     return body

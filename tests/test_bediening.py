@@ -98,8 +98,10 @@ def test_beyond_the_discard_cap_the_connection_is_closed(tmp_path: Path) -> None
             antwoord = b""
             while chunk := sock.recv(65536):
                 antwoord += chunk
+        # The answer came, and then the end of the connection, although 99.9 MB were never sent: the
+        # gateway did not wait for them (else recv would time out).
         head, _, body = antwoord.partition(b"\r\n\r\n")
-        assert b"Connection: close" in head
+        assert head.startswith(b"HTTP/1.1 500") and b"Connection: close" in head
         assert b"VIR-BERICHT-TE-GROOT" in body
         assert client(srv).Ping(stuurgegevens=sg(A)).versie
     finally:
