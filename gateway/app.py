@@ -1,9 +1,9 @@
 """The WSGI application: the committed contract on GET, SOAP 1.1 or 1.2 on POST.
 
-    GET  /v1/ketenpartner?wsdl        wsdl/ketenpartner.wsdl, byte for byte
-    GET  /wsdl/<name>.wsdl            the committed WSDLs
+    GET  /v1/ketenpartner?wsdl        wsdl/ketenpartner.wsdl, byte for byte but for its address (gateway.adres)
+    GET  /wsdl/<name>.wsdl            the committed WSDLs (our services' with that address too)
     GET  /schemas/xsd/<name>.xsd      the committed XSDs (the WSDL's relative imports land here)
-    GET  /health                      200 when the database answers
+    GET  /health, /ready, /metrics    answered by gateway.waarneming, which wraps this application
     POST /v1/ketenpartner             text/xml → SOAP 1.1, application/soap+xml → SOAP 1.2
 
 Spyne never publishes a contract of its own: GET requests do not reach it.
@@ -27,15 +27,18 @@ from spyne.server.wsgi import WsgiApplication
 from sqlalchemy import text
 
 from gateway import ns
+from gateway.adres import basis_url, met_adres
 from gateway.config import Settings, klok
 from gateway.contract import served_files, service_schema
 from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, TransportError
 from gateway.faults import fout_element, render_fault_envelope
+from gateway.grootte import TeGroot, lees_body
 from gateway.identiteit import Identificatie
 from gateway.log.logboek import Logboek
 from gateway.pipeline import Deps, transactie
 from gateway.protocol import VirSoap11, VirSoap12
+from gateway.waarneming import Waarneming, luister, noteer_fout
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,9 @@ def _spyne(deps: Deps, service: Any, tns: str, protocol: Any) -> WsgiApplication
     )
     app.vir = deps
     # Our own size limit (VIR_MAX_REQUEST_BYTES) applies before this; Spyne's must not be lower.
-    return WsgiApplication(app, max_content_length=deps.settings.max_request_bytes + 1)
+    wsgi = WsgiApplication(app, max_content_length=deps.settings.max_request_bytes + 1)
+    luister(wsgi, tns)
+    return wsgi
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class GatewayApp:
             )
             for d in diensten
         }
+        self.wsdl_met_adres = frozenset(f"/wsdl/{d.wsdl}" for d in diensten)
         for d in diensten:
             service_schema(d.tns)  # compile now, not on the first request
 
@@ -101,7 +107,7 @@ class GatewayApp:
             try:
                 environ["vir.oin"] = self.identificatie.oin(environ)
             except GatewayError as exc:
-                return self._fault(start_response, ns.SOAP11_ENV, exc, "403 Forbidden")
+                return self._fault(start_response, ns.SOAP11_ENV, exc, "403 Forbidden", environ=environ)
         if method in ("GET", "HEAD"):
             return self._get(environ, path, start_response)
         endpoint = self.endpoints.get(path)
@@ -114,6 +120,7 @@ class GatewayApp:
                 TransportError(code="VIR-HTTP-METHODE"),
                 "405 Method Not Allowed",
                 [("Allow", "GET, POST")],
+                environ=environ,
             )
         ctype = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if ctype == "text/xml":
@@ -122,17 +129,16 @@ class GatewayApp:
             target, env_ns = endpoint.soap12, ns.SOAP12_ENV
         else:
             return self._fault(
-                start_response, ns.SOAP11_ENV, TransportError(code="VIR-HTTP-CONTENTTYPE"), "415 Unsupported Media Type"
+                start_response,
+                ns.SOAP11_ENV,
+                TransportError(code="VIR-HTTP-CONTENTTYPE"),
+                "415 Unsupported Media Type",
+                environ=environ,
             )
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > self.max_bytes:
-            return self._fault(start_response, env_ns, TransportError(code="VIR-BERICHT-TE-GROOT"))
-        body = environ["wsgi.input"].read(length if length else self.max_bytes + 1)
-        if len(body) > self.max_bytes:
-            return self._fault(start_response, env_ns, TransportError(code="VIR-BERICHT-TE-GROOT"))
+            body = lees_body(environ, self.max_bytes, self.deps.settings.max_afvoer_bytes)
+        except TeGroot as exc:
+            return self._fault(start_response, env_ns, exc, environ=environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         antwoord = list(target(environ, start_response))
@@ -145,9 +151,13 @@ class GatewayApp:
     def _get(self, environ: dict[str, Any], path: str, start_response: StartResponse) -> Iterable[bytes]:
         query = (environ.get("QUERY_STRING") or "").lower()
         if path in self.endpoints and query == "wsdl":
-            return self._plain(start_response, "200 OK", self.endpoints[path].wsdl, "text/xml; charset=utf-8")
+            wsdl = met_adres(self.endpoints[path].wsdl, basis_url(environ, self.deps.settings.publieke_url))
+            return self._plain(start_response, "200 OK", wsdl, "text/xml; charset=utf-8")
         if path in self.files:
-            return self._plain(start_response, "200 OK", self.files[path], "text/xml; charset=utf-8")
+            bestand = self.files[path]
+            if path in self.wsdl_met_adres:  # our services' WSDLs; signalen.wsdl's address is the partner's
+                bestand = met_adres(bestand, basis_url(environ, self.deps.settings.publieke_url))
+            return self._plain(start_response, "200 OK", bestand, "text/xml; charset=utf-8")
         if path == "/health":
             try:
                 with transactie(self.deps.db, write=False) as s:
@@ -172,9 +182,12 @@ class GatewayApp:
         status: str = "500 Internal Server Error",
         extra: list[tuple[str, str]] | None = None,
         verzoek: bytes = b"",
+        environ: dict[str, Any] | None = None,
     ) -> Iterable[bytes]:
         """A fault for a request refused before Spyne saw it; the refusal is logged too."""
         correlatie = str(uuid.uuid4())
+        if environ is not None:
+            noteer_fout(environ, error, correlatie)
         body = render_fault_envelope(error, env_ns, correlatie)
         fout = etree.tostring(fout_element(error, correlatie))
         self.deps.logboek.afwijzing(verzoek, "onbekend", "onbekend", None, fout, error, correlatie)
@@ -194,3 +207,11 @@ def maak_deps(settings: Settings, db: Database | None = None) -> Deps:
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
     db = db or Database(settings.url)
     return Deps(settings, db, regels, Logboek(settings, db), klok(settings))
+
+
+def maak_app(deps: Deps, diensten: Iterable[Dienstpunt]) -> Waarneming:
+    """The application for one process: the services, with /health, /ready, /metrics and the process log
+    around them."""
+    diensten = list(diensten)
+    labels = {d.path: d.wsdl.removesuffix(".wsdl") for d in diensten}
+    return Waarneming(GatewayApp(deps, diensten), deps, labels, deps.settings.proceslog)

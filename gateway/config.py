@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.adres import publieke_url_geldig
+
 DEMO_GATEWAY_OIN = "00000001000000000000"
 
 
@@ -36,6 +38,11 @@ class Settings:
 
     max_request_bytes: int = 4 * 1024 * 1024
     """Larger bodies are refused before parsing (a batch of 1,000 meldingen is about 0.7 MiB)."""
+
+    max_afvoer_bytes: int = 64 * 1024 * 1024
+    """A body above ``max_request_bytes`` is read and discarded up to this many bytes, so that a client
+    that does not wait for ``100 Continue`` still receives VIR-BERICHT-TE-GROOT; beyond it the
+    connection is closed (reading more would let anyone keep a worker busy for free)."""
 
     max_melding_jaren: int = 2
     """Jeugdwet: a melding ends at the latest two years after filing."""
@@ -149,6 +156,19 @@ class Settings:
     """Who runs operator commands, as the message log names them (``VIR_OPERATOR``); None means the
     process's login name. Every operator action is accountable to a person (NEN 7513)."""
 
+    publieke_url: str | None = None
+    """Scheme, host and optional path prefix under which clients reach this gateway (behind a proxy:
+    its public name), written into the served WSDLs' addresses. None: the address each WSDL request
+    came in at."""
+
+    metrics_dir: Path | None = None
+    """Where the gunicorn workers keep their request counters for ``/metrics`` (emptied at start; one
+    directory per ``serve`` process). None: a fresh temporary directory, removed at exit."""
+
+    proceslog: str = "json"
+    """The per-request line on standard error: ``json`` for a log collector, ``tekst`` for a person
+    reading a terminal. Either way it holds no personal data."""
+
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -183,6 +203,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["gateway_oin"] = v
     if v := env.get("VIR_MAX_REQUEST_BYTES"):
         changes["max_request_bytes"] = int(v)
+    if v := env.get("VIR_MAX_AFVOER_BYTES"):
+        changes["max_afvoer_bytes"] = int(v)
     if v := env.get("VIR_MAX_MELDING_JAREN"):
         changes["max_melding_jaren"] = int(v)
     if v := env.get("VIR_MAX_LEEFTIJD"):
@@ -241,6 +263,16 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["development"] = False
     if v := env.get("VIR_OPERATOR"):
         changes["operator"] = v
+    if v := env.get("VIR_PUBLIEKE_URL"):
+        if not publieke_url_geldig(v):
+            raise ValueError("VIR_PUBLIEKE_URL must be an absolute http(s) URL without query or fragment")
+        changes["publieke_url"] = v
+    if v := env.get("VIR_METRICS_DIR"):
+        changes["metrics_dir"] = Path(v)
+    if v := env.get("VIR_PROCESLOG"):
+        if v not in ("json", "tekst"):
+            raise ValueError("VIR_PROCESLOG is json or tekst")
+        changes["proceslog"] = v
     if env.get("VIR_BENCH_ZONDER_LOG") == "1":
         changes["bench_zonder_log"] = True
     return s.with_(**changes) if changes else s

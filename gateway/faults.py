@@ -7,7 +7,8 @@
               <g:kruisverwijzing/><g:correlatieId/></g:fout></detail>
     </soap:Fault>
 
-SOAP 1.2 has Code/Value (Sender/Receiver), Reason/Text in nl and en, and Detail with the same ``g:fout``.
+SOAP 1.2 has Code/Value (Sender/Receiver), one Reason/Text (nl, as SOAP 1.1's faultstring) and Detail with
+the same ``g:fout`` (nl and en).
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ def fault_element(
     code = etree.SubElement(fault, f"{{{soap_env}}}Code")
     prefix = fault.prefix or "soap"
     etree.SubElement(code, f"{{{soap_env}}}Value").text = f"{prefix}:{_code12(error.spec.faultcode)}"
+    # One Text only, although SOAP 1.2 allows one per language: gSOAP's Reason holds a single Text and
+    # loses the whole fault over a second, and node-soap joins them into "[object Object],…". Both
+    # languages are in g:fout.
     reason = etree.SubElement(fault, f"{{{soap_env}}}Reason")
     etree.SubElement(reason, f"{{{soap_env}}}Text", {XML_LANG: "nl"}).text = f"{error.code}: {error.message_nl}"
-    etree.SubElement(reason, f"{{{soap_env}}}Text", {XML_LANG: "en"}).text = f"{error.code}: {error.message_en}"
     etree.SubElement(fault, f"{{{soap_env}}}Detail").append(detail_fout)
     return fault
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import socket
 import ssl
 import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -103,4 +106,25 @@ def run(
     if settings.tls_cert is not None:
         options.update(tls_opties(settings))
     sys.argv = sys.argv[:1]  # gunicorn must not read our command line
-    _Gunicorn(factory, options).run()
+    metrics_map = _metrics_map(settings)
+    try:
+        _Gunicorn(factory, options).run()
+    finally:
+        if settings.metrics_dir is None:
+            shutil.rmtree(metrics_map, ignore_errors=True)
+
+
+def _metrics_map(settings: Settings) -> str:
+    """prometheus-client's multi-process mode: the workers' counters go to files in one directory,
+    emptied now (counts of an earlier run must not add up), chosen before any worker imports the
+    library (it reads the variable at import)."""
+    if settings.metrics_dir is None:
+        pad = tempfile.mkdtemp(prefix="vir-metrics-")
+    else:
+        pad = str(settings.metrics_dir)
+        os.makedirs(pad, exist_ok=True)
+        for naam in os.listdir(pad):
+            if naam.endswith(".db"):
+                os.unlink(os.path.join(pad, naam))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = pad
+    return pad

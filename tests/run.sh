@@ -9,12 +9,22 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
 # Independent tools the tests check our output with (and run in front of us): xmllint, xmlsec1, nginx;
-# SoftHSM2 holds the checkpoint key in the PKCS#11 tests.
+# SoftHSM2 holds the checkpoint key in the PKCS#11 tests; and the chain partners' SOAP stacks.
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+# The client stacks whose guides (docs/clients/) tests/test_clients.py runs: PHP SoapClient, gSOAP,
+# JAX-WS (wsimport) and Node (node-soap comes from npm, below).
+command -v php >/dev/null 2>&1 || missing+=(php-cli)
+{ command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx soap; } || missing+=(php-soap)
+command -v wsdl2h >/dev/null 2>&1 || missing+=(gsoap)
+[ -f /usr/include/stdsoap2.h ] || missing+=(libgsoap-dev)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v wsimport >/dev/null 2>&1 || missing+=(jaxws)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}…"
@@ -24,6 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+# node-soap, at the version docs/clients/node/package-lock.json pins.
+[ -d docs/clients/node/node_modules/soap ] || (cd docs/clients/node && npm ci --no-audit --no-fund --loglevel=error)
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'

@@ -8,6 +8,7 @@ import itertools
 import logging
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -293,3 +294,18 @@ def wsgi_post(app: Any, body: bytes, content_type: str = "text/xml; charset=utf-
     }
     out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
     return status[0], out
+
+
+_ADDRESS = re.compile(rb'(<soap(?:12)?:address\s+location=")([^"]*)(")')
+
+
+def addresses(wsdl: bytes) -> list[str]:
+    """The ``location`` of every soap:address and soap12:address, in document order."""
+    doc = etree.fromstring(wsdl)
+    return [str(a) for a in doc.xpath("//*[local-name()='address']/@location")]
+
+
+def committed_address(served: bytes, committed: bytes) -> bytes:
+    """``served`` with its addresses put back to those of ``committed`` (byte for byte otherwise)."""
+    originals = iter(m.group(2) for m in _ADDRESS.finditer(committed))
+    return _ADDRESS.sub(lambda m: m.group(1) + next(originals) + m.group(3), served)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from federation.service import Federatie
 from gateway import ns
-from gateway.app import Dienstpunt, GatewayApp, maak_deps
+from gateway.app import Dienstpunt, maak_app, maak_deps
 from gateway.config import Settings
 from gateway.ketenpartner import Ketenpartner
+from gateway.waarneming import Waarneming
 from store.db import Database
 
 DIENSTEN = (
@@ -16,6 +17,6 @@ DIENSTEN = (
 )
 
 
-def create_app(settings: Settings, db: Database | None = None) -> GatewayApp:
+def create_app(settings: Settings, db: Database | None = None) -> Waarneming:
     """The application for one process. Create it after forking: it opens database connections."""
-    return GatewayApp(maak_deps(settings, db), DIENSTEN)
+    return maak_app(maak_deps(settings, db), DIENSTEN)
