@@ -98,7 +98,7 @@ def claim(db: Database, n: int, lease: timedelta, nu: datetime) -> list[Levering
         )
         if not db.is_sqlite:
             q = q.with_for_update(skip_locked=True, of=FederatieUitgaand)
-        rows = s.execute(q).tuples().all()
+        rows = s.execute(q).all()
         for row, _url, _oin in rows:
             row.status = BEZIG
             row.volgende_poging = nu + lease  # the lease: retaken if this worker dies
@@ -146,7 +146,7 @@ def stand(db: Database) -> list[tuple[str, str, int]]:
                 select(FederatieUitgaand.peer, FederatieUitgaand.status, func.count())
                 .group_by(FederatieUitgaand.peer, FederatieUitgaand.status)
                 .order_by(FederatieUitgaand.peer)
-            ).tuples()
+            )
         )
 
 

@@ -19,18 +19,14 @@ class Pushwachtrij:
         """Active instanties with a callback endpoint and signals beyond their cursor whose next attempt is
         due: (id, OIN, callback URL, cursor, attempts so far)."""
         i = Instantie
-        return (
-            self.s.execute(
-                select(i.id, i.oin, i.callback_url, i.push_tot, i.push_pogingen).where(
-                    i.callback_url.is_not(None),
-                    i.actief.is_(True),
-                    i.signaal_uitgegeven > i.push_tot,
-                    or_(i.push_volgende.is_(None), i.push_volgende <= nu),
-                )
+        return self.s.execute(
+            select(i.id, i.oin, i.callback_url, i.push_tot, i.push_pogingen).where(
+                i.callback_url.is_not(None),
+                i.actief.is_(True),
+                i.signaal_uitgegeven > i.push_tot,
+                or_(i.push_volgende.is_(None), i.push_volgende <= nu),
             )
-            .tuples()
-            .all()
-        )
+        ).all()
 
     def mislukt(self, instantie_id: int, pogingen: int, volgende: datetime, fout: str) -> None:
         self.s.execute(

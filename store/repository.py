@@ -398,7 +398,7 @@ class Repository:
         if melding_id is not None:
             q = q.where(Melding.melding_id == melding_id)
         total = self.s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = self.s.execute(q.order_by(Match.id).offset(offset).limit(limit)).tuples().all()
+        rows = self.s.execute(q.order_by(Match.id).offset(offset).limit(limit)).all()
         return total, rows
 
     # --- signalen ---------------------------------------------------------------------------

@@ -271,8 +271,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     with db.transaction(write=False) as s:
         grootte, wortel, frontier, hoogste = s.execute(_HOOFD).one()
         head = Hoofd(grootte, bytes(wortel), bytes(frontier), hoogste)
-        cps = controleer_checkpoints(s.execute(select(Checkpoint.grootte, Checkpoint.xml)).tuples().all(), cert, res)
-        for n, w in s.execute(select(Checkpoint.grootte, Checkpoint.wortel)).tuples():
+        cps = controleer_checkpoints(s.execute(select(Checkpoint.grootte, Checkpoint.xml)).all(), cert, res)
+        for n, w in s.execute(select(Checkpoint.grootte, Checkpoint.wortel)):
             if n in cps and cps[n].wortel != w:
                 res.bevindingen.append(Bevinding(f"checkpoint {n}", "stored root differs from the signed one"))
         voortgang = _Voortgang(head.grootte)
@@ -415,15 +415,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             .scalars()
             .all()
         )
-        cps = (
-            s.execute(
-                select(Checkpoint.grootte, Checkpoint.xml)
-                .where(Checkpoint.grootte <= cp.grootte)
-                .order_by(Checkpoint.grootte)
-            )
-            .tuples()
-            .all()
-        )
+        cps = s.execute(
+            select(Checkpoint.grootte, Checkpoint.xml)
+            .where(Checkpoint.grootte <= cp.grootte)
+            .order_by(Checkpoint.grootte)
+        ).all()
         bundle.schrijf(
             Path(args.uit),
             van=args.van,
