@@ -37,7 +37,7 @@ from gateway.log.verify import Hoofd, Resultaat, controleer_checkpoints, verify_
 from store.db import Database
 from store.logboom import sleutel
 from store.migrate import upgrade
-from store.models import Checkpoint, LogHoofd, LogRegel
+from store.models import Checkpoint, LogHoofd, LogregelRij
 
 PAYLOAD = b"<bench/>"
 INDEXES = {
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.proofs):
             v = rng.randrange(n)
             t0, c0 = time.perf_counter(), time.process_time()
-            row = s.get(LogRegel, v)
+            row = s.get(LogregelRij, v)
             assert row is not None
             inc = bewijs.inclusie(s, v, row.leaf)
             times.append(time.perf_counter() - t0)

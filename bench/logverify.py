@@ -22,7 +22,7 @@ from sqlalchemy import select
 import gateway  # noqa: F401  (Spyne shim first)
 from gateway.config import Settings
 from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel, tijdstempel
+from gateway.log.regel import Logregel, tijdstempel
 from gateway.log.verify import Hoofd, Resultaat, controleer_checkpoints, verify_database
 from gateway.log.writer import append
 from store.db import Database
@@ -41,7 +41,7 @@ def build(db: Database, logboek: Logboek, n: int) -> float:
             append(
                 s,
                 [
-                    Regel(
+                    Logregel(
                         t,
                         "inkomend" if i % 2 == 0 else "uitgaand",
                         "MeldingAfgeven",

@@ -23,7 +23,7 @@ from gateway.config import Settings, tls_client
 from gateway.domain.model import Contactkaart, MatchBeeld, SignaalBeeld
 from gateway.index import signaal_beeld
 from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel
+from gateway.log.regel import Logregel
 from store.db import Database
 from store.pushwachtrij import Pushwachtrij
 from store.repository import Repository
@@ -141,8 +141,8 @@ class Pusher:
             self.logboek.schrijf(
                 s,
                 [
-                    Regel(t, "uitgaand", "push:SignalenAfleveren", oin, verzoek, bericht_id=bericht_id),
-                    Regel(t, "inkomend", "push:SignalenAfleveren", oin, antwoord, kruisverwijzing=bericht_id),
+                    Logregel(t, "uitgaand", "push:SignalenAfleveren", oin, verzoek, bericht_id=bericht_id),
+                    Logregel(t, "inkomend", "push:SignalenAfleveren", oin, antwoord, kruisverwijzing=bericht_id),
                 ],
             )
         return max(0, ontvangen - tot)

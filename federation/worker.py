@@ -19,7 +19,7 @@ from federation.client import DeliveryError, PeerClient
 from federation.push import Pusher
 from gateway.config import Settings, klok, tls_client
 from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel
+from gateway.log.regel import Logregel
 from gateway.onderhoud import onderhoud
 from gateway.uitvoer import spoor
 from store import outbox
@@ -84,8 +84,8 @@ class Worker:
             lambda s: self.logboek.schrijf(
                 s,
                 [
-                    Regel(t, "uitgaand", op, f"systeem:{levering.peer}", verzonden.verzoek, bericht_id=bericht_id),
-                    Regel(
+                    Logregel(t, "uitgaand", op, f"systeem:{levering.peer}", verzonden.verzoek, bericht_id=bericht_id),
+                    Logregel(
                         t, "inkomend", op, f"systeem:{levering.peer}", verzonden.antwoord, kruisverwijzing=bericht_id
                     ),
                 ],

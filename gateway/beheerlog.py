@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel
+from gateway.log.regel import Logregel
 from store.db import Database
 
 EXIT_NIET_GELOGD = 3
@@ -99,7 +99,7 @@ def actie(settings: Settings, db: Database, operatie: str, *, soort: str = "behe
         yield a
         payload = json.dumps(a.inhoud, ensure_ascii=False, sort_keys=True, default=str).encode()
         try:
-            boek.schrijf(s, [Regel(boek.nu(), soort, operatie, wie, payload)])
+            boek.schrijf(s, [Logregel(boek.nu(), soort, operatie, wie, payload)])
         except Exception as exc:
             raise NietGelogd(f"writing the entry failed: {type(exc).__name__}") from exc
     boek.misschien_checkpoint()

@@ -35,7 +35,7 @@ from gateway.domain.regels import Regels, plus_jaren
 from gateway.domain.soorten import Reden
 from gateway.index import Verwijsindex
 from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel
+from gateway.log.regel import Logregel
 from store import models as m
 from store.db import Database
 from store.outbox import Outbox
@@ -157,7 +157,7 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
         # Stored answers after the retry window; signals once handled, or when too old (docs/privacy.md).
         verslag.antwoorden_vergeten = retentie.vergeet_antwoorden(nu - timedelta(days=settings.herhaalvenster_dagen))
         verslag.signalen_vergeten = retentie.vergeet_signalen(nu - timedelta(days=settings.signaal_dagen))
-        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "onderhoud", actor, verslag.json())])
+        logboek.schrijf(s, [Logregel(logboek.nu(), "beheer", "onderhoud", actor, verslag.json())])
     db.wal_legen()
     logboek.misschien_checkpoint()
     log.info("retention run at %s: %s", nu.isoformat(), verslag.samenvatting())

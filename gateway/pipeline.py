@@ -38,7 +38,7 @@ from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, RuleError, ServerError, StoreError
 from gateway.index import Verwijsindex
 from gateway.log.logboek import Logboek, key_paths
-from gateway.log.regel import Regel
+from gateway.log.regel import Logregel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
 from gateway.render import als_xml
@@ -266,7 +266,7 @@ class Dienst:
         t, logop, actor = deps.logboek.nu(), f"{self.logprefix}{op.naam}", sg.zender.oin
         boek = deps.logboek.open(session)
         boek.add(
-            Regel(
+            Logregel(
                 t,
                 "inkomend",
                 logop,
@@ -277,7 +277,7 @@ class Dienst:
             )
         )
         boek.add(
-            Regel(
+            Logregel(
                 t,
                 "uitgaand",
                 logop,
@@ -312,7 +312,7 @@ def log_vraag_en_antwoord(
     t = deps.logboek.nu()
     boek = deps.logboek.open(session)
     bewijs = boek.add(
-        Regel(
+        Logregel(
             t,
             "inkomend",
             logop,
@@ -328,7 +328,7 @@ def log_vraag_en_antwoord(
         antwoord.stuurgegevens.ontvangstbewijs = ontvangstbewijs_naar_bericht(bewijs)
     payload: bytes = etree.tostring(als_xml(antwoord, antwoord_cls))
     boek.add(
-        Regel(
+        Logregel(
             t,
             "uitgaand",
             logop,
@@ -359,7 +359,7 @@ def ontvangstbewijs_naar_bericht(bewijs: Ontvangstbewijs) -> Any:
 
 def _inzage(
     t: str, logop: str, request_info: RequestInfo, sg: Any, gezien: list[dict[str, Any]], proef: str | None = None
-) -> Regel:
+) -> Logregel:
     """The access-log entry of a read of youths' matches (NEN 7513): who (instantie, application, the
     professional when the partner names one), when, and which meldingen and matches were shown; the
     youths themselves only through those pseudonymous ids. ``proef``: the operation whose rules a dry run
@@ -374,7 +374,7 @@ def _inzage(
     if proef is not None:
         wie["proef"] = proef
     payload = json.dumps(wie, sort_keys=True).encode()
-    return Regel(
+    return Logregel(
         t, "inzage", logop, sg.zender.oin, payload, bericht_id=sg.berichtId, correlatie_id=request_info.correlatie_id
     )
 

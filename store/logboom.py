@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from store.models import LogKnoop, LogRegel
+from store.models import LogKnoop, LogregelRij
 
 Node = tuple[int, int]
 
@@ -24,7 +24,9 @@ def sleutel(niveau: int, positie: int) -> int:
 
 
 _KNOPEN = select(LogKnoop.sleutel, LogKnoop.hash).where(LogKnoop.sleutel.in_(bindparam("s", expanding=True)))
-_LEAVES = select(LogRegel.volgnummer, LogRegel.leaf).where(LogRegel.volgnummer.in_(bindparam("v", expanding=True)))
+_LEAVES = select(LogregelRij.volgnummer, LogregelRij.leaf).where(
+    LogregelRij.volgnummer.in_(bindparam("v", expanding=True))
+)
 
 
 def schrijf_knopen(conn: Connection, knopen: Sequence[tuple[int, int, bytes]]) -> None:

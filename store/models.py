@@ -184,7 +184,7 @@ class Bericht(Base):
     __table_args__ = (UniqueConstraint("zender_oin", "bericht_id", name="uq_bericht_zender"),)
 
 
-class LogRegel(Base):
+class LogregelRij(Base):
     """One leaf of the message log. The leaf hash commits to every column except ``payload`` and
     ``payload_verwijderd``: it commits to the payload's digest, so a payload can be removed after its
     retention period without breaking any proof (``gateway/log/regel.py`` has the exact encoding)."""

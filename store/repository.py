@@ -20,7 +20,7 @@ from store.models import (
     FederatieIntrekking,
     Instantie,
     Jongere,
-    LogRegel,
+    LogregelRij,
     Match,
     Melding,
     Peer,
@@ -359,8 +359,8 @@ class Repository:
         """A nested transaction: leaving it with an exception undoes only what happened inside it."""
         return self.s.begin_nested()
 
-    def logregel(self, volgnummer: int) -> LogRegel | None:
-        return self.s.get(LogRegel, volgnummer)
+    def logregel(self, volgnummer: int) -> LogregelRij | None:
+        return self.s.get(LogregelRij, volgnummer)
 
     def add(self, row: object) -> None:
         self.s.add(row)

@@ -14,7 +14,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from store.migrate import alembic_config
-from store.models import Checkpoint, FederatieUitgaand, LogHoofd, LogRegel
+from store.models import Checkpoint, FederatieUitgaand, LogHoofd, LogregelRij
 
 
 @dataclass
@@ -47,9 +47,9 @@ def lees_stand(session: Session) -> Stand:
     laatste = session.execute(select(Checkpoint.tijdstip).order_by(Checkpoint.grootte.desc()).limit(1)).scalar()
     stand.checkpoint = _tijd(laatste) if laatste else None
     run = session.execute(
-        select(LogRegel.tijdstip, LogRegel.payload)
-        .where(LogRegel.soort == "beheer", LogRegel.operatie == "onderhoud")
-        .order_by(LogRegel.volgnummer.desc())
+        select(LogregelRij.tijdstip, LogregelRij.payload)
+        .where(LogregelRij.soort == "beheer", LogregelRij.operatie == "onderhoud")
+        .order_by(LogregelRij.volgnummer.desc())
         .limit(1)
     ).first()
     if run is not None:

@@ -78,12 +78,16 @@ def test_a_forged_redaction_mark_is_named(tampered: tuple[str, dict[str, str]]) 
     # (no checkpoint covers it), so it does not count.
     from gateway.log.redactie import redigeer
     from store.db import Database
-    from store.models import LogRegel
+    from store.models import LogregelRij
 
     db = Database(url)
     with db.transaction() as s:
         redigeer(
-            s, waar=LogRegel.volgnummer == 4, reden="beheerder", actor="insider", tijdstip="2026-12-01T00:00:00.000000Z"
+            s,
+            waar=LogregelRij.volgnummer == 4,
+            reden="beheerder",
+            actor="insider",
+            tijdstip="2026-12-01T00:00:00.000000Z",
         )
     db.dispose()
     failed(
@@ -217,13 +221,13 @@ def test_a_rollback_and_a_fork_are_named_against_an_outside_checkpoint(
     assert alone.returncode == 0, alone.stdout  # on its own the rolled-back log looks fine
     failed(cli(env, "verify", "--tegen", str(kept)), "the log was rolled back")
     # Re-extended past the kept checkpoint with other entries: a fork.
-    from gateway.log.regel import Regel
+    from gateway.log.regel import Logregel
     from gateway.log.writer import append
     from store.db import Database
 
     db = Database(url)
     with db.transaction() as s:
-        append(s, [Regel("2026-12-01T00:00:00.000000Z", "beheer", "x", "insider", b"<x/>") for _ in range(size)])
+        append(s, [Logregel("2026-12-01T00:00:00.000000Z", "beheer", "x", "insider", b"<x/>") for _ in range(size)])
     db.dispose()
     assert cli(env, "checkpoint").returncode == 0
     assert cli(env, "verify").returncode == 0

@@ -24,7 +24,7 @@ from gateway.brp.bestand import Bevolking
 from gateway.domain.regels import Regels
 from gateway.index import Verwijsindex
 from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel
+from gateway.log.regel import Logregel
 from store.bevolking import Bevolkingstabellen
 from store.db import Database
 from store.repository import Repository
@@ -104,6 +104,6 @@ def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, 
             "verhuisd": resultaat.verhuisd,
             "verhuissignalen": signalen,
         }
-        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "brp-laden", actor, json.dumps(verslag).encode())])
+        logboek.schrijf(s, [Logregel(logboek.nu(), "beheer", "brp-laden", actor, json.dumps(verslag).encode())])
     logboek.misschien_checkpoint()
     return resultaat

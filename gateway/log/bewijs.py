@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gateway.errors import ServerError
 from gateway.log import merkle
 from store.logboom import lees_knopen
-from store.models import Checkpoint, LogRegel
+from store.models import Checkpoint, LogregelRij
 
 
 class ProofError(ServerError):
@@ -28,7 +28,7 @@ class ProofError(ServerError):
 def leaves(session: Session, grootte: int) -> list[bytes]:
     """The leaf hashes of entries 0 … grootte-1, in order (for an export, which ships them all)."""
     rows = session.execute(
-        select(LogRegel.leaf).where(LogRegel.volgnummer < grootte).order_by(LogRegel.volgnummer)
+        select(LogregelRij.leaf).where(LogregelRij.volgnummer < grootte).order_by(LogregelRij.volgnummer)
     ).scalars()
     return [bytes(r) for r in rows]
 

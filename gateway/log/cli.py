@@ -39,11 +39,11 @@ from gateway.errors import GatewayError
 from gateway.log import bewijs, bundle, merkle, redactie
 from gateway.log.invoer import InvoerFout, buiten_checkpoint, certificaat
 from gateway.log.logboek import Logboek
-from gateway.log.regel import Regel, tijdstempel
+from gateway.log.regel import Logregel, tijdstempel
 from gateway.log.verify import Bevinding, Buiten, Hoofd, Resultaat, controleer_checkpoints, verify_database
 from store.db import Database
 from store.migrate import upgrade
-from store.models import Checkpoint, LogHoofd, LogRegel
+from store.models import Checkpoint, LogHoofd, LogregelRij
 
 # Exit codes of every ``vir-gateway log`` command (docs/operators.md lists them too).
 EXIT = {
@@ -121,7 +121,7 @@ def _audit(logboek: Logboek, args: argparse.Namespace, soort: str, wat: dict[str
     """Log an operator's read (inzage) or action (beheer) in its own transaction."""
     payload = json.dumps({"opdracht": args.logcmd, **wat}, ensure_ascii=False, sort_keys=True).encode()
     with logboek.db.transaction() as s:
-        logboek.schrijf(s, [Regel(logboek.nu(), soort, f"log {args.logcmd}", _operator(args), payload)])
+        logboek.schrijf(s, [Logregel(logboek.nu(), soort, f"log {args.logcmd}", _operator(args), payload)])
 
 
 class _Voortgang:
@@ -142,7 +142,7 @@ class _Voortgang:
             print(file=sys.stderr)
 
 
-def _regel_regel(r: LogRegel) -> str:
+def _regel_regel(r: LogregelRij) -> str:
     return (
         f"{r.volgnummer:>8}  {r.tijdstip}  {r.soort:<8}  {r.operatie:<24}  {r.actor:<20}  "
         f"{r.bericht_id or '-':<36}  {r.foutcode or ''}"
@@ -155,33 +155,33 @@ def _kop() -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     _, db, logboek = _open()
-    q = select(LogRegel).order_by(LogRegel.volgnummer.desc()).limit(args.limit)
+    q = select(LogregelRij).order_by(LogregelRij.volgnummer.desc()).limit(args.limit)
     filters: dict[str, Any] = {"limit": args.limit}
     if args.cmd_search:
         if args.van:
-            q = q.where(LogRegel.tijdstip >= args.van)
+            q = q.where(LogregelRij.tijdstip >= args.van)
             filters["van"] = args.van
         if args.tot:
-            q = q.where(LogRegel.tijdstip < args.tot)
+            q = q.where(LogregelRij.tijdstip < args.tot)
             filters["tot"] = args.tot
         for veld, kolom in (
-            ("operatie", LogRegel.operatie),
-            ("instantie", LogRegel.actor),
-            ("foutcode", LogRegel.foutcode),
-            ("soort", LogRegel.soort),
+            ("operatie", LogregelRij.operatie),
+            ("instantie", LogregelRij.actor),
+            ("foutcode", LogregelRij.foutcode),
+            ("soort", LogregelRij.soort),
         ):
             if getattr(args, veld):
                 q = q.where(kolom == getattr(args, veld))
                 filters[veld] = getattr(args, veld)
         if args.bericht_id:
-            q = q.where((LogRegel.bericht_id == args.bericht_id) | (LogRegel.kruisverwijzing == args.bericht_id))
+            q = q.where((LogregelRij.bericht_id == args.bericht_id) | (LogregelRij.kruisverwijzing == args.bericht_id))
             filters["berichtId"] = args.bericht_id
         if args.bsn:
             needle = f">{args.bsn}<".encode()
             if db.is_sqlite:
-                q = q.where(func.instr(LogRegel.payload, needle) > 0)
+                q = q.where(func.instr(LogregelRij.payload, needle) > 0)
             else:
-                q = q.where(func.position(literal(needle, LargeBinary).op("IN")(LogRegel.payload)) > 0)
+                q = q.where(func.position(literal(needle, LargeBinary).op("IN")(LogregelRij.payload)) > 0)
             filters["bsn"] = args.bsn
     with db.transaction(write=False) as s:
         rows = list(reversed(s.execute(q).scalars().all()))
@@ -195,7 +195,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     _, db, logboek = _open()
     with db.transaction(write=False) as s:
-        r = s.get(LogRegel, args.volgnummer)
+        r = s.get(LogregelRij, args.volgnummer)
         if r is None:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
@@ -242,7 +242,7 @@ def _verify_bundle(args: argparse.Namespace) -> int:
 
 
 _HOOFD = select(
-    LogHoofd.grootte, LogHoofd.wortel, LogHoofd.frontier, select(func.max(LogRegel.volgnummer)).scalar_subquery()
+    LogHoofd.grootte, LogHoofd.wortel, LogHoofd.frontier, select(func.max(LogregelRij.volgnummer)).scalar_subquery()
 ).where(LogHoofd.id == 1)
 
 
@@ -314,7 +314,7 @@ def _tegen_bewijzen(s: Any, tegen: list[Buiten], grootte: int, res: Resultaat) -
 def cmd_proof(args: argparse.Namespace) -> int:
     _, db, logboek = _open()
     with db.transaction(write=False) as s:
-        r = s.get(LogRegel, args.volgnummer)
+        r = s.get(LogregelRij, args.volgnummer)
         if r is None:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
@@ -411,7 +411,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         cp = s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one()
         tot = min(args.tot if args.tot is not None else cp.grootte - 1, cp.grootte - 1)
         rows = (
-            s.execute(select(LogRegel).where(LogRegel.volgnummer.between(args.van, tot)).order_by(LogRegel.volgnummer))
+            s.execute(
+                select(LogregelRij)
+                .where(LogregelRij.volgnummer.between(args.van, tot))
+                .order_by(LogregelRij.volgnummer)
+            )
             .scalars()
             .all()
         )
@@ -429,13 +433,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             regels=iter(rows),
             redacties=iter(
                 s.execute(
-                    select(LogRegel)
+                    select(LogregelRij)
                     .where(
-                        LogRegel.operatie == redactie.OPERATIE,
-                        LogRegel.soort == "beheer",
-                        LogRegel.volgnummer < cp.grootte,
+                        LogregelRij.operatie == redactie.OPERATIE,
+                        LogregelRij.soort == "beheer",
+                        LogregelRij.volgnummer < cp.grootte,
                     )
-                    .order_by(LogRegel.volgnummer)
+                    .order_by(LogregelRij.volgnummer)
                 ).scalars()
             ),
             leaves=bewijs.leaves(s, cp.grootte),
@@ -451,8 +455,8 @@ def _bevat_bsn(db: Database, bsn: str) -> ColumnElement[bool]:
     """Entries whose payload holds this BSN as an element's text (as ``log search --bsn``)."""
     needle = f">{bsn}<".encode()
     if db.is_sqlite:
-        return func.instr(LogRegel.payload, needle) > 0
-    return func.position(literal(needle, LargeBinary).op("IN")(LogRegel.payload)) > 0
+        return func.instr(LogregelRij.payload, needle) > 0
+    return func.position(literal(needle, LargeBinary).op("IN")(LogregelRij.payload)) > 0
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
@@ -465,7 +469,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
         uitleg = "holding that BSN"
     else:
         grens = tijdstempel(args.before)
-        waar, reden, context = LogRegel.tijdstip < grens, "beheerder", {"voor": grens}
+        waar, reden, context = LogregelRij.tijdstip < grens, "beheerder", {"voor": grens}
         uitleg = f"before {grens}"
     with db.transaction() as s:
         r = redactie.redigeer(s, waar=waar, reden=reden, actor=_operator(args), tijdstip=nu, context=context)

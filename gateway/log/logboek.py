@@ -18,10 +18,10 @@ from gateway.errors import GatewayError, ServerError
 from gateway.log import redactie
 from gateway.log.checkpoint import CheckpointData, Signer, ensure_development_keys, load_signer
 from gateway.log.redactie import Redactie
-from gateway.log.regel import Regel, tijdstempel
+from gateway.log.regel import Logregel, tijdstempel
 from gateway.log.writer import Append, GeenAppend, Ontvangstbewijs, append
 from store.db import Database, DatabaseUnavailable
-from store.models import Checkpoint, LogHoofd, LogRegel
+from store.models import Checkpoint, LogHoofd, LogregelRij
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Logboek:
         return Append(session) if self.aan else GeenAppend()
 
     def schrijf(
-        self, session: Session, regels: Sequence[Regel | Callable[[list[Ontvangstbewijs]], Regel]]
+        self, session: Session, regels: Sequence[Logregel | Callable[[list[Ontvangstbewijs]], Logregel]]
     ) -> list[Ontvangstbewijs]:
         """Append inside the caller's transaction (the last thing before it commits)."""
         if not self.aan:
@@ -93,10 +93,10 @@ class Logboek:
                 append(
                     session,
                     [
-                        Regel(
+                        Logregel(
                             t, "inkomend", operatie, actor, verzoek, bericht_id=bericht_id, correlatie_id=correlatie_id
                         ),
-                        Regel(
+                        Logregel(
                             t,
                             "fout",
                             operatie,
@@ -119,11 +119,11 @@ class Logboek:
             return None
         grens = tijdstempel(plus_jaren_tijd(nu, -self.settings.log_bewaar_jaren))
         with self.db.transaction() as session:
-            if redactie.iets_te_redigeren(session, LogRegel.tijdstip < grens) is None:
+            if redactie.iets_te_redigeren(session, LogregelRij.tijdstip < grens) is None:
                 return None
             r = redactie.redigeer(
                 session,
-                waar=LogRegel.tijdstip < grens,
+                waar=LogregelRij.tijdstip < grens,
                 reden="bewaartermijn",
                 actor="onderhoud",
                 tijdstip=self.nu(),

@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from gateway.log.regel import Regel
+from gateway.log.regel import Logregel
 from gateway.log.writer import Append
-from store.models import LogRegel
+from store.models import LogregelRij
 
 OPERATIE = "log redact"
 REDENEN = ("beheerder", "bewaartermijn", "uitwissing")
@@ -95,7 +95,9 @@ def iets_te_redigeren(session: Session, waar: ColumnElement[bool]) -> int | None
     # No ORDER BY: the database may then answer from an index on ``waar`` (the time) instead of
     # walking the whole log in entry order when nothing is due.
     return session.execute(
-        select(LogRegel.volgnummer).where(waar, LogRegel.payload.is_not(None), LogRegel.operatie != OPERATIE).limit(1)
+        select(LogregelRij.volgnummer)
+        .where(waar, LogregelRij.payload.is_not(None), LogregelRij.operatie != OPERATIE)
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -124,16 +126,23 @@ def redigeer(
     append = Append(session)  # holds the log head: no entry can be appended while we choose
     volgnummer = append.frontier.size
     kies = (
-        select(LogRegel.volgnummer)
-        .where(waar, LogRegel.payload.is_not(None), LogRegel.operatie != OPERATIE, LogRegel.volgnummer < volgnummer)
-        .order_by(LogRegel.volgnummer)
+        select(LogregelRij.volgnummer)
+        .where(
+            waar,
+            LogregelRij.payload.is_not(None),
+            LogregelRij.operatie != OPERATIE,
+            LogregelRij.volgnummer < volgnummer,
+        )
+        .order_by(LogregelRij.volgnummer)
     )
     nummers = list(session.execute(kies).scalars())
     ranges = bereiken(nummers)
     for a, b in ranges:
         session.execute(
-            update(LogRegel)
-            .where(LogRegel.volgnummer.between(a, b), LogRegel.payload.is_not(None), LogRegel.operatie != OPERATIE)
+            update(LogregelRij)
+            .where(
+                LogregelRij.volgnummer.between(a, b), LogregelRij.payload.is_not(None), LogregelRij.operatie != OPERATIE
+            )
             .values(payload=None, payload_verwijderd=str(volgnummer))
         )
     payload = json.dumps(
@@ -142,6 +151,6 @@ def redigeer(
         separators=(",", ":"),
         ensure_ascii=False,
     ).encode()
-    append.add(Regel(tijdstip, "beheer", OPERATIE, actor, payload))
+    append.add(Logregel(tijdstip, "beheer", OPERATIE, actor, payload))
     append.close()
     return Redactie(volgnummer, len(nummers), ranges)

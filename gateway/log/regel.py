@@ -46,7 +46,7 @@ def tijdstempel(dt: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class Regel:
+class Logregel:
     """An entry before it has a place in the log."""
 
     tijdstip: str
@@ -111,7 +111,7 @@ def leaf_data_reference(volgnummer: int, **fields: Any) -> bytes:
 
 
 def leaf_of_row(row: Any) -> bytes:
-    """The leaf hash recomputed from a stored row (a ``LogRegel`` or anything with its columns)."""
+    """The leaf hash recomputed from a stored row (a ``LogregelRij`` or anything with its columns)."""
     return leaf_hash(
         leaf_data(
             row.volgnummer,
@@ -129,7 +129,7 @@ def leaf_of_row(row: Any) -> bytes:
     )
 
 
-def leaf_of(regel: Regel, volgnummer: int) -> bytes:
+def leaf_of(regel: Logregel, volgnummer: int) -> bytes:
     return leaf_hash(
         leaf_data(
             volgnummer,

@@ -295,7 +295,7 @@ def verify_rows(
     head: Hoofd | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Resultaat:
-    """Walk the entries in order in this process; ``rows`` have the columns of ``LogRegel``."""
+    """Walk the entries in order in this process; ``rows`` have the columns of ``LogregelRij``."""
     rijen = _Rijen(0)
     boom = _Boom(checkpoints, resultaat, progress)
     for row in rows:

@@ -16,9 +16,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.log.merkle import Frontier
-from gateway.log.regel import Regel, leaf_of
+from gateway.log.regel import Logregel, leaf_of
 from store.logboom import schrijf_knopen
-from store.models import LogHoofd, LogRegel
+from store.models import LogHoofd, LogregelRij
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Append:
         self.rows: list[dict[str, object]] = []
         self.knopen: list[tuple[int, int, bytes]] = []
 
-    def add(self, regel: Regel) -> Ontvangstbewijs:
+    def add(self, regel: Logregel) -> Ontvangstbewijs:
         volgnummer = self.frontier.size
         leaf = leaf_of(regel, volgnummer)
         self.knopen.extend(self.frontier.append_nodes(leaf))
@@ -69,7 +69,7 @@ class Append:
     def close(self) -> None:
         conn = self.session.connection()
         if self.rows:
-            conn.execute(insert(LogRegel), self.rows)
+            conn.execute(insert(LogregelRij), self.rows)
         schrijf_knopen(conn, self.knopen)
         conn.execute(
             update(LogHoofd)
@@ -81,7 +81,7 @@ class Append:
 class GeenAppend:
     """The append of a gateway whose log is switched off (benchmarks only): receipts without a place."""
 
-    def add(self, regel: Regel) -> Ontvangstbewijs:
+    def add(self, regel: Logregel) -> Ontvangstbewijs:
         return Ontvangstbewijs(-1, b"\0" * 32)
 
     def close(self) -> None:
@@ -89,13 +89,13 @@ class GeenAppend:
 
 
 def append(
-    session: Session, regels: Sequence[Regel | Callable[[list[Ontvangstbewijs]], Regel]]
+    session: Session, regels: Sequence[Logregel | Callable[[list[Ontvangstbewijs]], Logregel]]
 ) -> list[Ontvangstbewijs]:
     """Append entries in order. An entry may be a function of the receipts before it (an answer
     that carries the receipt of its request)."""
     a = Append(session)
     bewijzen: list[Ontvangstbewijs] = []
     for r in regels:
-        bewijzen.append(a.add(r if isinstance(r, Regel) else r(bewijzen)))
+        bewijzen.append(a.add(r if isinstance(r, Logregel) else r(bewijzen)))
     a.close()
     return bewijzen
