@@ -139,9 +139,13 @@ def consistency_proof(leaves: Sequence[bytes], old: int, new: int) -> list[bytes
     return subproof(old, 0, new, True)
 
 
+def _digests(*hashes: bytes) -> bool:
+    return all(len(h) == 32 for h in hashes)
+
+
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root_hash: bytes) -> bool:
-    """RFC 9162 §2.1.3.2."""
-    if index >= size:
+    """RFC 9162 §2.1.3.2. Every hash must be a SHA-256 digest (32 bytes)."""
+    if index >= size or not _digests(leaf, root_hash, *proof):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in proof:
@@ -161,7 +165,9 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
 
 
 def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
-    """RFC 9162 §2.1.4.2."""
+    """RFC 9162 §2.1.4.2. Every hash of the proof must be a SHA-256 digest (32 bytes)."""
+    if not _digests(*proof):
+        return False
     if old == new:
         return old_root == new_root and not proof
     if old == 0 or old > new or not proof:
