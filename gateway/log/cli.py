@@ -392,12 +392,17 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
-    _, _, logboek = _open()
+    _, db, logboek = _open()
     cp = logboek.checkpoint(force=True)
     if cp is None:
-        print("the newest checkpoint already covers the whole log")
-        return 0
-    print(f"signed checkpoint of {cp.grootte} entries")
+        _uit("the newest checkpoint already covers the whole log")
+        if not args.uit:
+            return 0
+        # --uit hands out a checkpoint of the whole log: the newest is one.
+        with db.transaction(write=False) as s:
+            cp = s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one()
+    else:
+        _uit(f"signed checkpoint of {cp.grootte} entries")
     if args.uit:
         Path(args.uit).write_bytes(cp.xml)
         print(f"written to {args.uit} (verify: xmlsec1 --verify --pubkey-cert-pem {logboek.cert_path} {args.uit})")
