@@ -174,3 +174,7 @@ def add_parsers(sub: Any, create_app: Callable[[config.Settings], object]) -> No
     beheer.add_parsers(sub, inst)
     pki.add_parser(sub)
     log_cli.add_parser(sub)
+
+
+if __name__ == "__main__":
+    sys.exit("the command is vir-gateway (or python -m vir)")

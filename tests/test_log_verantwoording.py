@@ -133,7 +133,7 @@ def test_redactions_erasure_and_retention_are_entries_that_verify(own_server: Se
     # The retention run redacts what is older than the log retention, as one more entry.
     env = {"VIR_DATABASE_URL": own_server.db_url, "VIR_DATA_DIR": str(own_server.log.parent / "data")}
     o = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "onderhoud", "--nu", "2040-01-01T00:00:00+00:00"],
+        [sys.executable, "-m", "vir", "onderhoud", "--nu", "2040-01-01T00:00:00+00:00"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -341,7 +341,7 @@ def test_a_pipe_closed_early_ends_quietly_and_the_read_is_logged(server: Server)
         "VIR_OPERATOR": "test-operator",
     }
     r = subprocess.run(
-        ["bash", "-c", f"'{sys.executable}' -m gateway.cli log list --limit 5000 | head -1; exit ${{PIPESTATUS[0]}}"],
+        ["bash", "-c", f"'{sys.executable}' -m vir log list --limit 5000 | head -1; exit ${{PIPESTATUS[0]}}"],
         env=env,
         capture_output=True,
         text=True,

@@ -13,8 +13,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.cli import main
 from tests.support import A, bsn, client, free_port, sg, start_server
+from vir.cli import main
 
 
 def gauges(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -48,7 +48,7 @@ def test_outbox_dead_letters_checkpoint_and_retention(tmp_path: Path, monkeypatc
 
         # One attempt, refused: with at most one attempt, the delivery is dead. (A process of its own, as
         # an operator runs it.)
-        worker = [sys.executable, "-m", "gateway.cli", "worker", "--once"]
+        worker = [sys.executable, "-m", "vir", "worker", "--once"]
         subprocess.run(worker, env={**os.environ, **env}, cwd=tmp_path, check=True, capture_output=True, timeout=120)
         assert main(["onderhoud"]) == 0
         g = gauges(srv.url)

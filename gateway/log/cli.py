@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,94 +32,14 @@ from lxml import etree
 from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway import config
 from gateway.errors import GatewayError
 from gateway.log import bewijs, bundle, merkle, redactie
 from gateway.log.invoer import InvoerFout, buiten_checkpoint, certificaat
-from gateway.log.logboek import Logboek
-from gateway.log.regel import Logregel, tijdstempel
+from gateway.log.opdracht import audit, fout, open_log, operator, uit, veilig
+from gateway.log.regel import tijdstempel
 from gateway.log.verify import Bevinding, Buiten, Hoofd, Resultaat, controleer_checkpoints, verify_database
 from store.db import Database
-from store.migrate import upgrade
 from store.models import Checkpoint, LogHoofd, LogregelRij
-
-# Exit codes of every ``vir-gateway log`` command (docs/operators.md lists them too).
-EXIT = {
-    0: "done; the log (or bundle) verified intact",
-    1: "verification found problems, or nothing was found",
-    2: "wrong usage",
-    # 3 as for the other operator commands: nothing could be done or logged.
-    3: "the database or the signing key cannot be used",
-    4: "a file given cannot be read or is not what it should be (bundle, certificate, checkpoint)",
-    5: "an unexpected internal error (a bug: please report it with the message)",
-}
-
-
-def _uit(tekst: str = "") -> None:
-    """Print to stdout; a reader that went away (``| head``) ends the output, not the command, so
-    that the read is still logged."""
-    try:
-        print(tekst)
-    except BrokenPipeError:
-        _stdout_weg()
-
-
-def _stdout_weg() -> None:
-    # Python flushes stdout once more at exit; point it at /dev/null so that flush has nowhere to fail.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-
-
-def _fout(tekst: str) -> None:
-    print(f"vir-gateway log: {tekst}", file=sys.stderr)
-
-
-def veilig(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Every failure as one line and an exit code from ``EXIT``, never a traceback."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except BrokenPipeError:
-            _stdout_weg()
-            return 0
-        except InvoerFout as exc:
-            _fout(str(exc))
-            return 4
-        except OSError as exc:
-            _fout(f"{exc.filename or 'a file'}: {exc.strerror or type(exc).__name__}")
-            return 4
-        except SQLAlchemyError as exc:
-            _fout(f"the database cannot be used ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
-            return 3
-        except GatewayError as exc:
-            _fout(f"{exc.message_en} ({exc.code})")
-            return 3
-        except Exception as exc:
-            _fout(f"internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it")
-            return 5
-
-    run.__doc__ = fn.__doc__
-    return run
-
-
-def _operator(args: argparse.Namespace) -> str:
-    return str(args.operator or os.environ.get("VIR_OPERATOR") or getpass.getuser())
-
-
-def _open() -> tuple[config.Settings, Database, Logboek]:
-    settings = config.from_env()
-    db = Database(settings.url)
-    upgrade(db)
-    return settings, db, Logboek(settings, db)
-
-
-def _audit(logboek: Logboek, args: argparse.Namespace, soort: str, wat: dict[str, Any]) -> None:
-    """Log an operator's read (inzage) or action (beheer) in its own transaction."""
-    payload = json.dumps({"opdracht": args.logcmd, **wat}, ensure_ascii=False, sort_keys=True).encode()
-    with logboek.db.transaction() as s:
-        logboek.schrijf(s, [Logregel(logboek.nu(), soort, f"log {args.logcmd}", _operator(args), payload)])
 
 
 class _Voortgang:
@@ -154,7 +72,7 @@ def _kop() -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    _, db, logboek = _open()
+    _, db, logboek = open_log()
     q = select(LogregelRij).order_by(LogregelRij.volgnummer.desc()).limit(args.limit)
     filters: dict[str, Any] = {"limit": args.limit}
     if args.cmd_search:
@@ -185,47 +103,47 @@ def cmd_list(args: argparse.Namespace) -> int:
             filters["bsn"] = args.bsn
     with db.transaction(write=False) as s:
         rows = list(reversed(s.execute(q).scalars().all()))
-        _uit(_kop())
+        uit(_kop())
         for r in rows:
-            _uit(_regel_regel(r))
-    _audit(logboek, args, "inzage", {**filters, "gevonden": len(rows)})
+            uit(_regel_regel(r))
+    audit(logboek, args, "inzage", {**filters, "gevonden": len(rows)})
     return 0 if rows or not args.cmd_search else 1
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _, db, logboek = _open()
+    _, db, logboek = open_log()
     with db.transaction(write=False) as s:
         r = s.get(LogregelRij, args.volgnummer)
         if r is None:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
         for k in bundle.KOLOMMEN:
-            _uit(f"{k:<18} {getattr(r, k)}")
-        _uit(f"{'payload_sha256':<18} {bytes(r.payload_digest).hex()}")
-        _uit(f"{'leaf':<18} {bytes(r.leaf).hex()}")
-        _uit()
+            uit(f"{k:<18} {getattr(r, k)}")
+        uit(f"{'payload_sha256':<18} {bytes(r.payload_digest).hex()}")
+        uit(f"{'leaf':<18} {bytes(r.leaf).hex()}")
+        uit()
         if r.payload is None:
-            _uit(f"(payload removed; the redaction is entry {r.payload_verwijderd})")
+            uit(f"(payload removed; the redaction is entry {r.payload_verwijderd})")
         elif not isinstance(r.payload, bytes):
-            _uit(f"(the stored payload is not bytes but {type(r.payload).__name__}: 'log verify' names this)")
+            uit(f"(the stored payload is not bytes but {type(r.payload).__name__}: 'log verify' names this)")
         else:
             try:
                 doc = etree.fromstring(r.payload, etree.XMLParser(resolve_entities=False, no_network=True))
-                _uit(etree.tostring(doc, pretty_print=True, encoding="unicode"))
+                uit(etree.tostring(doc, pretty_print=True, encoding="unicode"))
             except etree.XMLSyntaxError:
-                _uit(r.payload.decode("utf-8", "replace"))
-    _audit(logboek, args, "inzage", {"volgnummer": args.volgnummer})
+                uit(r.payload.decode("utf-8", "replace"))
+    audit(logboek, args, "inzage", {"volgnummer": args.volgnummer})
     return 0
 
 
 def _print_resultaat(res: Resultaat) -> int:
     if res.ok:
         redacted = f", {res.redacties} payloads removed by logged redactions" if res.redacties else ""
-        _uit(f"OK: {res.regels} entries and {res.checkpoints} signed checkpoints verified{redacted}")
+        uit(f"OK: {res.regels} entries and {res.checkpoints} signed checkpoints verified{redacted}")
         return 0
-    _uit(f"FAILED: {len(res.bevindingen)} problem(s); the first:")
+    uit(f"FAILED: {len(res.bevindingen)} problem(s); the first:")
     for b in res.bevindingen[:20]:
-        _uit(f"  {b}")
+        uit(f"  {b}")
     return 1
 
 
@@ -234,10 +152,10 @@ def _verify_bundle(args: argparse.Namespace) -> int:
     cert = certificaat(args.cert) if args.cert else None
     res, manifest = bundle.verifieer(pad, cert)
     try:
-        _uit(f"certificate SHA-256 fingerprint: {bundle.fingerprint(cert or bundle.certificaat_in(pad))}")
+        uit(f"certificate SHA-256 fingerprint: {bundle.fingerprint(cert or bundle.certificaat_in(pad))}")
     except ValueError as exc:
         raise InvoerFout(f"{pad}: its certificaat.pem is not a PEM certificate") from exc
-    _uit(f"bundle: entries {manifest.get('van')}…{manifest.get('tot')} of a tree of {manifest.get('grootte')}")
+    uit(f"bundle: entries {manifest.get('van')}…{manifest.get('tot')} of a tree of {manifest.get('grootte')}")
     return _print_resultaat(res)
 
 
@@ -251,7 +169,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.tegen:
             raise InvoerFout("--tegen holds the database against checkpoints; a bundle carries its own")
         return _verify_bundle(args)
-    settings, db, logboek = _open()
+    settings, db, logboek = open_log()
     cert = certificaat(args.cert) if args.cert else logboek.cert_path.read_bytes()
     res = Resultaat()
     tegen: list[Buiten] = []
@@ -282,13 +200,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
             _tegen_bewijzen(s, tegen, head.grootte, res)
     code = _print_resultaat(res)
     for b in tegen if res.ok else ():
-        _uit(f"  consistent with checkpoint {b.data.grootte} of {b.data.tijdstip} from {b.naam}")
+        uit(f"  consistent with checkpoint {b.data.grootte} of {b.data.tijdstip} from {b.naam}")
     if not res.ok:
         # Evidence first: a log found broken is left exactly as it was found.
         print("this verification was not logged: nothing is written to a log found broken", file=sys.stderr)
         return code
     try:
-        _audit(logboek, args, "inzage", {"resultaat": "ok", "tegen": [b.naam for b in tegen]})
+        audit(logboek, args, "inzage", {"resultaat": "ok", "tegen": [b.naam for b in tegen]})
     except (SQLAlchemyError, GatewayError) as exc:
         print(f"WARNING: this verification could not be logged ({type(exc).__name__})", file=sys.stderr)
     return code
@@ -312,7 +230,7 @@ def _tegen_bewijzen(s: Any, tegen: list[Buiten], grootte: int, res: Resultaat) -
 
 
 def cmd_proof(args: argparse.Namespace) -> int:
-    _, db, logboek = _open()
+    _, db, logboek = open_log()
     with db.transaction(write=False) as s:
         r = s.get(LogregelRij, args.volgnummer)
         if r is None:
@@ -321,13 +239,13 @@ def cmd_proof(args: argparse.Namespace) -> int:
         try:
             inc = bewijs.inclusie(s, r.volgnummer, bytes(r.leaf))
         except bewijs.ProofError as exc:
-            _fout(f"{exc.detail}; run 'vir-gateway log verify'")
+            fout(f"{exc.detail}; run 'vir-gateway log verify'")
             return 1
         if inc is None:
             print("no signed checkpoint covers this entry yet; run 'vir-gateway log checkpoint'", file=sys.stderr)
             return 1
         ok = merkle.verify_inclusion(inc.leaf, r.volgnummer, inc.grootte, inc.pad, inc.checkpoint.wortel)
-        _uit(
+        uit(
             json.dumps(
                 {
                     "volgnummer": r.volgnummer,
@@ -341,21 +259,21 @@ def cmd_proof(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
-    _audit(logboek, args, "inzage", {"volgnummer": args.volgnummer})
+    audit(logboek, args, "inzage", {"volgnummer": args.volgnummer})
     return 0 if ok else 1
 
 
 def cmd_consistency(args: argparse.Namespace) -> int:
     if not 0 < args.oud <= args.nieuw:
-        _fout("the sizes must satisfy 0 < oud ≤ nieuw")
+        fout("the sizes must satisfy 0 < oud ≤ nieuw")
         return 2
-    _, db, logboek = _open()
+    _, db, logboek = open_log()
     with db.transaction(write=False) as s:
         a = s.execute(select(Checkpoint).where(Checkpoint.grootte == args.oud)).scalar_one_or_none()
         b = s.execute(select(Checkpoint).where(Checkpoint.grootte == args.nieuw)).scalar_one_or_none()
         geen = [str(n) for n, cp in ((args.oud, a), (args.nieuw, b)) if cp is None]
         if a is None or b is None:
-            _fout(
+            fout(
                 f"no signed checkpoint of size {' nor '.join(geen)}: a consistency proof is between two "
                 "checkpoints ('vir-gateway log checkpoints' lists their sizes)"
             )
@@ -363,10 +281,10 @@ def cmd_consistency(args: argparse.Namespace) -> int:
         try:
             proof = bewijs.consistency(s, a.grootte, b.grootte)
         except bewijs.ProofError as exc:
-            _fout(f"{exc.detail}; run 'vir-gateway log verify'")
+            fout(f"{exc.detail}; run 'vir-gateway log verify'")
             return 1
         ok = merkle.verify_consistency(a.grootte, b.grootte, a.wortel, b.wortel, proof)
-        _uit(
+        uit(
             json.dumps(
                 {
                     "oud": a.grootte,
@@ -379,30 +297,30 @@ def cmd_consistency(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
-    _audit(logboek, args, "inzage", {"oud": args.oud, "nieuw": args.nieuw})
+    audit(logboek, args, "inzage", {"oud": args.oud, "nieuw": args.nieuw})
     return 0 if ok else 1
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
-    _, db, _ = _open()
+    _, db, _ = open_log()
     with db.transaction(write=False) as s:
         for cp in s.execute(select(Checkpoint).order_by(Checkpoint.grootte)).scalars():
-            _uit(f"{cp.grootte:>10}  {cp.tijdstip}  {base64.b64encode(cp.wortel).decode()}")
+            uit(f"{cp.grootte:>10}  {cp.tijdstip}  {base64.b64encode(cp.wortel).decode()}")
     return 0
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
-    _, db, logboek = _open()
+    _, db, logboek = open_log()
     cp = logboek.checkpoint(force=True)
     if cp is None:
-        _uit("the newest checkpoint already covers the whole log")
+        uit("the newest checkpoint already covers the whole log")
         if not args.uit:
             return 0
         # --uit hands out a checkpoint of the whole log: the newest is one.
         with db.transaction(write=False) as s:
             cp = s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one()
     else:
-        _uit(f"signed checkpoint of {cp.grootte} entries")
+        uit(f"signed checkpoint of {cp.grootte} entries")
     if args.uit:
         Path(args.uit).write_bytes(cp.xml)
         print(f"written to {args.uit} (verify: xmlsec1 --verify --pubkey-cert-pem {logboek.cert_path} {args.uit})")
@@ -410,7 +328,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    settings, db, logboek = _open()
+    settings, db, logboek = open_log()
     logboek.checkpoint(force=True)
     with db.transaction(write=False) as s:
         cp = s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one()
@@ -452,7 +370,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             cert_pem=logboek.cert_path.read_bytes(),
         )
     print(f"exported entries {args.van}…{tot} (tree of {cp.grootte}) to {args.uit}")
-    _audit(logboek, args, "inzage", {"van": args.van, "tot": tot, "bestand": Path(args.uit).name})
+    audit(logboek, args, "inzage", {"van": args.van, "tot": tot, "bestand": Path(args.uit).name})
     return 0
 
 
@@ -465,7 +383,7 @@ def _bevat_bsn(db: Database, bsn: str) -> ColumnElement[bool]:
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
-    _, db, logboek = _open()
+    _, db, logboek = open_log()
     nu = logboek.nu()
     context: dict[str, Any]
     if args.bsn:
@@ -477,9 +395,9 @@ def cmd_redact(args: argparse.Namespace) -> int:
         waar, reden, context = LogregelRij.tijdstip < grens, "beheerder", {"voor": grens}
         uitleg = f"before {grens}"
     with db.transaction() as s:
-        r = redactie.redigeer(s, waar=waar, reden=reden, actor=_operator(args), tijdstip=nu, context=context)
+        r = redactie.redigeer(s, waar=waar, reden=reden, actor=operator(args), tijdstip=nu, context=context)
     logboek.checkpoint(force=True)
-    _uit(
+    uit(
         f"removed {r.verwijderd} payloads of entries {uitleg}; their digests stay in the log, and entry "
         f"{r.volgnummer} records the redaction"
     )

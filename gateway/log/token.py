@@ -122,7 +122,12 @@ class TokenSleutel:
         try:
             lib = pkcs11.lib(self.uri.module)
             token = lib.get_token(token_label=self.uri.token) if self.uri.token else lib.get_token()
-            session = token.open(user_pin=self.uri.pin)
+            try:
+                session = token.open(user_pin=self.uri.pin)
+            except pkcs11.exceptions.UserAlreadyLoggedIn:
+                # PKCS#11 logs an application in per token, not per session: another key object of this
+                # process is logged in already, and a new session shares that login.
+                session = token.open()
             kwargs: dict[str, Any] = {"object_class": ObjectClass.PRIVATE_KEY}
             if self.uri.object:
                 kwargs["label"] = self.uri.object
