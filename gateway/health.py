@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from gateway.errors import GatewayError
+from store.db import DatabaseUnavailable
 from store.stand import nieuwste_revisie, schema_revisie
 
 
@@ -29,7 +30,7 @@ def gereed(deps: Any) -> tuple[bool, bytes]:
             controles["schema"] = "ok"
         else:
             controles["schema"] = f"revision {revisie or 'none'}, expected {nieuwste} (vir-gateway db upgrade)"
-    except GatewayError:
+    except (GatewayError, DatabaseUnavailable):
         controles["database"] = "unreachable"
         controles["schema"] = "unknown"
     signer = getattr(deps.logboek, "signer", None)

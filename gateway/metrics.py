@@ -37,7 +37,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway.errors import StoreError
-from store.db import Database
+from store.db import Database, DatabaseUnavailable
 from store.stand import lees_stand
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -70,7 +70,7 @@ class StoreCollector(Collector):
         try:
             with self.db.transaction(write=False) as session:
                 stand = lees_stand(session)
-        except StoreError:
+        except (StoreError, DatabaseUnavailable):
             yield GaugeMetricFamily("vir_store_up", "Whether the database answered this scrape.", value=0)
             return
         yield GaugeMetricFamily("vir_store_up", "Whether the database answered this scrape.", value=1)

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,22 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from tests.support import start_server
-from tests.test_log import cli, traffic
+from tests.test_log import traffic
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``vir-gateway log ARGS`` as its own process: a PKCS#11 library reads its configuration (the token
+    directory) once per process, and a process stays logged in to a token, so each token and PIN needs a
+    process of its own, as in a deployment."""
+    return subprocess.run(
+        [sys.executable, "-m", "vir", "log", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 

@@ -12,8 +12,16 @@ import logging
 
 from federation import cli as federatie_cli
 from gateway import cli as gateway_cli
+from gateway.config import Settings
 from gateway.uitvoer import beveilig
-from vir.app import create_app
+
+
+def create_app(settings: Settings) -> object:
+    """The WSGI application, made in each worker process. Imported only there: prometheus-client must find
+    ``PROMETHEUS_MULTIPROC_DIR``, which ``serve`` sets, before it is first imported."""
+    from vir.app import create_app as maak
+
+    return maak(settings)
 
 
 def parser() -> argparse.ArgumentParser:
