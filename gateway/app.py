@@ -4,6 +4,7 @@
     GET  /wsdl/<name>.wsdl            the committed WSDLs
     GET  /schemas/xsd/<name>.xsd      the committed XSDs (the WSDL's relative imports land here)
     GET  /health                      200 when the database answers
+    /beheer/…                         the operator console (``gateway.console``), its own authentication
     POST /v1/ketenpartner             text/xml → SOAP 1.1, application/soap+xml → SOAP 1.2
 
 Spyne never publishes a contract of its own: GET requests do not reach it.
@@ -29,6 +30,8 @@ from sqlalchemy import text
 from federation.service import Federatie
 from gateway import ns
 from gateway.config import Settings, klok
+from gateway.console import PREFIX as BEHEER_PREFIX
+from gateway.console import Console
 from gateway.contract import served_files, service_schema
 from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, TransportError
@@ -88,10 +91,13 @@ class GatewayApp:
         }
         for tns in (ns.KETENPARTNER, ns.FEDERATIE):
             service_schema(tns)  # compile now, not on the first request
+        self.console = Console(deps.settings, deps.db, deps.logboek, deps.clock)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
+        if path == BEHEER_PREFIX or path.startswith(BEHEER_PREFIX + "/"):
+            return self.console(environ, start_response)
         if not (path == "/health" and method == "GET"):  # a load balancer's probe; it says only "ok"
             try:
                 environ["vir.oin"] = self.identificatie.oin(environ)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from federation import cli as federatie_cli
 from gateway import beheer, config, pki
+from gateway.console import cli as console_cli
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
 from gateway.server import bind_socket, is_loopback, run
@@ -67,6 +68,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.identiteit == "tls" and settings.tls_key is None:
         print("refused: VIR_TLS_CERT needs VIR_TLS_KEY", file=sys.stderr)
         return 2
+    if settings.beheer_ca is not None and settings.tls_crl is not None and settings.beheer_crl is None:
+        print(
+            "refused: with VIR_TLS_CRL the operator CA needs its revocation list too (VIR_BEHEER_CRL)", file=sys.stderr
+        )
+        return 2
     db = _open_db(settings)
     if args.demo:
         for oin, naam, vestiging in DEMO_INSTANTIES:
@@ -91,6 +97,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"identity: {settings.identiteit}",
         flush=True,
     )
+    beheer_toegang = (
+        "open (development mode)"
+        if settings.development
+        else ("client certificates of the operator CA" if settings.beheer_ca else "closed: set VIR_BEHEER_CA")
+    )
+    print(f"operator console: {scheme}://{shown}:{port}/beheer/ ({beheer_toegang})", flush=True)
     if args.demo:
         print("demo instanties: " + ", ".join(f"{o} {n}" for o, n, _ in DEMO_INSTANTIES), flush=True)
     if args.port_file:
@@ -163,6 +175,7 @@ def parser() -> argparse.ArgumentParser:
     inst.add_parser("list", help="list instanties").set_defaults(fn=cmd_instantie_list)
     beheer.add_parsers(sub, inst)
     pki.add_parser(sub)
+    console_cli.add_parser(sub)
     log_cli.add_parser(sub)
     federatie_cli.add_parser(sub)
     return p

@@ -69,6 +69,7 @@ class Identificatie:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.cas: list[x509.Certificate] = []
         self.ingetrokken: set[tuple[bytes, int]] = set()
+        self.ook_beheer_ca = settings.beheer_ca is not None
         if settings.tls_ca is not None:
             self.cas = x509.load_pem_x509_certificates(settings.tls_ca.read_bytes())
         if settings.tls_crl is not None:
@@ -82,8 +83,12 @@ class Identificatie:
             sock = environ.get("gunicorn.socket")
             der = sock.getpeercert(binary_form=True) if sock is not None and hasattr(sock, "getpeercert") else None
             if not der:
-                raise _weiger("VIR-CERTIFICAAT-ONGELDIG")  # cannot happen behind a verifying handshake
+                raise _weiger("VIR-CERTIFICAAT-ONGELDIG")  # only when the operator CA made it optional
             cert = x509.load_der_x509_certificate(der)
+            if self.ook_beheer_ca:
+                # The handshake also trusts the operator CA: a chain partner's certificate must come
+                # from VIR_TLS_CA itself.
+                self._controleer(cert)
         else:
             if environ.get("REMOTE_ADDR") not in self.proxies:
                 raise _weiger("VIR-PROXY-NIET-VERTROUWD")
