@@ -125,7 +125,7 @@ def start_server(
         try:
             if requests.get(f"{url}/health", timeout=2, **(health or {})).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still booting on a busy machine
             pass
         if time.monotonic() > deadline:
             proc.kill()

@@ -45,7 +45,11 @@ KOPPEN = [
     ("Cache-Control", "no-store"),
 ]  # fmt: skip
 
-STATISCH = {"console.css": "text/css; charset=utf-8", "bewijs.js": "text/javascript; charset=utf-8"}
+STATISCH = {
+    "console.css": "text/css; charset=utf-8",
+    "bewijs.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",  # else browsers ask /favicon.ico of the chain-partner side
+}
 
 MENU = [
     ("overzicht", "Overzicht", "/beheer/", Recht.LEZEN),
