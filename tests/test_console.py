@@ -6,9 +6,11 @@ committed ones)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import urllib.parse
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -414,3 +416,70 @@ def test_every_page_works_from_the_keyboard_with_labelled_fields(
                 page, {"/beheer/": "overzicht", "/beheer/log": "logboek", "/beheer/rapporten": "rapporten"}[pad]
             )
     ctx.close()
+
+
+# --- behind a proxy, through the WSGI interface ------------------------------------------------------------
+
+
+def _get(app: Any, pad: str, adres: str, pem: bytes | None) -> tuple[str, bytes]:
+    status: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": pad, "QUERY_STRING": "", "REMOTE_ADDR": adres,
+        "SERVER_NAME": "test", "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(b""),
+    }  # fmt: skip
+    if pem is not None:
+        environ["HTTP_X_SSL_CLIENT_CERT"] = urllib.parse.quote(pem.decode())
+        environ["HTTP_X_SSL_CLIENT_VERIFY"] = "SUCCESS"
+    body = b"".join(app(environ, lambda s, h, *a: status.append(s)))
+    return status[0], body
+
+
+def test_behind_a_proxy_the_forwarded_certificate_is_checked_against_the_operator_ca(tmp_path: Path) -> None:
+    from gateway.app import create_app
+    from gateway.config import Settings
+
+    keten, beheer = tmp_path / "keten", tmp_path / "beheer"
+    pki.maak(keten, [A])
+    pki.maak(beheer, [], ca_naam="vir-gateway beheer-CA")
+    pki.beheerder(beheer, MENSEN["auditor"], "auditor")
+    pki.beheerder(beheer, "Ex Auditor", "oud")
+    pki.intrekken(beheer, "oud")
+    db_url = f"sqlite:///{tmp_path / 'vir.sqlite3'}"
+    env = {"VIR_DATA_DIR": str(tmp_path), "VIR_DATABASE_URL": db_url, "VIR_PROXY_ADRESSEN": "10.0.0.9",
+           "VIR_TLS_CA": str(keten / "ca.pem"), "VIR_LOG_KEY": str(keten / "log-key.pem"),
+           "VIR_LOG_CERT": str(keten / "log.pem"), "VIR_BEHEER_CA": str(beheer / "ca.pem"),
+           "VIR_BEHEER_CRL": str(beheer / "crl.pem")}  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        for naam, bestand in ((MENSEN["auditor"], "auditor"), ("Ex Auditor", "oud")):
+            cert = str(beheer / f"{bestand}.pem")
+            assert cli.main(["beheerder", "add", "--naam", naam, "--rol", "auditor", "--certificaat", cert]) == 0
+        from gateway.config import from_env
+
+        settings: Settings = from_env()
+    app = create_app(settings)
+    auditor = (beheer / "auditor.pem").read_bytes()
+    voor = log_size(db_url)
+    status, body = _get(app, "/beheer/log", "10.0.0.9", auditor)
+    assert status.startswith("200") and MENSEN["auditor"].encode() in body
+    assert entries(db_url, voor, soort="inzage", actor=MENSEN["auditor"], operatie="beheer log")
+    for adres, pem, code in (
+        ("10.0.0.66", auditor, "VREEMD-CERTIFICAAT"),  # around the proxy
+        ("10.0.0.9", (keten / f"{A}.pem").read_bytes(), "VREEMD-CERTIFICAAT"),  # a chain partner's
+        ("10.0.0.9", (beheer / "oud.pem").read_bytes(), "VREEMD-CERTIFICAAT"),  # revoked by the operator CA
+        ("10.0.0.9", None, "GEEN-CERTIFICAAT"),
+    ):
+        eerder = len(entries(db_url, voor, foutcode=f"VIR-BEHEER-{code}"))
+        status, _ = _get(app, "/beheer/", adres, pem)
+        assert status.startswith("403"), (adres, code)
+        assert len(entries(db_url, voor, foutcode=f"VIR-BEHEER-{code}")) == eerder + 1, (adres, code)
+    # The operator's certificate does not open the chain-partner service either.
+    status, body = _get(app, "/v1/ketenpartner", "10.0.0.9", auditor)
+    assert status.startswith("403") and b"VIR-CERTIFICAAT-ONGELDIG" in body
+    # Without an operator CA the console is closed.
+    gesloten = create_app(settings.with_(beheer_ca=None, beheer_crl=None), app.deps.db)
+    status, _ = _get(gesloten, "/beheer/", "10.0.0.9", auditor)
+    assert status.startswith("403") and entries(db_url, voor, foutcode="VIR-BEHEER-NIET-INGERICHT")
+    app.deps.db.dispose()
