@@ -70,7 +70,7 @@ def payload(r: dict[str, Any]) -> dict[str, Any]:
 def schermafdruk(page: Page, naam: str) -> None:
     if SCHERMAFDRUKKEN:
         Path(SCHERMAFDRUKKEN).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCHERMAFDRUKKEN) / f"{naam}.png"), full_page=True)
+        page.screenshot(path=str(Path(SCHERMAFDRUKKEN) / f"{naam}.png"), full_page=naam != "logboek")
 
 
 # --- development mode: the README's acceptance -----------------------------------------------------------
@@ -83,7 +83,7 @@ def test_development_mode_shows_a_filing_by_its_berichtid_and_logs_the_view(brow
         r = requests.post(srv.endpoint, data=melding(bericht_id), headers={"Content-Type": "text/xml"}, timeout=30)
         assert r.status_code == 200, r.text
         voor = log_size(srv.db_url)
-        page = browser.new_page()
+        page = browser.new_page(locale="nl-NL")
         page.goto(f"{srv.url}/beheer/log?berichtId={bericht_id}")
         expect(page.locator(".banner")).to_contain_text("ONTWIKKELMODUS")
         rij = page.locator("table.regels tbody tr").filter(has_text="inkomend")
@@ -116,7 +116,9 @@ class Omgeving:
         if naam is not None:
             cert, key = self.paar(naam)
             certs = [{"origin": self.server.url, "certPath": cert, "keyPath": key}]
-        ctx = browser.new_context(ignore_https_errors=True, client_certificates=certs, accept_downloads=True)
+        ctx = browser.new_context(
+            ignore_https_errors=True, client_certificates=certs, accept_downloads=True, locale="nl-NL"
+        )
         ctx.set_default_timeout(15_000)
         return ctx
 
@@ -392,6 +394,10 @@ def test_every_page_works_from_the_keyboard_with_labelled_fields(
     menu = page.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
     for pad in [p for p in PAGINAS if p in menu or any(h != "/beheer/" and p.startswith(h + "/") for h in menu)]:
         page.goto(f"{o.server.url}{pad}")
+        if rol == "beheerder" and pad in ("/beheer/", "/beheer/log", "/beheer/rapporten"):
+            schermafdruk(
+                page, {"/beheer/": "overzicht", "/beheer/log": "logboek", "/beheer/rapporten": "rapporten"}[pad]
+            )
         zonder_label = page.evaluate(
             """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
                  .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.name)"""
@@ -411,10 +417,6 @@ def test_every_page_works_from_the_keyboard_with_labelled_fields(
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
         assert page.evaluate("() => document.activeElement.id") == "inhoud"
-        if SCHERMAFDRUKKEN and rol == "beheerder" and pad in ("/beheer/", "/beheer/log", "/beheer/rapporten"):
-            schermafdruk(
-                page, {"/beheer/": "overzicht", "/beheer/log": "logboek", "/beheer/rapporten": "rapporten"}[pad]
-            )
     ctx.close()
 
 
