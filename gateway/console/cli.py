@@ -57,6 +57,13 @@ def _van_ca(cert: x509.Certificate, ca_pad: Path) -> bool:
 def cmd_add(args: argparse.Namespace) -> int:
     settings, db, logboek = _open()
     try:
+        return _add(args, settings, db, logboek)
+    finally:
+        db.dispose()
+
+
+def _add(args: argparse.Namespace, settings: config.Settings, db: Database, logboek: Logboek) -> int:
+    try:
         cert = x509.load_pem_x509_certificate(Path(args.certificaat).read_bytes())
     except (OSError, ValueError) as exc:
         print(f"refused: cannot read a PEM certificate ({type(exc).__name__})", file=sys.stderr)
@@ -91,19 +98,24 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{'rol':<20}  {'status':<11}  {'certificaat SHA-256':<64}  naam")
         for b in opslag.beheerders(s):
             print(f"{b.rol:<20}  {'actief' if b.actief else 'ingetrokken':<11}  {b.vingerafdruk}  {b.naam}")
+    db.dispose()
     return 0
 
 
 def cmd_intrekken(args: argparse.Namespace) -> int:
     _, db, logboek = _open()
-    with db.transaction() as s:
-        b = opslag.beheerder(s, args.naam)
-        if b is None:
-            print("no such operator", file=sys.stderr)
-            return 1
-        b.actief, b.ingetrokken = False, datetime.now(UTC)
-        wat = {"naam": b.naam, "vingerafdruk": b.vingerafdruk}
-        logboek.schrijf(s, [Regel(logboek.nu(), "beheer", "beheerder intrekken", _wie(), json.dumps(wat).encode())])
+    try:
+        with db.transaction() as s:
+            b = opslag.beheerder(s, args.naam)
+            if b is None:
+                print("no such operator", file=sys.stderr)
+                return 1
+            b.actief, b.ingetrokken = False, datetime.now(UTC)
+            wat = {"naam": b.naam, "vingerafdruk": b.vingerafdruk}
+            regel = Regel(logboek.nu(), "beheer", "beheerder intrekken", _wie(), json.dumps(wat).encode())
+            logboek.schrijf(s, [regel])
+    finally:
+        db.dispose()
     print("operator access withdrawn")
     return 0
 
