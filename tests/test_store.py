@@ -42,7 +42,7 @@ def test_migrations_match_the_models(db: Database) -> None:
 def test_upgrade_is_idempotent(db: Database) -> None:
     upgrade(db)
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
 
 
 def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
