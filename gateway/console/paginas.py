@@ -10,6 +10,7 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from lxml import etree
 
@@ -105,12 +106,6 @@ def log_zoeken(c: Console, v: Verzoek) -> Antwoord:
     )  # fmt: skip
     antwoord.operatie, antwoord.inzage = "log", {"filters": vraag.gebruikt(), "gevonden": len(regels)}
     return antwoord
-
-
-def urlencode(d: dict[str, str]) -> str:
-    from urllib.parse import urlencode as enc
-
-    return enc(d)
 
 
 def log_bsn(c: Console, v: Verzoek) -> Antwoord:
@@ -334,11 +329,20 @@ def rapporten(c: Console, v: Verzoek) -> Antwoord:
         "Tellingen per periode", labels, [(s, [int(str(r[s])) for r in totalen]) for s in rapport.SOORTEN],
         breedte=860, elke=max(1, len(labels) // 12),
     )  # fmt: skip
+    per_instantie = [r for r in tabel if r["instantie_naam"] != rapport.TOTAAL]
+    namen = sorted({str(r["instantie_naam"]) for r in per_instantie})
+    som = {n: {k: sum(int(str(r[k])) for r in per_instantie if r["instantie_naam"] == n) for k in rapport.SOORTEN}
+           for n in namen}  # fmt: skip
+    grafiek_instanties = grafiek.staven(
+        "Tellingen per instantie over de hele periode", namen,
+        [(k, [som[n][k] for n in namen]) for k in rapport.SOORTEN], breedte=860,
+    )  # fmt: skip
     with c.db.transaction(write=False) as s:
         keuzes = [(i.oin, i.naam) for i in opslag.instanties(s)]
     antwoord = c.pagina(
         v.operator, "rapporten.html", titel="Rapporten", actief="rapporten", keuze=keuze, tabel=tabel,
-        soorten=rapport.SOORTEN, grafiek=grafiek_, instanties=keuzes, periodes=rapport.PERIODES,
+        soorten=rapport.SOORTEN, grafiek=grafiek_, grafiek_instanties=grafiek_instanties, instanties=keuzes,
+        periodes=rapport.PERIODES,
         csv=urlencode(keuze),
     )  # fmt: skip
     antwoord.operatie, antwoord.inzage = "rapport", keuze

@@ -29,12 +29,11 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import select
 
 from gateway.config import Settings
+from gateway.console import opslag
 from gateway.identiteit import oin_van
 from store.db import Database
-from store.models import Beheerder
 
 
 class Recht(enum.Enum):
@@ -136,10 +135,8 @@ class Toegang:
             raise Weigering("vreemd-certificaat", wie, "Dit certificaat is geen geldig beheerderscertificaat.")
         afdruk = vingerafdruk(cert)
         with self.db.transaction(write=False) as s:
-            persoon = s.execute(
-                select(Beheerder).where(Beheerder.vingerafdruk == afdruk, Beheerder.actief.is_(True))
-            ).scalar_one_or_none()
-        if persoon is None:
+            persoon = opslag.beheerder_met_afdruk(s, afdruk)
+        if persoon is None or not persoon.actief:
             raise Weigering("onbekend-certificaat", wie, "Dit certificaat hoort bij geen geregistreerde beheerder.")
         rol = Rol(persoon.rol)
         return Operator(persoon.naam, rol.value, RECHTEN[rol], afdruk)
