@@ -365,7 +365,9 @@ def test_auditor_exports_a_bundle_and_a_report(browser: Browser, omgeving: Omgev
     page.click("nav >> text=Rapporten")
     page.get_by_label("Per", exact=True).select_option("dag")
     page.click("button:has-text('Tonen')")
-    expect(page.locator("svg.grafiek")).to_be_visible()
+    expect(page.get_by_role("img", name="Tellingen per periode")).to_be_visible()
+    per_instantie = page.get_by_role("img", name="Tellingen per instantie over de hele periode")
+    expect(per_instantie.locator("title", has_text="Jeugdzorg Noord: ")).not_to_have_count(0)
     with page.expect_download() as d:
         page.click("text=CSV downloaden")
     csv = tmp_path / "rapport.csv"
