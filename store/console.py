@@ -1,4 +1,4 @@
-"""The console's queries: every read and change of the store the console makes, by name.
+"""The operator console's queries (``gateway/console/``): every read and change it makes, by name.
 
 All functions take the caller's session, so a change and its log entry share one transaction.
 """

@@ -77,6 +77,7 @@ def schermafdruk(page: Page, naam: str) -> None:
 # --- development mode: the README's acceptance -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_development_mode_shows_a_filing_by_its_berichtid_and_logs_the_view(browser: Browser, tmp_path: Path) -> None:
     srv = start_server(tmp_path, None)
     try:
@@ -190,6 +191,7 @@ def indienen(o: Omgeving, op: str) -> str:
     return bericht_id
 
 
+@pytest.mark.slow
 def test_refused_without_an_operator_certificate_or_with_the_wrong_role(browser: Browser, omgeving: Omgeving) -> None:
     o, url = omgeving, omgeving.server.url
     voor = log_size(o.server.db_url)
@@ -246,6 +248,7 @@ def test_refused_without_an_operator_certificate_or_with_the_wrong_role(browser:
     assert len(entries(o.server.db_url, voor, foutcode="VIR-CERTIFICAAT-ONGELDIG")) == 2
 
 
+@pytest.mark.slow
 def test_auditor_searches_the_log_and_the_browser_checks_the_proof(browser: Browser, omgeving: Omgeving) -> None:
     o, url = omgeving, omgeving.server.url
     jongere = "999990019"  # from the range set aside for tests: it appears in the committed screenshots
@@ -303,6 +306,7 @@ def test_auditor_searches_the_log_and_the_browser_checks_the_proof(browser: Brow
     assert all(payload(r)["rol"] == "auditor" for r in mijn)
 
 
+@pytest.mark.slow
 def test_beheerder_changes_a_profile_and_replays_a_dead_letter(browser: Browser, omgeving: Omgeving) -> None:
     o, url = omgeving, omgeving.server.url
     o.sql("INSERT INTO peer (systeem, url, oin, actief) VALUES ('ZVJ', 'https://zvj.invalid/v1/federatie', :oin, :t)",
@@ -348,6 +352,7 @@ def test_beheerder_changes_a_profile_and_replays_a_dead_letter(browser: Browser,
     assert gezien == {"beheer overzicht", "beheer federatie", "beheer instanties", "beheer instantie"}
 
 
+@pytest.mark.slow
 def test_auditor_exports_a_bundle_and_a_report(browser: Browser, omgeving: Omgeving, tmp_path: Path) -> None:
     o, url = omgeving, omgeving.server.url
     indienen(o, bsn())
@@ -396,6 +401,7 @@ MENU = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rol", list(MENSEN))
 def test_every_page_works_from_the_keyboard_with_labelled_fields(
     browser: Browser, omgeving: Omgeving, rol: str

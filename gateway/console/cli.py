@@ -22,10 +22,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from gateway import config
-from gateway.console import opslag
 from gateway.console.toegang import Rol, vingerafdruk
 from gateway.log.logboek import Logboek
 from gateway.log.regel import Regel
+from store import console as opslag
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Beheerder

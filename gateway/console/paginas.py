@@ -16,11 +16,12 @@ from lxml import etree
 
 from gateway import rapport
 from gateway.beheer import profiel_json, rapport_rijen
-from gateway.console import grafiek, opslag
+from gateway.console import grafiek
 from gateway.console.app import Antwoord, Console, Route, Verzoek
 from gateway.console.toegang import Recht
 from gateway.log import bewijs, bundle
 from gateway.log.regel import tijdstempel
+from store import console as opslag
 from store.models import LogRegel
 
 PAGINA = 100

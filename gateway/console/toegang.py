@@ -31,8 +31,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 
 from gateway.config import Settings
-from gateway.console import opslag
 from gateway.identiteit import oin_van
+from store import console as opslag
 from store.db import Database
 
 
