@@ -385,7 +385,7 @@ def test_auditor_exports_a_bundle_and_a_report(browser: Browser, omgeving: Omgev
         assert "manifest.json" in z.namelist()
 
 
-PAGINAS = ["/beheer/", "/beheer/log", "/beheer/checkpoints", "/beheer/federatie", "/beheer/instanties",
+PAGINAS = ["/beheer/", "/beheer/log", "/beheer/log/0", "/beheer/checkpoints", "/beheer/federatie", "/beheer/instanties",
            f"/beheer/instanties/{A}", "/beheer/rapporten"]  # fmt: skip
 
 FOCUSBAAR = """() => [...document.querySelectorAll(
