@@ -4,6 +4,7 @@
     GET  /wsdl/<name>.wsdl            the committed WSDLs (our services' with that address too)
     GET  /schemas/xsd/<name>.xsd      the committed XSDs (the WSDL's relative imports land here)
     GET  /health, /ready, /metrics    answered by gateway.waarneming, which wraps this application
+    /beheer/…                         the operator console (``gateway.console``), its own authentication
     POST /v1/ketenpartner             text/xml → SOAP 1.1, application/soap+xml → SOAP 1.2
 
 Spyne never publishes a contract of its own: GET requests do not reach it.
@@ -28,6 +29,8 @@ from spyne.server.wsgi import WsgiApplication
 from gateway import ns
 from gateway.adres import basis_url, met_adres
 from gateway.config import Settings, klok
+from gateway.console import PREFIX as BEHEER_PREFIX
+from gateway.console import Console
 from gateway.contract import served_files, service_schema
 from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, TransportError
@@ -98,10 +101,13 @@ class GatewayApp:
         self.wsdl_met_adres = frozenset(f"/wsdl/{d.wsdl}" for d in diensten)
         for d in diensten:
             service_schema(d.tns)  # compile now, not on the first request
+        self.console = Console(deps.settings, deps.db, deps.logboek, deps.clock)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
+        if path == BEHEER_PREFIX or path.startswith(BEHEER_PREFIX + "/"):
+            return self.console(environ, start_response)
         # /health, /ready and /metrics were answered before this (gateway/waarneming.py).
         try:
             environ["vir.oin"] = self.identificatie.oin(environ)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import beheer, beheerlog, config, pki
+from gateway.console import cli as console_cli
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
 from gateway.server import bind_socket, is_loopback, run
@@ -70,6 +71,11 @@ def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], 
     if settings.identiteit == "tls" and settings.tls_key is None:
         print("refused: VIR_TLS_CERT needs VIR_TLS_KEY", file=sys.stderr)
         return 2
+    if settings.beheer_ca is not None and settings.tls_crl is not None and settings.beheer_crl is None:
+        print(
+            "refused: with VIR_TLS_CRL the operator CA needs its revocation list too (VIR_BEHEER_CRL)", file=sys.stderr
+        )
+        return 2
     key, cert, created = key_paths(settings)
     db = _open_db(settings)
     if args.demo and not settings.bench_zonder_log:  # a benchmark without a log registers unlogged
@@ -104,6 +110,12 @@ def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], 
         f"identity: {settings.identiteit}",
         flush=True,
     )
+    beheer_toegang = (
+        "open (development mode)"
+        if settings.development
+        else ("client certificates of the operator CA" if settings.beheer_ca else "closed: set VIR_BEHEER_CA")
+    )
+    print(f"operator console: {scheme}://{shown}:{port}/beheer/ ({beheer_toegang})", flush=True)
     if args.demo:
         print("demo instanties: " + ", ".join(f"{o} {n}" for o, n, _ in DEMO_INSTANTIES), flush=True)
     if args.port_file:
@@ -173,6 +185,7 @@ def add_parsers(sub: Any, create_app: Callable[[config.Settings], object]) -> No
     inst.add_parser("list", help="list instanties").set_defaults(fn=cmd_instantie_list)
     beheer.add_parsers(sub, inst)
     pki.add_parser(sub)
+    console_cli.add_parser(sub)
     log_cli.add_parser(sub)
 
 

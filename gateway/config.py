@@ -143,6 +143,14 @@ class Settings:
     """Addresses of the reverse proxies (nginx) that terminate TLS and forward the verified client
     certificate; the forwarded certificate is believed from these addresses only."""
 
+    beheer_ca: Path | None = None
+    """PEM bundle of the operator CA: console users (``/beheer/``) present a certificate issued directly by
+    it, registered with ``vir-gateway beheerder add``. Separate from ``tls_ca``, so that no chain partner's
+    certificate can ever open the console. Without it, the console is closed outside development mode."""
+
+    beheer_crl: Path | None = None
+    """PEM revocation list of the operator CA (required with ``tls_crl``: the handshake checks every leaf)."""
+
     wss_key: Path | None = None
     """PEM key that signs our WS-Security answers (and messages to peers and push endpoints); by
     default the log-signing key. Its certificate (``wss_cert``) is what partners register for us."""
@@ -252,6 +260,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         ("VIR_TLS_CLIENT_KEY", "tls_client_key"),
         ("VIR_WSS_KEY", "wss_key"),
         ("VIR_WSS_CERT", "wss_cert"),
+        ("VIR_BEHEER_CA", "beheer_ca"),
+        ("VIR_BEHEER_CRL", "beheer_crl"),
     ):
         if v := env.get(naam):
             changes[sleutel] = Path(v)

@@ -73,6 +73,7 @@ class Identificatie:
         self.proxies = frozenset(settings.proxy_adressen)
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.cas: list[x509.Certificate] = []
+        self.ook_beheer_ca = settings.beheer_ca is not None
         if settings.tls_ca is not None:
             self.cas = x509.load_pem_x509_certificates(settings.tls_ca.read_bytes())
         self.intrekkingen = Intrekkingen(settings.tls_crl, self.cas) if settings.tls_crl is not None else None
@@ -84,10 +85,12 @@ class Identificatie:
             sock = environ.get("gunicorn.socket")
             der = sock.getpeercert(binary_form=True) if sock is not None and hasattr(sock, "getpeercert") else None
             if not der:
-                raise _weiger("VIR-CERTIFICAAT-ONGELDIG")  # cannot happen behind a verifying handshake
+                raise _weiger("VIR-CERTIFICAAT-ONGELDIG")  # only when the operator CA made it optional
             cert = x509.load_der_x509_certificate(der)
-            if self.intrekkingen is not None:
-                # The handshake checked the CRL as it was when the worker started; this is the file as it is now.
+            if self.intrekkingen is not None or self.ook_beheer_ca:
+                # The handshake checked the CRL as it was when the worker started; this is the file as it is
+                # now. And with an operator CA the handshake trusts that CA too: a chain partner's certificate
+                # must come from VIR_TLS_CA itself.
                 self._controleer(cert)
         else:
             if environ.get("REMOTE_ADDR") not in self.proxies:

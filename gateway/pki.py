@@ -3,6 +3,7 @@ instantie with its OIN in the subject serialNumber, a CRL, and a key pair for si
 
     vir-gateway pki maak DIR --oin OIN [--oin OIN …] [--server-naam localhost]
     vir-gateway pki intrekken DIR OIN        # add the instantie's certificate to DIR/crl.pem
+    vir-gateway pki beheerder DIR BESTAND --naam NAAM   # an operator's certificate for the console
 
 For tests and demos only: the keys are written unencrypted (mode 0600). Production uses certificates
 from a PKIoverheid CSP (see docs/security.md); nothing here is needed then.
@@ -110,12 +111,14 @@ def maak(
     server_naam: str = "localhost",
     nu: dt.datetime | None = None,
     geldig: dt.timedelta = dt.timedelta(days=365),
+    ca_naam: str = "vir-gateway ontwikkel-CA",
 ) -> None:
-    """A new CA with its server, client and log certificates under ``map_``."""
+    """A new CA with its server, client and log certificates under ``map_``. Two CAs that one gateway
+    trusts (chain partners, operators) need different names: revocation lists are found by name."""
     nu = nu or dt.datetime.now(dt.UTC)
     map_.mkdir(parents=True, exist_ok=True)
     ca_key = _sleutel()
-    ca = _uitgeven(_naam("vir-gateway ontwikkel-CA"), ca_key, None, ca_key, ca=True, nu=nu, geldig=geldig * 2)
+    ca = _uitgeven(_naam(ca_naam), ca_key, None, ca_key, ca=True, nu=nu, geldig=geldig * 2)
     (map_ / "ca.pem").write_bytes(_pem(ca))
     _schrijf_sleutel(map_ / "ca-key.pem", ca_key)
     srv_key = _sleutel()
@@ -152,6 +155,26 @@ def client(
     cert = _uitgeven(subject, key, ca, ca_key, nu=start, geldig=duur)
     naam = bestand or oin
     paar = Paar(map_ / f"{naam}.pem", map_ / f"{naam}-key.pem")
+    paar.cert.write_bytes(_pem(cert))
+    _schrijf_sleutel(paar.key, key)
+    return paar
+
+
+def beheerder(map_: Path, naam: str, bestand: str, *, nu: dt.datetime | None = None) -> Paar:
+    """A client certificate for a console operator (the person's name as CN, no OIN), signed by the CA in
+    ``map_`` (use a CA of its own for operators: ``VIR_BEHEER_CA``), written to ``<bestand>.pem``."""
+    nu = nu or dt.datetime.now(dt.UTC)
+    ca, ca_key = _laad_ca(map_)
+    key = _sleutel()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "NL"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vir-gateway beheer"),
+            x509.NameAttribute(NameOID.COMMON_NAME, naam),
+        ]
+    )
+    cert = _uitgeven(subject, key, ca, ca_key, nu=nu, geldig=dt.timedelta(days=365))
+    paar = Paar(map_ / f"{bestand}.pem", map_ / f"{bestand}-key.pem")
     paar.cert.write_bytes(_pem(cert))
     _schrijf_sleutel(paar.key, key)
     return paar
@@ -209,7 +232,7 @@ def intrekken(map_: Path, oin: str, nu: dt.datetime | None = None) -> None:
 
 
 def cmd_maak(args: argparse.Namespace) -> int:
-    maak(Path(args.map), args.oin or [], server_naam=args.server_naam)
+    maak(Path(args.map), args.oin or [], server_naam=args.server_naam, ca_naam=args.ca_naam)
     d = Path(args.map)
     print(f"development PKI in {d}: ca.pem, server.pem, crl.pem, log.pem and per instantie <OIN>.pem")
     print(
@@ -229,6 +252,12 @@ def cmd_intrekken(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_beheerder(args: argparse.Namespace) -> int:
+    paar = beheerder(Path(args.map), args.naam, args.bestand)
+    print(f"operator certificate {paar.cert} (key {paar.key}); register it with 'vir-gateway beheerder add'")
+    return 0
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("pki", help="a development PKI (CA, server, instantie certificates, CRL)")
     ps = p.add_subparsers(dest="pcmd", required=True)
@@ -236,8 +265,14 @@ def add_parser(sub: Any) -> None:
     m.add_argument("map")
     m.add_argument("--oin", action="append", help="an instantie's OIN (repeat)")
     m.add_argument("--server-naam", default="localhost")
+    m.add_argument("--ca-naam", default="vir-gateway ontwikkel-CA", help="e.g. a distinct name for the operator CA")
     m.set_defaults(fn=cmd_maak)
     i = ps.add_parser("intrekken", help="revoke an instantie's certificate")
     i.add_argument("map")
     i.add_argument("oin")
     i.set_defaults(fn=cmd_intrekken)
+    b = ps.add_parser("beheerder", help="an operator's client certificate for the console")
+    b.add_argument("map")
+    b.add_argument("bestand", help="file name without .pem")
+    b.add_argument("--naam", required=True, help="the person's name (certificate CN)")
+    b.set_defaults(fn=cmd_beheerder)

@@ -41,23 +41,32 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 def tls_opties(settings: Settings) -> dict[str, Any]:
     """Mutual TLS in gunicorn: a client certificate from the configured CA bundle is required (the
-    handshake fails without one), TLS 1.2 at least, and the CRL when one is configured."""
+    handshake fails without one), TLS 1.2 at least, and the CRL when one is configured.
+
+    With an operator CA (``VIR_BEHEER_CA``) the handshake also accepts its certificates, and a client
+    without any certificate gets through the handshake, so that the refusal can be logged and explained:
+    the application then refuses every request without a certificate (and the console every certificate
+    not from the operator CA, the chain-partner service every certificate not from ``VIR_TLS_CA``)."""
     crl = settings.tls_crl
+    beheer_ca, beheer_crl = settings.beheer_ca, settings.beheer_crl
 
     def ssl_context(config: Any, default_ssl_context_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         ctx = default_ssl_context_factory()
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        if crl is not None:
-            ctx.load_verify_locations(cafile=str(crl))
-            ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        ctx.verify_mode = ssl.CERT_REQUIRED if beheer_ca is None else ssl.CERT_OPTIONAL
+        if beheer_ca is not None:
+            ctx.load_verify_locations(cafile=str(beheer_ca))
+        for lijst in (crl, beheer_crl if beheer_ca is not None else None):
+            if lijst is not None:
+                ctx.load_verify_locations(cafile=str(lijst))
+                ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
         return ctx
 
     return {
         "certfile": str(settings.tls_cert),
         "keyfile": str(settings.tls_key),
         "ca_certs": str(settings.tls_ca),
-        "cert_reqs": ssl.CERT_REQUIRED,
+        "cert_reqs": ssl.CERT_REQUIRED if settings.beheer_ca is None else ssl.CERT_OPTIONAL,
         "do_handshake_on_connect": True,
         "ssl_context": ssl_context,
     }

@@ -358,3 +358,19 @@ class WsaBericht(Base):
 
     message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Beheerder(Base):
+    """A person who may use the operator console (``/beheer/``), known by the SHA-256 fingerprint of their
+    client certificate from the operator CA (``VIR_BEHEER_CA``). Personal data: the name; see docs/privacy.md."""
+
+    __tablename__ = "beheerder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    naam: Mapped[str] = mapped_column(String(80), unique=True)
+    rol: Mapped[str] = mapped_column(String(20))  # beheerder | auditor | privacyfunctionaris
+    vingerafdruk: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the DER certificate, hex
+    onderwerp: Mapped[str] = mapped_column(String(400))
+    actief: Mapped[bool] = mapped_column(default=True)
+    aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ingetrokken: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

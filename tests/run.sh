@@ -9,7 +9,8 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
 # Independent tools the tests check our output with (and run in front of us): xmllint, xmlsec1, nginx;
-# SoftHSM2 holds the checkpoint key in the PKCS#11 tests; and the chain partners' SOAP stacks.
+# SoftHSM2 holds the checkpoint key in the PKCS#11 tests; the chain partners' SOAP stacks; and Debian's
+# chromium for the console's browser tests (Playwright drives it; it never downloads a browser).
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
@@ -25,6 +26,8 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v wsimport >/dev/null 2>&1 || missing+=(jaxws)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}…"

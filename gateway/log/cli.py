@@ -354,17 +354,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             grootte=cp.grootte,
             uitgever=settings.gateway_oin,
             regels=iter(rows),
-            redacties=iter(
-                s.execute(
-                    select(LogregelRij)
-                    .where(
-                        LogregelRij.operatie == redactie.OPERATIE,
-                        LogregelRij.soort == "beheer",
-                        LogregelRij.volgnummer < cp.grootte,
-                    )
-                    .order_by(LogregelRij.volgnummer)
-                ).scalars()
-            ),
+            redacties=redactie.redacties_tot(s, cp.grootte),
             leaves=bewijs.leaves(s, cp.grootte),
             checkpoints=list(cps),
             cert_pem=logboek.cert_path.read_bytes(),

@@ -17,7 +17,7 @@ it covers it. A ``payload_verwijderd`` mark set by hand names no such entry and 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,3 +154,14 @@ def redigeer(
     append.add(Logregel(tijdstip, "beheer", OPERATIE, actor, payload))
     append.close()
     return Redactie(volgnummer, len(nummers), ranges)
+
+
+def redacties_tot(session: Session, grootte: int) -> Iterator[LogregelRij]:
+    """The redaction entries of the tree of ``grootte`` entries, in log order (a bundle carries them)."""
+    return iter(
+        session.execute(
+            select(LogregelRij)
+            .where(LogregelRij.operatie == OPERATIE, LogregelRij.soort == "beheer", LogregelRij.volgnummer < grootte)
+            .order_by(LogregelRij.volgnummer)
+        ).scalars()
+    )
