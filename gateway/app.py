@@ -30,6 +30,7 @@ from gateway import ns
 from gateway.adres import basis_url, met_adres
 from gateway.config import Settings, klok
 from gateway.console import PREFIX as BEHEER_PREFIX
+from gateway.console import ROUTES as BEHEER_ROUTES
 from gateway.console import Console
 from gateway.contract import served_files, service_schema
 from gateway.domain.regels import Regels
@@ -101,7 +102,7 @@ class GatewayApp:
         self.wsdl_met_adres = frozenset(f"/wsdl/{d.wsdl}" for d in diensten)
         for d in diensten:
             service_schema(d.tns)  # compile now, not on the first request
-        self.console = Console(deps.settings, deps.db, deps.logboek, deps.clock)
+        self.console = Console(deps.settings, deps.db, deps.logboek, deps.clock, BEHEER_ROUTES)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")

@@ -12,5 +12,6 @@ Its queries are in ``store/console.py`` (``store/`` owns every table).
 """
 
 from gateway.console.app import PREFIX, Console
+from gateway.console.paginas import ROUTES
 
-__all__ = ["PREFIX", "Console"]
+__all__ = ["PREFIX", "ROUTES", "Console"]

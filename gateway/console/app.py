@@ -94,9 +94,16 @@ class Route:
 
 
 class Console:
-    def __init__(self, settings: Settings, db: Database, logboek: Logboek, klok: Callable[[], datetime]) -> None:
-        from gateway.console import paginas  # the pages import this module's types
-
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        logboek: Logboek,
+        klok: Callable[[], datetime],
+        routes: list[Route],
+    ) -> None:
+        """``routes``: the pages (``gateway.console.paginas.ROUTES``), given by the caller, since the pages
+        import this module's types."""
         self.settings = settings
         self.db = db
         self.logboek = logboek
@@ -107,7 +114,7 @@ class Console:
             loader=FileSystemLoader(HIER / "templates"), autoescape=select_autoescape(default=True), trim_blocks=True
         )
         self.statisch = {naam: (HIER / "static" / naam).read_bytes() for naam in STATISCH}
-        self.routes = paginas.ROUTES
+        self.routes = routes
 
     # --- the request ----------------------------------------------------------------------------
 
