@@ -25,10 +25,11 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy import create_engine, text
 
-from gateway import cli, pki
+from gateway import pki
 from gateway.log import bundle
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.support import ROOT, A, B, Server, bsn, log_size, log_tail, start_server
+from vir import cli
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -458,8 +459,8 @@ def _get(app: Any, pad: str, adres: str, pem: bytes | None) -> tuple[str, bytes]
 
 
 def test_behind_a_proxy_the_forwarded_certificate_is_checked_against_the_operator_ca(tmp_path: Path) -> None:
-    from gateway.app import create_app
     from gateway.config import Settings
+    from vir.app import create_app
 
     keten, beheer = tmp_path / "keten", tmp_path / "beheer"
     pki.maak(keten, [A])

@@ -14,7 +14,19 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import A, bsn, client, free_port, sg, start_server
-from vir.cli import main
+
+
+def vir(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vir-gateway ARGS`` as an operator runs it, beside the running gateway."""
+    return subprocess.run(
+        [sys.executable, "-m", "vir", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def gauges(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -34,7 +46,7 @@ def test_outbox_dead_letters_checkpoint_and_retention(tmp_path: Path, monkeypatc
     try:
         # A peer that is not there: nothing listens on its port.
         peer = ["federatie", "peer", "add", "--systeem", "ZVJ", "--oin", "00000001999999999000"]
-        assert main([*peer, "--url", f"http://127.0.0.1:{free_port()}/v1/federatie"]) == 0
+        assert vir(env, tmp_path, *peer, "--url", f"http://127.0.0.1:{free_port()}/v1/federatie").returncode == 0
         client(srv).MeldingAfgeven(
             stuurgegevens=sg(A),
             jongere={"bsn": bsn()},
@@ -48,9 +60,8 @@ def test_outbox_dead_letters_checkpoint_and_retention(tmp_path: Path, monkeypatc
 
         # One attempt, refused: with at most one attempt, the delivery is dead. (A process of its own, as
         # an operator runs it.)
-        worker = [sys.executable, "-m", "vir", "worker", "--once"]
-        subprocess.run(worker, env={**os.environ, **env}, cwd=tmp_path, check=True, capture_output=True, timeout=120)
-        assert main(["onderhoud"]) == 0
+        assert vir(env, tmp_path, "worker", "--once").returncode == 0
+        assert vir(env, tmp_path, "onderhoud").returncode == 0
         g = gauges(srv.url)
         assert g[("vir_outbox_dead", (("peer", "ZVJ"),))] == 1
         assert g[("vir_outbox_deliveries", (("peer", "ZVJ"), ("status", "dood")))] == 1

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import secrets
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -93,6 +95,29 @@ class Route:
     handler: Callable[..., Antwoord]
 
 
+def _formgeheim(settings: Settings) -> bytes:
+    """The secret the form tokens derive from: the log-signing key file, so every worker process (and a
+    restarted one) accepts them. A key in a PKCS#11 token cannot be read: then a random secret kept beside
+    the data (``beheer-formgeheim`` in the data directory, created once, readable by the gateway's user only)."""
+    sleutel = key_paths(settings)[0]
+    if sleutel.is_file():
+        return sleutel.read_bytes()
+    pad = settings.data_dir / "beheer-formgeheim"
+    if not pad.exists():
+        pad.parent.mkdir(parents=True, exist_ok=True)
+        tijdelijk = pad.with_name(f"{pad.name}.{os.getpid()}")
+        fd = os.open(tijdelijk, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+        try:
+            os.link(tijdelijk, pad)  # the first process to get here decides; the others read its secret
+        except FileExistsError:
+            pass
+        finally:
+            tijdelijk.unlink()
+    return pad.read_bytes()
+
+
 class Console:
     def __init__(
         self,
@@ -109,7 +134,7 @@ class Console:
         self.logboek = logboek
         self.klok = klok
         self.toegang = Toegang(settings, db)
-        self.formsleutel = Formsleutel(key_paths(settings)[0].read_bytes())
+        self.formsleutel = Formsleutel(_formgeheim(settings))
         self.jinja = Environment(
             loader=FileSystemLoader(HIER / "templates"), autoescape=select_autoescape(default=True), trim_blocks=True
         )
