@@ -265,17 +265,7 @@ class Dienst:
             )
         t, logop, actor = deps.logboek.nu(), f"{self.logprefix}{op.naam}", sg.zender.oin
         boek = deps.logboek.open(session)
-        boek.add(
-            Logregel(
-                t,
-                "inkomend",
-                logop,
-                actor,
-                request_info.verzoek,
-                bericht_id=sg.berichtId,
-                correlatie_id=request_info.correlatie_id,
-            )
-        )
+        boek.add(_inkomend(t, logop, actor, request_info, sg))
         boek.add(
             Logregel(
                 t,
@@ -290,6 +280,19 @@ class Dienst:
         boek.close()
         request_info.antwoord_xml = eerder.antwoord
         return get_xml_as_object(etree.fromstring(eerder.antwoord), op.antwoord)
+
+
+def _inkomend(t: str, logop: str, actor: str, request_info: RequestInfo, sg: Any) -> Logregel:
+    """The request's entry: the bytes as received."""
+    return Logregel(
+        t,
+        "inkomend",
+        logop,
+        actor,
+        request_info.verzoek,
+        bericht_id=sg.berichtId,
+        correlatie_id=request_info.correlatie_id,
+    )
 
 
 def log_vraag_en_antwoord(
@@ -311,17 +314,7 @@ def log_vraag_en_antwoord(
     sg = req.stuurgegevens
     t = deps.logboek.nu()
     boek = deps.logboek.open(session)
-    bewijs = boek.add(
-        Logregel(
-            t,
-            "inkomend",
-            logop,
-            actor,
-            request_info.verzoek,
-            bericht_id=sg.berichtId,
-            correlatie_id=request_info.correlatie_id,
-        )
-    )
+    bewijs = boek.add(_inkomend(t, logop, actor, request_info, sg))
     if inzage or proef:
         boek.add(_inzage(t, logop, request_info, sg, inzage or [], proef))
     if deps.logboek.aan:
