@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import zeep.exceptions
-from sqlalchemy import create_engine, text
+from sqlalchemy import DateTime, bindparam, create_engine, text
 
 from gateway.config import Settings
 from gateway.log.logboek import Logboek
@@ -47,8 +47,15 @@ class Omgeving:
     def tel(self, query: str, **params: Any) -> int:
         engine = create_engine(self.server.db_url)
         try:
+            # Times as the store writes them (SQLAlchemy's DateTime type), not sqlite3's own adapter, which
+            # Python 3.12 deprecates.
+            stmt = text(query).bindparams(
+                *(bindparam(k, v, type_=DateTime(timezone=True)) for k, v in params.items() if isinstance(v, datetime))
+            )
             with engine.connect() as conn:
-                return int(conn.execute(text(query), params).scalar_one())
+                return int(
+                    conn.execute(stmt, {k: v for k, v in params.items() if not isinstance(v, datetime)}).scalar_one()
+                )
         finally:
             engine.dispose()
 
