@@ -160,6 +160,11 @@ class Settings:
     wss_venster: float = 300.0
     """Seconds a WS-Security Timestamp may be old or ahead (clock skew), and a MessageID is remembered."""
 
+    profiel_cache: float = 1.0
+    """Seconds a worker keeps a sender's signing profile (registered certificate, must it sign) before it
+    reads it again (``VIR_PROFIEL_CACHE_S``): an operator's change takes effect within this time. Whether
+    a sender is registered and active is read in every request's own transaction, never from here."""
+
     operator: str | None = None
     """Who runs operator commands, as the message log names them (``VIR_OPERATOR``); None means the
     process's login name. Every operator action is accountable to a person (NEN 7513)."""
@@ -267,6 +272,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
             changes[sleutel] = Path(v)
     if v := env.get("VIR_WSS_VENSTER"):
         changes["wss_venster"] = float(v)
+    if v := env.get("VIR_PROFIEL_CACHE_S"):
+        changes["profiel_cache"] = float(v)
     if v := env.get("VIR_PROXY_ADRESSEN"):
         changes["proxy_adressen"] = tuple(a.strip() for a in v.split(",") if a.strip())
     if "tls_cert" in changes or "proxy_adressen" in changes:

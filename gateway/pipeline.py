@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,12 +75,31 @@ class Deps:
         """The federation outbox of one transaction."""
         return Outbox(session, self.settings.systeem, self.settings.federatie_hub, nu)
 
+    _wss_profielen: dict[tuple[str, bool], tuple[float, tuple[bytes | None, bool] | None]] = field(
+        default_factory=dict, repr=False
+    )
+
     def wss_profiel(self, oin: str | None, *, peer: bool = False) -> tuple[bytes | None, bool] | None:
         """The sender's registered signing certificate (PEM) and whether it must sign its requests: an
         instantie's, or with ``peer`` an active peer's. None when ``peer`` and the OIN is no active peer's:
-        the federation service then refuses the sender with its own fault code, signed or not."""
+        the federation service then refuses the sender with its own fault code, signed or not.
+
+        Read at most once per ``profiel_cache`` seconds per sender and worker: it is asked before the
+        request's own transaction begins, and a transaction of its own for every request cost a tenth of
+        a filing. Registration and suspension are still checked in the request's transaction."""
         if oin is None:
             return None, False
+        nu = time.monotonic()
+        bewaard = self._wss_profielen.get((oin, peer))
+        if bewaard is not None and nu - bewaard[0] < self.settings.profiel_cache:
+            return bewaard[1]
+        profiel = self._lees_wss_profiel(oin, peer)
+        if len(self._wss_profielen) > 10_000:
+            self._wss_profielen.clear()  # bounded: senders are registered organisations, never many
+        self._wss_profielen[(oin, peer)] = (nu, profiel)
+        return profiel
+
+    def _lees_wss_profiel(self, oin: str, peer: bool) -> tuple[bytes | None, bool] | None:
         with transactie(self.db, write=False) as s:
             if not peer:
                 pem, verplicht = Repository(s).ondertekenprofiel(oin)
