@@ -124,7 +124,8 @@ class Getuigenis:
         t = self.logboek.nu()
         actor = f"systeem:{getuige.systeem}"
         with self.db.transaction() as s:
-            Getuigen(s).bewaar_cosignatuur(getuige.systeem, eigen.grootte, xml, t)
+            if not Getuigen(s).bewaar_cosignatuur(getuige.systeem, eigen.grootte, xml, t):
+                return True  # another worker kept it (and logged its exchange) first
             self.logboek.schrijf(
                 s,
                 [

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.models import Checkpoint, Cosignatuur, GesplitstZicht, GetuigdCheckpoint, Peer
@@ -113,12 +114,14 @@ class Getuigen:
         n = self.s.execute(select(func.max(Cosignatuur.grootte)).where(Cosignatuur.peer == peer)).scalar_one()
         return int(n or 0)
 
-    def bewaar_cosignatuur(self, peer: str, grootte: int, xml: bytes, tijdstip: str) -> None:
-        bestaand = self.s.execute(
-            select(Cosignatuur).where(Cosignatuur.peer == peer, Cosignatuur.grootte == grootte)
-        ).scalar_one_or_none()
-        if bestaand is None:
-            self.s.add(Cosignatuur(peer=peer, grootte=grootte, xml=xml, tijdstip=tijdstip))
+    def bewaar_cosignatuur(self, peer: str, grootte: int, xml: bytes, tijdstip: str) -> bool:
+        """Keep a peer's cosignature; False when one of that checkpoint was kept already (another worker)."""
+        try:
+            with self.s.begin_nested():
+                self.s.add(Cosignatuur(peer=peer, grootte=grootte, xml=xml, tijdstip=tijdstip))
+        except IntegrityError:
+            return False
+        return True
 
     def cosignaturen(self, grootte: int) -> list[bytes]:
         """The peers' cosignatures of our checkpoint of ``grootte`` entries, by peer."""

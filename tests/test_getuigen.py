@@ -165,13 +165,20 @@ def test_a_split_view_is_refused_recorded_and_shown(getuige: Getuige, tmp_path: 
     assert base64.b64encode(checkpoint(g, 30, FORK)).decode() in bytes(zichten[0]["payload"]).decode()
 
 
-def test_a_checkpoint_not_signed_by_the_peer_is_refused(getuige: Getuige) -> None:
+def test_a_checkpoint_not_signed_by_the_peer_is_refused(getuige: Getuige, tmp_path: Path) -> None:
     g = getuige
     voor = rows(g, "SELECT count(*) FROM getuigd_checkpoint")
     geweigerd(g, "VIR-CHECKPOINT-ONGELDIG", checkpoint(g, 10, signer=g.vreemd))
     geweigerd(g, "VIR-CHECKPOINT-ONGELDIG", checkpoint(g, 10, uitgever=ONBEKEND))  # the peer's key, another log
     geweigerd(g, "VIR-CHECKPOINT-SLEUTEL-ONBEKEND", checkpoint(g, 10), oin=ZONDER_SLEUTEL, systeem="MOP")
     assert rows(g, "SELECT count(*) FROM getuigd_checkpoint") == voor
+    # The operator cannot register something that is not a certificate as one.
+    niet = tmp_path / "niet-een-certificaat.pem"
+    niet.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    r = run_cli("federatie", "peer", "add", "--systeem", "MOP", "--url", "http://127.0.0.1:9/v1/federatie",
+                "--oin", ZONDER_SLEUTEL, "--checkpoint-certificaat", str(niet), env=g.env)  # fmt: skip
+    assert r.returncode == 2 and "not a readable PEM certificate" in r.stderr
+    geweigerd(g, "VIR-CHECKPOINT-SLEUTEL-ONBEKEND", checkpoint(g, 10), oin=ZONDER_SLEUTEL, systeem="MOP")
 
 
 def test_only_peers_may_ask_for_a_cosignature(getuige: Getuige) -> None:

@@ -26,6 +26,7 @@ from tests.test_federation import cli, db_url, file, free_ports, service, stuur
 from tests.test_getuigen import xmlsec1
 from tests.test_log_verantwoording import _roll_back
 
+
 @pytest.fixture
 def mesh(tmp_path: Path) -> Iterator[list[Knooppunt]]:
     """The demo's four nodes with the demo's settings (a checkpoint and a round of witnessing every 10 s)."""
