@@ -58,3 +58,23 @@ MeldingIntrekkenResponse = _element(
 )
 Ping = _element("Ping", [("stuurgegevens", G.Stuurgegevens), ("afzender", Unicode)])
 PingResponse = _element("PingResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("systeem", Unicode)])
+
+CheckpointGetuigen = _element(
+    "CheckpointGetuigen",
+    [
+        ("stuurgegevens", G.Stuurgegevens),
+        ("afzender", Unicode),
+        ("checkpoint", Unicode),  # base64Binary: decoded by the handler, the XSD has validated it
+        ("vorigeGrootte", Integer),
+        ("consistentiebewijs", Unicode.customize(max_occurs=64)),
+    ],
+)
+CheckpointGetuigenResponse = _element(
+    "CheckpointGetuigenResponse",
+    [
+        ("stuurgegevens", G.StuurgegevensAntwoord),
+        ("getuigd", Boolean),
+        ("cosignatuur", Unicode),
+        ("bekendeGrootte", Integer),
+    ],
+)

@@ -17,6 +17,7 @@ from typing import Any
 from gateway import beheerlog, config
 from store import outbox
 from store.db import Database
+from store.getuigen import Getuigen
 from store.migrate import upgrade
 from store.repository import Repository
 
@@ -55,13 +56,20 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
             print(f"refused: {fout}", file=sys.stderr)
             return 2
         pem = Path(args.certificaat).read_text()
+    checkpoint_pem = _checkpoint_certificaat(args.checkpoint_certificaat) if args.checkpoint_certificaat else None
+    if checkpoint_pem == "":
+        return 2
     settings, db = _db()
     try:
         with beheerlog.actie(settings, db, "federatie peer add") as actie:
             repo = Repository(actie.session)
             repo.zet_peer(args.systeem, args.url, args.oin, pem)
+            if checkpoint_pem:
+                Getuigen(actie.session).zet_checkpoint_certificaat(args.systeem, checkpoint_pem)
             ondertekent = any(p.certificaat for p in repo.peers_met_oin(args.oin) if p.systeem == args.systeem)
             actie.inhoud = {"systeem": args.systeem, "url": args.url, "oin": args.oin}
+            if checkpoint_pem:
+                actie.inhoud["checkpointCertificaat"] = checkpoint_pem
     except beheerlog.Geweigerd as exc:
         return exc.meld()
     print(f"peer {args.systeem} at {args.url}")
@@ -71,6 +79,19 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _checkpoint_certificaat(pad: str) -> str:
+    """The PEM of the certificate that signs a peer's checkpoints; "" (after a line on stderr) when unusable."""
+    from cryptography import x509
+
+    try:
+        pem = Path(pad).read_text()
+        x509.load_pem_x509_certificate(pem.encode())
+    except (OSError, ValueError) as exc:
+        print(f"refused: {pad} is not a readable PEM certificate ({type(exc).__name__})", file=sys.stderr)
+        return ""
+    return pem
 
 
 def cmd_peer_actief(args: argparse.Namespace) -> int:
@@ -175,6 +196,10 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--url", required=True, help="its Federatie endpoint, e.g. https://…/v1/federatie")
     a.add_argument("--oin", required=True, help="its gateway's OIN")
     a.add_argument("--certificaat", help="PEM certificate that signs its messages (then they must be signed)")
+    a.add_argument(
+        "--checkpoint-certificaat",
+        help="PEM certificate of the key that signs its log checkpoints (to witness its log; docs/getuigen.md)",
+    )
     a.set_defaults(fn=cmd_peer_add)
     peer.add_parser("list", help="list peers").set_defaults(fn=cmd_peer_list)
     for naam, uitleg in (("schorsen", "suspend a peer: its messages are refused"), ("activeren", "reactivate it")):

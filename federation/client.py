@@ -3,6 +3,7 @@ timeouts and connection reuse. Every failure leaves this module as ``DeliveryErr
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,3 +127,18 @@ class PeerClient:
                 raise DeliveryError(f"unknown delivery kind {soort!r}")
         verzoek, antwoord = verzonden_enveloppen(self.history)
         return Verzonden(verzoek, antwoord, bool(getattr(r, "verwerkt", True)))
+
+    def checkpoint_getuigen(self, checkpoint: bytes, vorige: int, bewijs: list[bytes], bericht_id: str) -> Any:
+        """Ask the peer to cosign our checkpoint (``federation.getuige_zender``); its answer as zeep gives it."""
+        with bezorging("peer unreachable"):
+            return self.svc.CheckpointGetuigen(
+                stuurgegevens=self._sg(bericht_id),
+                afzender=self.systeem,
+                checkpoint=checkpoint,
+                vorigeGrootte=vorige,
+                consistentiebewijs=[base64.b64encode(h).decode() for h in bewijs],
+            )
+
+    def enveloppen(self) -> tuple[bytes, bytes]:
+        """The last request and answer as sent and received (for the log)."""
+        return verzonden_enveloppen(self.history)

@@ -85,9 +85,18 @@ class Knooppunt:
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.map / 'vir-gateway.sqlite3').resolve()}"
 
+    def checkpoint_certificaat(self) -> str:
+        """The certificate of this node's development checkpoint key (made now if the node never ran), which
+        its peers register to witness its log (docs/getuigen.md)."""
+        from gateway.log.checkpoint import ensure_development_keys
+
+        _, cert, _ = ensure_development_keys(self.map / "keys", f"vir-gateway {self.oin}")
+        return cert.read_text()
+
     def inrichten(self, peers: list[Knooppunt]) -> None:
-        """Register this node's instanties and its peers (idempotent)."""
+        """Register this node's instanties and its peers with their checkpoint certificates (idempotent)."""
         from store.db import Database
+        from store.getuigen import Getuigen
         from store.migrate import upgrade
         from store.repository import Repository
 
@@ -104,6 +113,7 @@ class Knooppunt:
                         )
                 for p in peers:  # a restart on other ports moves them
                     repo.zet_peer(p.systeem, f"{p.url}/v1/federatie", p.oin, None)
+                    Getuigen(s).zet_checkpoint_certificaat(p.systeem, p.checkpoint_certificaat())
         finally:
             db.dispose()
 

@@ -10,9 +10,11 @@ from typing import Any
 from spyne import ServiceBase, rpc
 
 from federation import berichten as F
+from federation.getuige_dienst import checkpoint_getuigen, na_afwijzing
 from federation.toegang import authenticeer_peer
 from gateway.errors import RuleError
 from gateway.pipeline import Dienst, Verzoek
+from gateway.protocol import VirFault
 from gateway.vertaling import kaart_naar_bericht, kaart_uit_bericht
 from store.repository import ACTIEF, Repository
 
@@ -82,6 +84,9 @@ def ping(v: Verzoek, req: Any) -> Any:
 FEDERATIE.registreer_muterend("MeldingDoorgeven", F.MeldingDoorgeven, F.MeldingDoorgevenResponse, melding_doorgeven)
 FEDERATIE.registreer_muterend("MeldingIntrekken", F.MeldingIntrekken, F.MeldingIntrekkenResponse, melding_intrekken)
 FEDERATIE.registreer("Ping", F.Ping, F.PingResponse, ping)
+FEDERATIE.registreer_muterend(
+    "CheckpointGetuigen", F.CheckpointGetuigen, F.CheckpointGetuigenResponse, checkpoint_getuigen
+)
 
 
 class Federatie(ServiceBase):
@@ -98,3 +103,11 @@ class Federatie(ServiceBase):
     @rpc(F.Ping, _returns=F.PingResponse, _body_style="bare")
     def Ping(ctx, req):
         return FEDERATIE.uitvoeren(ctx, "Ping", req)
+
+    @rpc(F.CheckpointGetuigen, _returns=F.CheckpointGetuigenResponse, _body_style="bare")
+    def CheckpointGetuigen(ctx, req):
+        try:
+            return FEDERATIE.uitvoeren(ctx, "CheckpointGetuigen", req)
+        except VirFault as fault:
+            na_afwijzing(ctx.app.vir, fault.error)  # a split view is recorded even though it is refused
+            raise

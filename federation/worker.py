@@ -2,7 +2,8 @@
 backoff, never blocking a chain partner's request. Several workers may run at once (on PostgreSQL
 they never take the same delivery; on SQLite one is enough). Deliveries and answers are logged.
 
-The worker also pushes signal queues to chain partners with a callback endpoint (``federation.push``)
+The worker also pushes signal queues to chain partners with a callback endpoint (``federation.push``),
+has our newest checkpoint cosigned by the peers every ``VIR_GETUIGEN_SECONDEN`` (``federation.getuige_zender``)
 and runs retention (``gateway.onderhoud``) every ``VIR_ONDERHOUD_SECONDEN`` and once at start."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from federation import ondertekening
 from federation.client import DeliveryError, PeerClient
+from federation.getuige_zender import Getuigenis
 from federation.push import Pusher
 from gateway.config import Settings, klok, tls_client
 from gateway.log.logboek import Logboek
@@ -41,13 +43,19 @@ class Worker:
         self.pusher = Pusher(settings, self.db, self.logboek)
         self.klok = klok(settings)
         self._volgend_onderhoud = 0.0
+        self.getuigenis = Getuigenis(settings, self.db, self.logboek, self._peer_client)
+        self._volgende_getuigenis = 0.0
 
     def _client(self, levering: outbox.Levering, oin: str) -> PeerClient:
+        return self._peer_client(levering.url, oin)
+
+    def _peer_client(self, url: str, oin: str) -> PeerClient:
+        """This thread's client for a peer (its history plugin holds this thread's last exchange)."""
         clients: dict[str, PeerClient] = self._local.__dict__.setdefault("clients", {})
-        key = f"{levering.url}|{oin}"
+        key = f"{url}|{oin}"
         if key not in clients:
             clients[key] = PeerClient(
-                levering.url,
+                url,
                 oin,
                 eigen_systeem=self.settings.systeem,
                 eigen_oin=self.settings.gateway_oin,
@@ -104,6 +112,9 @@ class Worker:
             self._volgend_onderhoud = time.monotonic() + self.settings.onderhoud_seconden
             onderhoud(self.settings, self.db, self.logboek, self.klok())
         self.logboek.misschien_checkpoint()
+        if self.settings.getuigen_seconden > 0 and time.monotonic() >= self._volgende_getuigenis:
+            self._volgende_getuigenis = time.monotonic() + self.settings.getuigen_seconden
+            self.getuigenis.run_once(self.pool)
         return len(leveringen) + gepusht
 
     def run(self, idle: float = 0.2) -> None:

@@ -291,6 +291,7 @@ OntvangstbewijsOpvragenResponse = _element(
         ("boomgrootte", Integer),
         ("auditpad", _many(Unicode)),
         ("checkpoint", AnyXml),
+        ("cosignatuur", _many(AnyXml)),
     ],
 )
 

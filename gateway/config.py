@@ -72,6 +72,10 @@ class Settings:
     checkpoint_regels: int = 1000
     """…and whenever this many entries arrived since the last one."""
 
+    getuigen_seconden: float = 10.0
+    """How often the worker asks the peers to cosign our newest checkpoint (docs/getuigen.md); 0 switches
+    it off. Ten seconds keeps every peer's view of our log at most a few checkpoints old."""
+
     log_bewaar_jaren: int = 7
     """Log payloads older than this are removed by the retention run (a logged redaction; digests
     and proofs stay). Seven years is the retention the log's evidence is kept for (SPEC §1)."""
@@ -232,6 +236,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["checkpoint_seconden"] = float(v)
     if v := env.get("VIR_CHECKPOINT_REGELS"):
         changes["checkpoint_regels"] = int(v)
+    if v := env.get("VIR_GETUIGEN_SECONDEN"):
+        changes["getuigen_seconden"] = float(v)
     if v := env.get("VIR_LOG_BEWAAR_JAREN"):
         changes["log_bewaar_jaren"] = int(v)
     if v := env.get("VIR_SYSTEEM"):

@@ -220,6 +220,24 @@ FAULTS: dict[str, FaultSpec] = {
         "Een verwijsindexsysteem spreekt alleen voor zijn eigen meldingen, niet voor die van een gekoppeld systeem.",
         "A verwijsindex system speaks for its own meldingen only, not for those of a coupled system.",
     ),
+    # witnesses (federation/getuige_dienst.py; docs/getuigen.md)
+    "VIR-CHECKPOINT-SLEUTEL-ONBEKEND": FaultSpec(
+        "Client",
+        "Voor dit verwijsindexsysteem is geen certificaat van zijn checkpointsleutel geregistreerd.",
+        "No certificate of this verwijsindex system's checkpoint key is registered.",
+    ),
+    "VIR-CHECKPOINT-ONGELDIG": FaultSpec(
+        "Client",
+        "Het checkpoint is niet ondertekend met de geregistreerde checkpointsleutel van de afzender.",
+        "The checkpoint is not signed with the sender's registered checkpoint key.",
+    ),
+    "VIR-CHECKPOINT-GESPLITST": FaultSpec(
+        "Client",
+        "Het checkpoint is niet consistent met een eerder medeondertekend checkpoint van dit systeem "
+        "(gesplitst beeld); dit is vastgelegd en aan de beheerder gemeld.",
+        "The checkpoint is not consistent with one of this system's checkpoints cosigned before "
+        "(a split view); this was recorded and reported to the operator.",
+    ),
     # WS-Security and WS-Addressing (gateway/wss.py; docs/wss.md)
     "VIR-WSS-ONTBREEKT": FaultSpec(
         "Client",

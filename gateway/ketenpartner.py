@@ -32,6 +32,7 @@ from gateway.vertaling import (
     meldingsbevoegde_uit_bericht,
     signaal_naar_bericht,
 )
+from store.getuigen import Getuigen
 from store.repository import Repository
 
 
@@ -216,7 +217,11 @@ def ontvangstbewijs_opvragen(v: Verzoek, req: Any) -> Any:
         or base64.b64encode(regel.leaf).decode() != ob.leafHash
     ):
         raise RuleError(code="VIR-ONTVANGSTBEWIJS-ONBEKEND", xpath="/kp:OntvangstbewijsOpvragen/kp:ontvangstbewijs")
-    bewijs = inclusie(v.repo.s, regel.volgnummer, regel.leaf)
+    # Against a checkpoint other systems cosigned when there is one (docs/getuigen.md): then the partner
+    # need not trust this system alone.
+    getuigen = Getuigen(v.repo.s)
+    cp = getuigen.gecosigneerd_checkpoint_voor(regel.volgnummer)
+    bewijs = inclusie(v.repo.s, regel.volgnummer, regel.leaf, cp)
     if bewijs is None:
         return B.OntvangstbewijsOpvragenResponse(status="nogGeenCheckpoint")
     return B.OntvangstbewijsOpvragenResponse(
@@ -224,6 +229,7 @@ def ontvangstbewijs_opvragen(v: Verzoek, req: Any) -> Any:
         boomgrootte=bewijs.grootte,
         auditpad=[base64.b64encode(h).decode() for h in bewijs.pad],
         checkpoint=etree.fromstring(bewijs.checkpoint.xml),
+        cosignatuur=[etree.fromstring(x) for x in getuigen.cosignaturen(bewijs.grootte)],
     )
 
 

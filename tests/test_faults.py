@@ -63,6 +63,11 @@ PROVOKED_ELSEWHERE = {
             "VIR-BRON-ONJUIST",
         )
     },
+    "VIR-CHECKPOINT-GESPLITST": "tests/test_getuigen.py::test_a_split_view_is_refused_recorded_and_shown",
+    **{
+        code: "tests/test_getuigen.py::test_a_checkpoint_not_signed_by_the_peer_is_refused"
+        for code in ("VIR-CHECKPOINT-ONGELDIG", "VIR-CHECKPOINT-SLEUTEL-ONBEKEND")
+    },
     "VIR-GEBRUIKER-ONTBREEKT": "tests/test_toegang.py::test_reads_of_matches_name_the_professional",
     "VIR-CERTIFICAAT-OIN-ONGELDIG": "tests/test_crl.py::test_the_oin_only_in_pkioverheid_form",
     "VIR-CERTIFICAAT-STATUS-ONBEKEND": "tests/test_crl.py::test_a_crl_counts_only_signed_and_current",

@@ -75,9 +75,10 @@ class Inclusie:
     checkpoint: Checkpoint
 
 
-def inclusie(session: Session, volgnummer: int, leaf: bytes) -> Inclusie | None:
-    """The inclusion proof of an entry against the newest checkpoint covering it (None: no checkpoint yet)."""
-    cp = checkpoint_voor(session, volgnummer)
+def inclusie(session: Session, volgnummer: int, leaf: bytes, cp: Checkpoint | None = None) -> Inclusie | None:
+    """The inclusion proof of an entry against checkpoint ``cp``, by default the newest covering it (None: no
+    checkpoint yet)."""
+    cp = cp or checkpoint_voor(session, volgnummer)
     if cp is None:
         return None
     pad = inclusion_path(session, volgnummer, cp.grootte)

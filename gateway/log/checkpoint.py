@@ -90,19 +90,29 @@ class Signer:
         etree.SubElement(root, _l("grootte")).text = str(data.grootte)
         etree.SubElement(root, _l("wortel")).text = base64.b64encode(data.wortel).decode()
         etree.SubElement(root, _l("tijdstip")).text = data.tijdstip
+        return self.sign_element(root)
+
+    def sign_element(self, root: etree._Element) -> bytes:
+        """Any log document (a checkpoint, a cosignature) with an enveloped signature, as bytes."""
         signed = self._signer.sign(root, key=self.key, cert=self.cert_pem.decode())
         return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
 
-def verify(xml: bytes, cert_pem: bytes) -> CheckpointData:
-    """Verify a checkpoint's signature with the certificate and return what it states."""
+def verify_element(xml: bytes, cert_pem: bytes, tag: str) -> etree._Element:
+    """Verify a log document's signature with the certificate; the signed element, which must be ``tag``."""
     try:
         result: Any = XMLVerifier().verify(xml, x509_cert=cert_pem.decode(), expect_config=_ALLOWED)
     except (InvalidSignature, InvalidInput, etree.XMLSyntaxError, ValueError) as exc:
         raise CheckpointError(f"signature does not verify: {exc}") from exc
     signed = result.signed_xml
-    if signed is None or signed.tag != _l("checkpoint"):
-        raise CheckpointError("the signed document is not a checkpoint")
+    if signed is None or signed.tag != _l(tag):
+        raise CheckpointError(f"the signed document is not a {tag}")
+    return signed
+
+
+def verify(xml: bytes, cert_pem: bytes) -> CheckpointData:
+    """Verify a checkpoint's signature with the certificate and return what it states."""
+    signed = verify_element(xml, cert_pem, "checkpoint")
     try:
         return CheckpointData(
             uitgever=str(signed.findtext(_l("uitgever"))),

@@ -10,6 +10,7 @@
     redact --before D  remove payloads older than D (--bsn B: a data subject's erasure); the
                        redaction is itself an entry naming them, and everything stays verifiable
     checkpoint         sign a checkpoint now
+    getuigen           per peer, the newest checkpoints cosigned either way; split views (exit 1)
 
 Every read is itself logged (soort ``inzage``: who, what, when; NEN 7513), every change too
 (soort ``beheer``); ``verify`` logs its read only after it found the log intact, and never writes to
@@ -33,7 +34,7 @@ from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import GatewayError
-from gateway.log import bewijs, bundle, merkle, redactie
+from gateway.log import bewijs, bundle, getuigen_cli, merkle, redactie
 from gateway.log.invoer import InvoerFout, buiten_checkpoint, certificaat
 from gateway.log.opdracht import audit, fout, open_log, operator, uit, veilig
 from gateway.log.regel import tijdstempel
@@ -463,3 +464,4 @@ def add_parser(sub: Any) -> None:
     welke.add_argument("--bsn", type=_bsn, help="a data subject's erasure: every payload holding this BSN")
     x.add_argument("--verzoek", help="the erasure request's reference, recorded in the redaction entry")
     x.set_defaults(fn=veilig(cmd_redact))
+    getuigen_cli.add_parser(ls)
