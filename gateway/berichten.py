@@ -104,6 +104,7 @@ class Signaal(G):
         ("match", Match),
         ("archiefsignaal", Archiefsignaal),
         ("einddatum", Date),
+        ("reden", Unicode),
     ]
 
 

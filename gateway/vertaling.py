@@ -92,6 +92,7 @@ def signaal_naar_bericht(signaal: SignaalBeeld) -> Any:
         match=match_naar_bericht(signaal.match) if signaal.match else None,
         archiefsignaal=archief_naar_bericht(signaal.archief),
         einddatum=signaal.einddatum,
+        reden=signaal.reden,
     )
 
 

@@ -27,6 +27,7 @@ from store.models import (
     Signaal,
     WsaBericht,
 )
+from store.sporen import Sporen
 
 # The column values the queries here filter on. The store knows nothing above it: these are its own copies
 # of the domain's values (``gateway.domain.soorten``), and a test keeps them equal.
@@ -331,6 +332,15 @@ class Repository:
 
     def brp_gevuld(self) -> bool:
         return self.s.execute(_BRP_GEVULD).first() is not None
+
+    def sporen(self) -> Sporen:
+        """What meldingen leave beside their rows (``store/sporen.py``), in this transaction."""
+        return Sporen(self.s)
+
+    def levensdata(self, bsn: str) -> tuple[date, date | None] | None:
+        """Birth and death date (None while alive) of ``bsn`` in the population register; None if unknown."""
+        p = self.s.get(BrpPersoon, bsn)
+        return None if p is None else (p.geboortedatum, p.overlijdensdatum)
 
     def jongere(self, jongere_id: int) -> Jongere | None:
         """The youth's row by id (from the session when it is loaded already)."""
