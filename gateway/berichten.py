@@ -256,6 +256,31 @@ MatchesOpvragenResponse = _element(
     [("stuurgegevens", StuurgegevensAntwoord), ("totaal", Integer), ("pagina", Integer), ("match", _many(Match))],
 )
 
+EigenMelding = _element(
+    "EigenMelding",
+    [
+        ("meldingId", Unicode),
+        ("status", Unicode),
+        ("afgegeven", DateTime),
+        ("geplandeEinddatum", Date),
+        ("beeindigd", DateTime),
+        ("reden", Unicode),
+    ],
+)
+EigenMeldingenOpvragen = _element(
+    "EigenMeldingenOpvragen",
+    [("stuurgegevens", Stuurgegevens), ("status", Unicode), ("pagina", Integer), ("paginaGrootte", Integer)],
+)
+EigenMeldingenOpvragenResponse = _element(
+    "EigenMeldingenOpvragenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("totaal", Integer),
+        ("pagina", Integer),
+        ("melding", _many(EigenMelding)),
+    ],
+)
+
 SignalenOphalen = _element(
     "SignalenOphalen", [("stuurgegevens", Stuurgegevens), ("vanafVolgnummer", Integer), ("maximaal", Integer)]
 )

@@ -96,6 +96,18 @@ def signaal_naar_bericht(signaal: SignaalBeeld) -> Any:
     )
 
 
+def eigen_melding_naar_bericht(melding: Any) -> Any:
+    """One of the caller's own meldingen (a ``store.models.Melding``): its state, nothing of the youth."""
+    return B.EigenMelding(
+        meldingId=melding.melding_id,
+        status=melding.status,
+        afgegeven=_utc(melding.afgegeven),
+        geplandeEinddatum=melding.geplande_einddatum,
+        beeindigd=_utc(melding.beeindigd) if melding.beeindigd else None,
+        reden=melding.reden,
+    )
+
+
 def bevinding_naar_bericht(code: str, nl: str, en: str, xpath: str | None) -> Any:
     """One finding of ``BerichtValideren`` or one refused item of a batch."""
     return B.Bevinding(

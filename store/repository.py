@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store import eigen
 from store.models import (
     Afstemming,
     Bericht,
@@ -332,6 +333,11 @@ class Repository:
 
     def brp_gevuld(self) -> bool:
         return self.s.execute(_BRP_GEVULD).first() is not None
+
+    def eigen_meldingen(
+        self, instantie_id: int, status: str | None, offset: int, limit: int
+    ) -> tuple[int, Sequence[Melding]]:
+        return eigen.eigen_meldingen(self.s, instantie_id, status, offset, limit)
 
     def sporen(self) -> Sporen:
         """What meldingen leave beside their rows (``store/sporen.py``), in this transaction."""
