@@ -27,17 +27,22 @@ BERICHTEN = ("inkomend", "uitgaand", "fout")
 
 
 def entries(session: Session, melding_ids: Iterable[str], teksten: Iterable[bytes] = ()) -> list[int]:
-    """The numbers of the entries to redact for these meldingen (and texts), still holding a payload."""
-    needles = [i.encode() for i in sorted(set(melding_ids))] + sorted(set(teksten))
-    if not needles:
+    """The numbers of the entries to redact for these meldingen (requests, answers, faults) and texts (any entry),
+    still holding a payload."""
+    ids = [i.encode() for i in sorted(set(melding_ids))]
+    woorden = sorted(set(teksten))
+    if not ids and not woorden:
         return []
     r = LogregelRij
+    waar: list[ColumnElement[bool]] = []
+    if ids:
+        waar.append(r.soort.in_(BERICHTEN) & or_(*(bevat(session, r.payload, n) for n in ids)))
+    if woorden:  # a text (the BSN) wherever it stands, also in an operator's search
+        waar.append(or_(*(bevat(session, r.payload, n) for n in woorden)))
     nummers: set[int] = set()
     paren: set[tuple[str, str]] = set()
     for volgnummer, actor, bericht_id, kruisverwijzing in session.execute(
-        select(r.volgnummer, r.actor, r.bericht_id, r.kruisverwijzing).where(
-            r.soort.in_(BERICHTEN), r.payload.is_not(None), or_(*(bevat(session, r.payload, n) for n in needles))
-        )
+        select(r.volgnummer, r.actor, r.bericht_id, r.kruisverwijzing).where(r.payload.is_not(None), or_(*waar))
     ):
         nummers.add(volgnummer)
         for b in (bericht_id, kruisverwijzing):
