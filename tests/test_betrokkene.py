@@ -326,3 +326,45 @@ def test_eight_years_after_filing_nothing_is_left(backend: str, tmp_path: Path) 
         o.server.stop()
         if backend == "postgresql":
             drop_pg_database(url)
+
+
+# --- federation: the erasure withdraws the copies ----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_erasure_withdraws_the_copies_a_peer_holds(tmp_path: Path) -> None:
+    from federation.demo import federatie
+    from tests.test_federation import cli, converge, db_url, file, free_ports
+
+    nodes = federatie(tmp_path, free_ports(2))
+    try:
+        for n in nodes:
+            n.start()
+        hier, peer = nodes[0], nodes[1]
+        j, naam = uniek_bsn(), uniek_naam("Federa")
+        eigen = file(hier, 0, j, naam)
+        converge(nodes)
+        file(peer, 0, j, "P. Peer")
+        converge(nodes)
+
+        def kopieen() -> int:
+            engine = create_engine(db_url(peer))
+            try:
+                with engine.connect() as conn:
+                    return int(
+                        conn.execute(
+                            text("SELECT count(*) FROM melding WHERE bron_melding_id = :m"), {"m": eigen.meldingId}
+                        ).scalar_one()
+                    )
+            finally:
+                engine.dispose()
+
+        assert kopieen() == 1, "the peer holds our melding while it has one of its own on the youth"
+        r = cli(hier, "betrokkene", "wissen", "--bsn", j, "--reden", "verzoek art. 17")
+        assert r.returncode == 0 and "erased: 2 meldingen" in r.stdout, r.stdout + r.stderr
+        converge(nodes)
+        assert kopieen() == 0
+        assert "OK" in cli(hier, "log", "verify").stdout
+    finally:
+        for n in nodes:
+            n.stop()
