@@ -104,6 +104,7 @@ class Signaal(G):
         ("match", Match),
         ("archiefsignaal", Archiefsignaal),
         ("einddatum", Date),
+        ("reden", Unicode),
     ]
 
 
@@ -253,6 +254,31 @@ MatchesOpvragen = _element(
 MatchesOpvragenResponse = _element(
     "MatchesOpvragenResponse",
     [("stuurgegevens", StuurgegevensAntwoord), ("totaal", Integer), ("pagina", Integer), ("match", _many(Match))],
+)
+
+EigenMelding = _element(
+    "EigenMelding",
+    [
+        ("meldingId", Unicode),
+        ("status", Unicode),
+        ("afgegeven", DateTime),
+        ("geplandeEinddatum", Date),
+        ("beeindigd", DateTime),
+        ("reden", Unicode),
+    ],
+)
+EigenMeldingenOpvragen = _element(
+    "EigenMeldingenOpvragen",
+    [("stuurgegevens", Stuurgegevens), ("status", Unicode), ("pagina", Integer), ("paginaGrootte", Integer)],
+)
+EigenMeldingenOpvragenResponse = _element(
+    "EigenMeldingenOpvragenResponse",
+    [
+        ("stuurgegevens", StuurgegevensAntwoord),
+        ("totaal", Integer),
+        ("pagina", Integer),
+        ("melding", _many(EigenMelding)),
+    ],
 )
 
 SignalenOphalen = _element(

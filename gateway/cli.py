@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import beheer, beheerlog, config, pki
+from gateway import beheer, beheerlog, betrokkene, config, pki
 from gateway.console import cli as console_cli
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
@@ -187,6 +187,7 @@ def add_parsers(sub: Any, create_app: Callable[[config.Settings], object]) -> No
     pki.add_parser(sub)
     console_cli.add_parser(sub)
     log_cli.add_parser(sub)
+    betrokkene.add_parser(sub)
 
 
 if __name__ == "__main__":

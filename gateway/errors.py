@@ -89,6 +89,11 @@ FAULTS: dict[str, FaultSpec] = {
     ),
     "VIR-BSN-ONGELDIG": FaultSpec("Client", "Het BSN voldoet niet aan de elfproef.", "The BSN fails the eleven-test."),
     "VIR-JONGERE-TE-OUD": FaultSpec("Client", "De jongere is 23 jaar of ouder.", "The youth is 23 years or older."),
+    "VIR-JONGERE-OVERLEDEN": FaultSpec(
+        "Client",
+        "Volgens de basisregistratie personen is de jongere overleden.",
+        "According to the population register the youth has died.",
+    ),
     "VIR-GEBOORTEDATUM-TOEKOMST": FaultSpec(
         "Client", "De geboortedatum ligt in de toekomst.", "The birth date lies in the future."
     ),

@@ -26,6 +26,7 @@ from gateway.protocol import RequestInfo, VirFault, info
 from gateway.vertaling import (
     archief_naar_bericht,
     bevinding_naar_bericht,
+    eigen_melding_naar_bericht,
     fout_naar_bevinding,
     jongere_uit_bericht,
     match_naar_bericht,
@@ -160,6 +161,14 @@ def casus_gebeurtenis(v: Verzoek, req: Any) -> Any:
 
 
 def melding_wijzigen(v: Verzoek, req: Any) -> Any:
+    if req.meldingsbevoegde is None and req.geplandeEinddatum is None:
+        # The contract's flat sequence lets both be absent (for client toolkits); there is nothing to change.
+        raise RuleError(
+            "Verwacht: meldingsbevoegde of geplandeEinddatum.",
+            detail_en="Expected: meldingsbevoegde or geplandeEinddatum.",
+            code="VIR-SCHEMA-ELEMENT-ONTBREEKT",
+            xpath="/kp:MeldingWijzigen/kp:geplandeEinddatum",
+        )
     r = v.index.wijzigen(v.zender, req.meldingId, _meldingsbevoegde(req), req.geplandeEinddatum, _applicatie(req))
     return B.MeldingWijzigenResponse(
         meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[match_naar_bericht(b) for b in r.matches]
@@ -192,6 +201,17 @@ def matches_opvragen(v: Verzoek, req: Any) -> Any:
     grootte = req.paginaGrootte or v.deps.settings.max_pagina_grootte
     totaal, beelden = v.index.matches(v.zender, req.meldingId, pagina, grootte)
     return B.MatchesOpvragenResponse(totaal=totaal, pagina=pagina, match=[match_naar_bericht(b) for b in beelden])
+
+
+def eigen_meldingen_opvragen(v: Verzoek, req: Any) -> Any:
+    """The sender's own meldingen with status and planned end date: nothing of the youth or of other parties,
+    so no professional need be named; the request and answer are logged as every request is."""
+    pagina = req.pagina or 1
+    grootte = req.paginaGrootte or v.deps.settings.max_pagina_grootte
+    totaal, rijen = v.repo.eigen_meldingen(v.zender.id, req.status, (pagina - 1) * grootte, grootte)
+    return B.EigenMeldingenOpvragenResponse(
+        totaal=totaal, pagina=pagina, melding=[eigen_melding_naar_bericht(r) for r in rijen]
+    )
 
 
 def signalen_ophalen(v: Verzoek, req: Any) -> Any:
@@ -250,6 +270,7 @@ for _naam, _handler in (
     KETENPARTNER.registreer_muterend(_naam, getattr(B, _naam), getattr(B, f"{_naam}Response"), _handler)
 for _naam, _handler in (
     ("MatchesOpvragen", matches_opvragen),
+    ("EigenMeldingenOpvragen", eigen_meldingen_opvragen),
     ("SignalenOphalen", signalen_ophalen),
     ("OntvangstbewijsOpvragen", ontvangstbewijs_opvragen),
     ("Ping", ping),
@@ -372,6 +393,10 @@ class Ketenpartner(ServiceBase):
     @rpc(B.MatchesOpvragen, _returns=B.MatchesOpvragenResponse, _body_style="bare")
     def MatchesOpvragen(ctx, req):
         return KETENPARTNER.uitvoeren(ctx, "MatchesOpvragen", req)
+
+    @rpc(B.EigenMeldingenOpvragen, _returns=B.EigenMeldingenOpvragenResponse, _body_style="bare")
+    def EigenMeldingenOpvragen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "EigenMeldingenOpvragen", req)
 
     @rpc(B.SignalenOphalen, _returns=B.SignalenOphalenResponse, _body_style="bare")
     def SignalenOphalen(ctx, req):

@@ -157,6 +157,7 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
         # Stored answers after the retry window; signals once handled, or when too old (docs/privacy.md).
         verslag.antwoorden_vergeten = retentie.vergeet_antwoorden(nu - timedelta(days=settings.herhaalvenster_dagen))
         verslag.signalen_vergeten = retentie.vergeet_signalen(nu - timedelta(days=settings.signaal_dagen))
+        retentie.vergeet_afgeleverd()
         logboek.schrijf(s, [Logregel(logboek.nu(), "beheer", "onderhoud", actor, verslag.json())])
     db.wal_legen()
     logboek.misschien_checkpoint()

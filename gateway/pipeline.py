@@ -38,6 +38,7 @@ from gateway.config import Settings
 from gateway.domain.regels import Regels
 from gateway.errors import GatewayError, RuleError, ServerError, StoreError
 from gateway.index import Verwijsindex
+from gateway.log import uitwissing
 from gateway.log.logboek import Logboek, key_paths
 from gateway.log.regel import Logregel
 from gateway.log.writer import Ontvangstbewijs
@@ -144,9 +145,20 @@ class Verzoek:
         return Verwijsindex(self.repo, self.deps.regels, self.nu, self.outbox)
 
     def afronden(self) -> None:
-        """Write what the index collected while the handler ran (its signals and counts)."""
+        """Write what the index collected while the handler ran (its signals and counts), and redact at once
+        the log payloads of meldingen it ended as ``onterecht`` (a logged redaction naming the sender)."""
         if "index" in self.__dict__:
             self.index.afronden()
+            if self.index.te_redigeren and self.deps.logboek.aan:
+                self.info.geredigeerd = True
+                uitwissing.redigeer_meldingen(
+                    self.repo.s,
+                    self.index.te_redigeren,
+                    reden="onterecht",
+                    actor=self.zender.oin,
+                    tijdstip=self.deps.logboek.nu(),
+                    context={"meldingen": self.index.te_redigeren},
+                )
 
     @property
     def inzage(self) -> list[dict[str, Any]]:
@@ -211,6 +223,9 @@ class Dienst:
             for poging in (1, 2):
                 try:
                     antwoord = self.in_transactie(deps, self.operaties[naam], req, request_info)
+                    if request_info.geredigeerd:
+                        # A redaction counts for verification once a signed checkpoint covers it.
+                        deps.logboek.checkpoint(force=True)
                     deps.logboek.misschien_checkpoint()
                     return antwoord
                 except (IntegrityError, OperationalError) as exc:

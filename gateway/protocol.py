@@ -44,6 +44,7 @@ class RequestInfo:
     wss: Verificatie | None = None  # a verified WS-Security signature on the request
     body: etree._Element | None = None
     verzoek: bytes = b""  # the request as received, for the message log
+    geredigeerd: bool = False  # the request redacted log payloads: a checkpoint is signed over it at once
 
 
 class VirFault(Fault):

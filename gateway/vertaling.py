@@ -92,6 +92,19 @@ def signaal_naar_bericht(signaal: SignaalBeeld) -> Any:
         match=match_naar_bericht(signaal.match) if signaal.match else None,
         archiefsignaal=archief_naar_bericht(signaal.archief),
         einddatum=signaal.einddatum,
+        reden=signaal.reden,
+    )
+
+
+def eigen_melding_naar_bericht(melding: Any) -> Any:
+    """One of the caller's own meldingen (a ``store.models.Melding``): its state, nothing of the youth."""
+    return B.EigenMelding(
+        meldingId=melding.melding_id,
+        status=melding.status,
+        afgegeven=_utc(melding.afgegeven),
+        geplandeEinddatum=melding.geplande_einddatum,
+        beeindigd=_utc(melding.beeindigd) if melding.beeindigd else None,
+        reden=melding.reden,
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.db import Database
@@ -80,6 +80,17 @@ class Outbox:
         self._enqueue("doorgeven", bron, {**inhoud, "bron": bron}, behalve)
 
     def intrekken(self, bron: dict[str, Any], behalve: frozenset[str] = frozenset()) -> None:
+        """Withdraw a melding from the peers. Its deliveries not yet made are superseded (and carry its contact
+        card): they go, so no peer receives it after its withdrawal and nothing of it lingers here."""
+        self.session.execute(
+            delete(FederatieUitgaand).where(
+                FederatieUitgaand.bron_systeem == bron["systeem"],
+                FederatieUitgaand.bron_melding_id == bron["meldingId"],
+                FederatieUitgaand.soort == "doorgeven",
+                FederatieUitgaand.status != AFGELEVERD,
+            ),
+            execution_options={"synchronize_session": False},
+        )
         self._enqueue("intrekken", bron, {"bron": bron}, behalve)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from store import eigen
 from store.models import (
     Afstemming,
     Bericht,
@@ -27,6 +28,7 @@ from store.models import (
     Signaal,
     WsaBericht,
 )
+from store.sporen import Sporen
 
 # The column values the queries here filter on. The store knows nothing above it: these are its own copies
 # of the domain's values (``gateway.domain.soorten``), and a test keeps them equal.
@@ -331,6 +333,20 @@ class Repository:
 
     def brp_gevuld(self) -> bool:
         return self.s.execute(_BRP_GEVULD).first() is not None
+
+    def eigen_meldingen(
+        self, instantie_id: int, status: str | None, offset: int, limit: int
+    ) -> tuple[int, Sequence[Melding]]:
+        return eigen.eigen_meldingen(self.s, instantie_id, status, offset, limit)
+
+    def sporen(self) -> Sporen:
+        """What meldingen leave beside their rows (``store/sporen.py``), in this transaction."""
+        return Sporen(self.s)
+
+    def levensdata(self, bsn: str) -> tuple[date, date | None] | None:
+        """Birth and death date (None while alive) of ``bsn`` in the population register; None if unknown."""
+        p = self.s.get(BrpPersoon, bsn)
+        return None if p is None else (p.geboortedatum, p.overlijdensdatum)
 
     def jongere(self, jongere_id: int) -> Jongere | None:
         """The youth's row by id (from the session when it is loaded already)."""

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from store import models as m
 from store.repository import ACTIEF
+from store.sporen import Sporen
 
 GEARCHIVEERD = "gearchiveerd"
 
@@ -87,6 +88,7 @@ class Retentie:
         for a in archief:
             self.s.delete(a)
         self.s.flush()
+        Sporen(self.s).vergeet(weg)
         return weg
 
     def vergeet_lege_jongeren(self) -> int:
@@ -95,6 +97,8 @@ class Retentie:
             select(m.Jongere.id).where(~exists().where(m.Melding.jongere_id == m.Jongere.id))
         ).all()
         if vergeten:
+            # Signals and stored answers that still show their matches go with them.
+            Sporen(self.s).vergeet((), self.s.scalars(select(m.Match.match_id).where(m.Match.jongere_id.in_(vergeten))))
             matches = select(m.Match.id).where(m.Match.jongere_id.in_(vergeten))
             self.s.execute(delete(m.Afstemming).where(m.Afstemming.match_id.in_(matches)))
             self.s.execute(delete(m.Match).where(m.Match.jongere_id.in_(vergeten)))
@@ -117,6 +121,10 @@ class Retentie:
         )
         result: Any = self.s.execute(delete(m.Signaal).where(or_(afgehandeld, m.Signaal.tijdstip < voor)))
         return int(result.rowcount)
+
+    def vergeet_afgeleverd(self) -> int:
+        """Deliveries to other systems that were made (their payload carries a contact card)."""
+        return Sporen(self.s).vergeet_afgeleverd()
 
     def vergeet_message_ids(self, voor: datetime) -> None:
         """MessageIDs of signed requests recorded before ``voor`` (their Timestamp can no longer pass)."""

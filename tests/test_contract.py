@@ -40,6 +40,7 @@ def test_zeep_loads_the_committed_wsdl_without_warnings() -> None:
     assert ops == {
         "MeldingAfgeven",
         "MeldingenAfgeven",
+        "EigenMeldingenOpvragen",
         "MeldingWijzigen",
         "MeldingBeeindigen",
         "MatchesOpvragen",

@@ -42,6 +42,7 @@ def test_every_code_is_documented_once() -> None:
 # Codes provoked by tests elsewhere (the test named asserts the code).
 PROVOKED_ELSEWHERE = {
     "VIR-SYSTEEM-ONBEKEND": "tests/test_federation.py::test_receipt_is_idempotent_and_never_goes_back_a_version",
+    "VIR-JONGERE-OVERLEDEN": "tests/test_betrokkene.py::test_the_register_refuses_the_dead_and_the_grown_up",
     "VIR-AFSCHERMEN-NIET-TOEGESTAAN": "tests/test_verwijsindex.py::test_a_shielded_melding_never_reveals_its_filer",
     "VIR-BSN-NIET-TOEGESTAAN": "tests/test_verwijsindex.py::test_batch_filing_gives_a_result_per_item",
     "VIR-MATCH-ONBEKEND": "tests/test_verwijsindex.py::test_coordination_and_follow_up",

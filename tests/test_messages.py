@@ -122,6 +122,10 @@ def test_message_file(server: Server, path: Path) -> None:
         getoond = any(etree.QName(e).localname == "match" for e in answer.iter("{*}match"))
         proef = path.parent.name == "BerichtValideren" and answer.findtext("kp:geldig", namespaces=NS) == "true"
         inzage = proef or (getoond and path.parent.name in ("MatchesOpvragen", "SignalenOphalen"))
+        if b"onterecht" in body and path.parent.name == "MeldingBeeindigen":
+            # An unjustified melding's log payloads are removed at once: one logged redaction before the request.
+            redactie = entries.pop(0)
+            assert (redactie["soort"], redactie["operatie"]) == ("beheer", "log redact")
         assert [e["soort"] for e in entries] == ["inkomend", *(["inzage"] if inzage else []), "uitgaand"]
         assert entries[0]["payload"] == body
         receipt = answer.findtext("kp:stuurgegevens/g:ontvangstbewijs/g:volgnummer", namespaces=NS)
@@ -137,6 +141,11 @@ def test_message_file(server: Server, path: Path) -> None:
         # Library text never reaches the client.
         for raw in ("lxml", "libxml", "sqlalchemy", "Traceback", "Element '{"):
             assert raw not in response.text
+
+
+# Refused with a schema code by the service although the schema accepts them: MeldingWijzigen's two optional
+# elements (a flat sequence, for client toolkits) need at least one.
+DOOR_DE_DIENST = {"MeldingWijzigen/bad-VIR-SCHEMA-ELEMENT-ONTBREEKT-niets-te-wijzigen.xml"}
 
 
 @pytest.mark.parametrize(
@@ -166,7 +175,7 @@ def test_xmllint_agrees(tmp_path: Path, path: Path) -> None:
     result = subprocess.run(
         [xmllint, "--noout", "--schema", str(XSD), str(target)], capture_output=True, text=True, check=False
     )
-    if path.name.startswith("ok-"):
+    if path.name.startswith("ok-") or f"{path.parent.name}/{path.name}" in DOOR_DE_DIENST:
         assert result.returncode == 0, result.stderr
     else:
         assert result.returncode != 0, f"xmllint accepted {path.name}"

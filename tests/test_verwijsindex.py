@@ -160,7 +160,11 @@ def test_expiry_notice_then_expiry_archive_and_one_time_archive_signal(omgeving:
     ]
     ended = [s for s in o.signalen(B) if s.soort == "beeindigdeMatch"]
     assert len(ended) == 1 and ended[0].match.partij[0].instantie.oin == A
-    assert [s.soort for s in o.signalen(A)] == ["beeindigdeMatch"]
+    # The filer learns that its own melding ended, and why (its record system stays in sync).
+    assert [(s.soort, s.meldingId, s.reden) for s in o.signalen(A)] == [
+        ("beeindigdeMatch", a.meldingId, None),
+        ("meldingBeeindigd", a.meldingId, "verlopen"),
+    ]
     with pytest.raises(zeep.exceptions.Fault) as exc:
         o.svc.MeldingBeeindigen(stuurgegevens=sg(A), meldingId=a.meldingId, reden="onterecht")
     assert fault_code(exc.value) == "VIR-MELDING-NIET-ACTIEF"
@@ -198,7 +202,9 @@ def test_a_melding_ends_on_the_23rd_birthday(omgeving: Omgeving) -> None:
     o.zet_klok(datetime.fromisoformat("2027-06-15T01:00:00+00:00"))
     assert "leeftijd 2" in o.cli("onderhoud").stdout
     assert o.sql("SELECT id FROM melding WHERE melding_id IN (:a, :b)", a=a.meldingId, b=b.meldingId) == []
-    assert [s.soort for s in o.signalen(A)] == ["beeindigdeMatch"]
+    # The youth is forgotten, and with it every signal showing its match (the other party's contact card):
+    # the filer learns only that its melding ended, and why.
+    assert [(s.soort, s.reden) for s in o.signalen(A)] == [("meldingBeeindigd", "leeftijd")]
     assert o.sql("SELECT count(*) FROM jongere WHERE sleutel = :k", k=f"bsn:{j['bsn']}") == [(0,)]
     with pytest.raises(zeep.exceptions.Fault) as exc:
         afgeven(o, C, j)

@@ -94,14 +94,18 @@ class SignaalBeeld:
     match: MatchBeeld | None
     archief: tuple[Contactkaart, ...] | None = None  # archiefsignaal: the other party or parties
     einddatum: date | None = None  # meldingVerlooptBinnenkort
+    reden: str | None = None  # meldingBeeindigd: why the melding ended (Reden)
 
     @classmethod
     def uit_opslag(cls, volgnummer: int, soort: str, tijdstip: datetime, melding_id: str, inhoud: Any) -> SignaalBeeld:
-        """A stored signal; ``inhoud`` is the parsed JSON: a match, {"archief": […]}, {"einddatum": …} or None."""
+        """A stored signal; ``inhoud`` is the parsed JSON: a match, {"archief": […]}, {"einddatum": …},
+        {"reden": …} or None."""
         if not inhoud:
             return cls(volgnummer, soort, tijdstip, melding_id, None)
         if "archief" in inhoud:
             return cls(volgnummer, soort, tijdstip, melding_id, None, kaarten_uit_json(inhoud["archief"]))
+        if "reden" in inhoud:
+            return cls(volgnummer, soort, tijdstip, melding_id, None, reden=str(inhoud["reden"]))
         if "einddatum" in inhoud:
             return cls(volgnummer, soort, tijdstip, melding_id, None, None, date.fromisoformat(inhoud["einddatum"]))
         return cls(volgnummer, soort, tijdstip, melding_id, MatchBeeld.from_json(inhoud))

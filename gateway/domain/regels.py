@@ -43,6 +43,19 @@ class Regels:
         if plus_jaren(geboortedatum, self.max_leeftijd) <= vandaag:
             raise RuleError(code="VIR-JONGERE-TE-OUD", xpath=xpath)
 
+    def controleer_register(
+        self, levensdata: tuple[date, date | None] | None, vandaag: date, veld: str = "jongere"
+    ) -> None:
+        """A youth the population register knows (birth date, death date) may be filed on only while alive and
+        under the maximum age; the register prevails over the birth date the filer gave."""
+        if levensdata is None:
+            return
+        geboren, overleden = levensdata
+        if overleden is not None and overleden <= vandaag:
+            raise RuleError(code="VIR-JONGERE-OVERLEDEN", veld=veld)
+        if plus_jaren(geboren, self.max_leeftijd) <= vandaag:
+            raise RuleError(code="VIR-JONGERE-TE-OUD", veld=veld)
+
     def uiterste_einddatum(self, afgegeven: date) -> date:
         return plus_jaren(afgegeven, self.max_melding_jaren)
 

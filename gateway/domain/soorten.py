@@ -33,6 +33,7 @@ class SignaalSoort(StrEnum):
     VERHUIZING = "verhuizing"
     ARCHIEFSIGNAAL = "archiefsignaal"
     MELDING_VERLOOPT_BINNENKORT = "meldingVerlooptBinnenkort"
+    MELDING_BEEINDIGD = "meldingBeeindigd"  # the receiver's own melding ended without its doing; with the reason
 
 
 class Reden(StrEnum):
@@ -43,7 +44,11 @@ class Reden(StrEnum):
     VERLOPEN = "verlopen"  # its planned end date passed: archived
     LEEFTIJD = "leeftijd"  # the youth turned 23: deleted
     OVERLIJDEN = "overlijden"  # the youth died: deleted
+    GEWIST = "gewist"  # the data subject's erasure (``vir-gateway betrokkene wissen``): deleted
 
+
+# Reasons the filer did not give itself: its record system learns them by a ``meldingBeeindigd`` signal.
+BUITEN_FILER = frozenset({Reden.VERLOPEN, Reden.LEEFTIJD, Reden.OVERLIJDEN, Reden.GEWIST})
 
 # Ending reasons that keep the melding in the archive (Jeugdwet: risk gone, or expired); the rest delete.
 ARCHIVEREN = frozenset({Reden.RISICO_WEGGENOMEN, Reden.VERLOPEN})

@@ -50,10 +50,14 @@ class Indienen(Gezin):
         afgeschermd: bool = False,
     ) -> Afgegeven:
         """A new melding of ``zender``. Refusals name the field of the request: ``afgeschermd``,
-        ``geplandeEinddatum`` or ``jongere``."""
+        ``geplandeEinddatum`` or ``jongere`` (also when the loaded population register says the youth died
+        or turned 23)."""
         if afgeschermd and not zender.mag_afschermen:
             raise RuleError(code="VIR-AFSCHERMEN-NIET-TOEGESTAAN", veld="afgeschermd")
         einddatum = self.einddatum(zender, gevraagde_einddatum, self.vandaag)
+        if jongere.sleutel.startswith("bsn:") and self._brp_gevuld():
+            # Before the youth's row exists: a refused filing leaves nothing behind.
+            self.regels.controleer_register(self.repo.levensdata(jongere.sleutel[4:]), self.vandaag)
         jongere_id = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
         bekend = self.repo.meldingen_van_jongere(jongere_id)
         actieve = [a for a in bekend if a.status == MeldingStatus.ACTIEF]

@@ -75,6 +75,8 @@ class Kern:
         self._tellingen: list[dict[str, Any]] = []
         # Reads of youths' matches in this request, for the access log (NEN 7513): what was shown.
         self.inzage: list[dict[str, Any]] = []
+        # Meldingen ended as ``onterecht`` in this request: their log payloads are redacted at once.
+        self.te_redigeren: list[str] = []
 
     # --- signals and counts ---------------------------------------------------------------------
 

@@ -102,6 +102,11 @@ class Ontvangst(Wijzigen):
         self.repo.flush()
         jongere = self.repo.lock_jongere_by_id(bestaand.jongere_id)
         self._gezin_na_wijziging(jongere.id, jongere.sleutel)
+        # No stale copy: the row (with its contact card) goes; a tombstone without personal data keeps a late,
+        # older upsert out.
+        self.repo.onthoud_intrekking(bron["systeem"], bron["meldingId"], bron["versie"])
+        self.repo.delete(bestaand)
+        self.repo.sporen().vergeet([bestaand.melding_id])
         if self.outbox is not None and self.outbox.hub:
             self.outbox.intrekken(bron, behalve=frozenset({afzender, bron["systeem"]}))
         return True

@@ -9,7 +9,7 @@ from datetime import date
 from gateway.domain import matching
 from gateway.domain.model import Meldingsbevoegde
 from gateway.domain.regels import plus_jaren
-from gateway.domain.soorten import ARCHIVEREN, MatchStatus, MeldingStatus, Reden, SignaalSoort
+from gateway.domain.soorten import ARCHIVEREN, BUITEN_FILER, MatchStatus, MeldingStatus, Reden, SignaalSoort
 from gateway.index.indienen import Afgegeven, Indienen
 from store import models as m
 
@@ -81,11 +81,17 @@ class Wijzigen(Indienen):
         self._gezin_na_wijziging(melding.jongere_id, jongere.sleutel)
         if reden == Reden.VERLOPEN:
             self._tel(melding.instantie_id, "verlopen")
+        if eigen and reden in BUITEN_FILER:
+            # Its record system stays in sync: the reason only, nothing of the youth (it outlives the melding).
+            self._signaal(melding.instantie_id, SignaalSoort.MELDING_BEEINDIGD, melding.melding_id, {"reden": reden})
         if melding.status == MeldingStatus.GEARCHIVEERD:
             melding.archief_tot = plus_jaren(self.vandaag, self.regels.archief_jaren)
             self.repo.flush()
             return Beeindigd(melding.melding_id, "gearchiveerd", beeindigde)
         self.repo.delete(melding)
+        self.repo.sporen().vergeet([melding.melding_id])
+        if reden == Reden.ONTERECHT:
+            self.te_redigeren.append(melding.melding_id)
         return Beeindigd(melding.melding_id, "verwijderd", beeindigde)
 
     def _vertrek(self, melding: m.Melding) -> int:

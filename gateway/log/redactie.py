@@ -2,11 +2,12 @@
 
 Payloads leave the log in three ways, each through ``redigeer``: an operator's ``log redact``, the
 retention run (``VIR_LOG_BEWAAR_JAREN`` after logging) and a data subject's erasure (``log redact
---bsn``). In one transaction, holding the log head, it removes the payloads, marks each entry with
+--bsn``, ``betrokkene wissen``), and a melding ended as ``onterecht`` (``gateway/log/uitwissing.py``). In one
+transaction, holding the log head, it removes the payloads, marks each entry with
 the number of the redaction entry, and appends that entry:
 
     soort "beheer", operatie "log redact", payload (canonical JSON, never redacted itself):
-    {"reden": "beheerder" | "bewaartermijn" | "uitwissing", "regels": [[a, b], …], "verwijderd": n, …}
+    {"reden": "beheerder" | "bewaartermijn" | "uitwissing" | "onterecht", "regels": [[a, b], …], "verwijderd": n, …}
 
 ``regels`` are the redacted entry numbers as inclusive ranges. The leaf hash commits to the payload's
 digest, so the redaction entry cannot be changed afterwards either, and verification
@@ -29,7 +30,7 @@ from gateway.log.writer import Append
 from store.models import LogregelRij
 
 OPERATIE = "log redact"
-REDENEN = ("beheerder", "bewaartermijn", "uitwissing")
+REDENEN = ("beheerder", "bewaartermijn", "uitwissing", "onterecht")
 
 Bereik = tuple[int, int]  # inclusive
 
