@@ -34,10 +34,11 @@ from gateway.config import Settings
 from gateway.domain.regels import Regels, plus_jaren
 from gateway.domain.soorten import Reden
 from gateway.index import Verwijsindex
-from gateway.log.logboek import Logboek
-from gateway.log.regel import Logregel
+from gateway.log.logboek import Logboek, plus_jaren_tijd
+from gateway.log.regel import Logregel, tijdstempel
 from store import models as m
 from store.db import Database
+from store.getuigen import Getuigen
 from store.outbox import Outbox
 from store.repository import Repository
 from store.retentie import Retentie
@@ -57,6 +58,8 @@ class Verslag:
     jongeren_vergeten: int = 0
     antwoorden_vergeten: int = 0  # stored answers past the retry window
     signalen_vergeten: int = 0  # signals handled, or past their lifetime
+    getuigen_vergeten: int = 0  # witness records past the log retention
+    beheerders_vergeten: int = 0  # revoked console operators past the log retention
 
     def json(self) -> bytes:
         return json.dumps(
@@ -67,6 +70,8 @@ class Verslag:
                 "jongerenVergeten": self.jongeren_vergeten,
                 "antwoordenVergeten": self.antwoorden_vergeten,
                 "signalenVergeten": self.signalen_vergeten,
+                "getuigenVergeten": self.getuigen_vergeten,
+                "beheerdersVergeten": self.beheerders_vergeten,
             },
             sort_keys=True,
         ).encode()
@@ -158,6 +163,11 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
         verslag.antwoorden_vergeten = retentie.vergeet_antwoorden(nu - timedelta(days=settings.herhaalvenster_dagen))
         verslag.signalen_vergeten = retentie.vergeet_signalen(nu - timedelta(days=settings.signaal_dagen))
         retentie.vergeet_afgeleverd()
+        # Witness records and revoked console operators after the log retention (docs/privacy.md).
+        verslag.getuigen_vergeten = Getuigen(s).vergeet_voor(
+            tijdstempel(plus_jaren_tijd(nu, -settings.log_bewaar_jaren))
+        )
+        verslag.beheerders_vergeten = retentie.vergeet_beheerders(plus_jaren_tijd(nu, -settings.log_bewaar_jaren))
         logboek.schrijf(s, [Logregel(logboek.nu(), "beheer", "onderhoud", actor, verslag.json())])
     db.wal_legen()
     logboek.misschien_checkpoint()

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from store.models import Checkpoint, Cosignatuur, GesplitstZicht, GetuigdCheckpoint, Peer
 
@@ -138,6 +138,24 @@ class Getuigen:
             .order_by(Checkpoint.grootte.desc())
             .limit(1)
         ).scalar_one_or_none()
+
+    # --- retention --------------------------------------------------------------------------------
+
+    def vergeet_voor(self, grens: str) -> int:
+        """Checkpoints we cosigned and cosignatures we received before ``grens`` (RFC 3339 UTC, as they
+        are stored), except the newest of each peer in each table: a witness needs that one to check the
+        next checkpoint, and a receipt is proven against our newest cosigned checkpoint. Split views stay:
+        they are the evidence of a peer's misbehaviour, few and without personal data."""
+        weg = 0
+        tabel: type[GetuigdCheckpoint] | type[Cosignatuur]
+        for tabel in (GetuigdCheckpoint, Cosignatuur):
+            ander = aliased(tabel)
+            nieuwer = select(ander.id).where(ander.peer == tabel.peer, ander.grootte > tabel.grootte).exists()
+            res = self.s.execute(
+                delete(tabel).where(tabel.tijdstip < grens, nieuwer).execution_options(synchronize_session=False)
+            )
+            weg += int(getattr(res, "rowcount", 0) or 0)
+        return weg
 
     # --- the operator's view ---------------------------------------------------------------------
 

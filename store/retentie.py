@@ -126,6 +126,14 @@ class Retentie:
         """Deliveries to other systems that were made (their payload carries a contact card)."""
         return Sporen(self.s).vergeet_afgeleverd()
 
+    def vergeet_beheerders(self, ingetrokken_voor: datetime) -> int:
+        """Console operators whose access was revoked before ``ingetrokken_voor`` (the log retention): the
+        log entries that name them have lost their payloads by then, and nobody needs the row to read them."""
+        res = self.s.execute(
+            delete(m.Beheerder).where(m.Beheerder.actief.is_(False), m.Beheerder.ingetrokken < ingetrokken_voor)
+        )
+        return int(getattr(res, "rowcount", 0) or 0)
+
     def vergeet_message_ids(self, voor: datetime) -> None:
         """MessageIDs of signed requests recorded before ``voor`` (their Timestamp can no longer pass)."""
         self.s.execute(delete(m.WsaBericht).where(m.WsaBericht.tijdstip < voor))

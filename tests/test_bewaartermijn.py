@@ -149,3 +149,59 @@ def test_deleted_rows_do_not_linger_in_the_sqlite_file(tmp_path: Path) -> None:
     assert spoor not in bytes_op_schijf()
     assert (tmp_path / "vir.sqlite3-wal").stat().st_size == 0
     db.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_witness_records_and_revoked_operators_go_after_the_log_retention(tmp_path: Path, backend: str) -> None:
+    """Witness records older than the log retention go, except each peer's newest (the next proof starts
+    there); a console operator revoked longer ago than the log retention goes, one revoked since stays."""
+    from store.models import Beheerder, Cosignatuur, GetuigdCheckpoint
+
+    url = create_pg_database() if backend.startswith("postgresql") else f"sqlite:///{tmp_path / 'vir.sqlite3'}"
+    settings = Settings(data_dir=tmp_path, database_url=url, log_bewaar_jaren=7)
+    db = Database(settings.url)
+    try:
+        upgrade(db)
+        nu = datetime(2034, 6, 1, tzinfo=UTC)
+        oud, vers = "2026-06-01T00:00:00Z", "2033-06-01T00:00:00Z"
+        with db.transaction() as s:
+            for peer, grootte, tijd in (("ZVJ", 10, oud), ("ZVJ", 20, oud), ("ZVJ", 30, vers), ("MO", 5, oud)):
+                s.add(
+                    GetuigdCheckpoint(
+                        peer=peer,
+                        grootte=grootte,
+                        wortel=b"\0" * 32,
+                        checkpoint=b"<c/>",
+                        cosignatuur=b"<s/>",
+                        tijdstip=tijd,
+                    )
+                )
+                s.add(Cosignatuur(peer=peer, grootte=grootte, xml=b"<s/>", tijdstip=tijd))
+            for naam, actief, ingetrokken in (
+                ("Oud Ingetrokken", False, nu - timedelta(days=8 * 365)),
+                ("Pas Ingetrokken", False, nu - timedelta(days=30)),
+                ("Nog Actief", True, None),
+            ):
+                s.add(
+                    Beheerder(
+                        naam=naam,
+                        rol="auditor",
+                        vingerafdruk=naam.lower().replace(" ", "") * 4,
+                        onderwerp=f"CN={naam}",
+                        actief=actief,
+                        aangemaakt=nu - timedelta(days=9 * 365),
+                        ingetrokken=ingetrokken,
+                    )
+                )
+        verslag = onderhoud(settings, db, Logboek(settings, db), nu)
+        assert verslag.getuigen_vergeten == 4  # ZVJ 10 and 20, in both tables
+        assert verslag.beheerders_vergeten == 1
+        with db.transaction(write=False) as s:
+            for tabel in (GetuigdCheckpoint, Cosignatuur):
+                over = sorted((r.peer, r.grootte) for r in s.query(tabel))
+                assert over == [("MO", 5), ("ZVJ", 30)], tabel.__tablename__
+            assert sorted(b.naam for b in s.query(Beheerder)) == ["Nog Actief", "Pas Ingetrokken"]
+    finally:
+        db.dispose()
+        if backend.startswith("postgresql"):
+            drop_pg_database(url)
