@@ -3,7 +3,8 @@
 Each example is generated, built and run the way its guide says: PHP's SoapClient and node-soap read
 the served WSDL at run time; JAX-WS (wsimport with the shipped bindings file) and gSOAP (wsdl2h and
 soapcpp2) generate their code from the served WSDL once per session. Every example files two meldingen
-from two organisations on one youth, reads the match, retries a berichtId and reads a fault code; the
+from two organisations on one youth, reads the match, changes only the planned end date of its first
+melding (``MeldingWijzigen`` without ``meldingsbevoegde``), retries a berichtId and reads a fault code; the
 test then checks through zeep that the gateway stored what the example says.
 
 The stacks are installed by ``tests/run.sh`` (Debian: php-cli php-soap, gsoap libgsoap-dev g++, jaxws;
@@ -16,6 +17,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,10 @@ def test_example_round_trips(
     assert seen.totaal == 1
     assert [p.instantie.oin for p in seen.match[0].partij] == [A]
     assert seen.match[0].matchId == lines["match"].split()[0]
+    # The end date sent alone arrived: a date a few months ahead, echoed in the answer and stored on A's melding.
+    antwoord, gestuurd = lines["einddatum A"].split(", sent ")
+    assert antwoord == gestuurd
+    einddatum = date.fromisoformat(gestuurd)
+    assert timedelta(days=28) <= einddatum - date.today() <= timedelta(days=365)
+    eigen = client(gateway).EigenMeldingenOpvragen(stuurgegevens=sg(A), status="actief", paginaGrootte=500)
+    assert [m.geplandeEinddatum for m in eigen.melding if m.meldingId == lines["melding A"]] == [einddatum]

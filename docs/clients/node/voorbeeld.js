@@ -1,5 +1,5 @@
 // vir-gateway from Node with node-soap: two organisations file a melding on one youth, read the match,
-// read a fault code and retry a berichtId safely.
+// change only the planned end date, read a fault code and retry a berichtId safely.
 //
 //   node voorbeeld.js WSDL-URL BSN [1.1|1.2]
 //
@@ -51,8 +51,12 @@ async function main() {
   const [wsdl, bsn, versie = '1.1'] = process.argv.slice(2);
   const soap12 = versie === '1.2';
   // The WSDL has a SOAP 1.1 and a SOAP 1.2 port; forceSoap12Headers makes node-soap send SOAP 1.2
-  // (envelope namespace and application/soap+xml).
-  const client = await soap.createClientAsync(wsdl, { forceSoap12Headers: soap12 });
+  // (envelope namespace and application/soap+xml). node-soap turns an xs:date in an answer into a Date
+  // (midnight UTC); the customDeserializer keeps it as the text the gateway sent ('YYYY-MM-DD').
+  const client = await soap.createClientAsync(wsdl, {
+    forceSoap12Headers: soap12,
+    customDeserializer: { date: (text) => text },
+  });
 
   // 1. Organisation A files: no match yet.
   const [a] = await client.MeldingAfgevenAsync(melding(ORG_A, bsn, 'A. de Vries'));
@@ -72,12 +76,25 @@ async function main() {
   const gezien = lijst(m.match)[0] || fail('A sees no match');
   console.log(`matches A: ${m.totaal}, party ${lijst(gezien.partij)[0].instantie.oin}`);
 
-  // 4. A retry of B's request (same berichtId, same body: e.g. after a timeout) returns the stored answer.
+  // 4. A changes only the planned end date of its melding (no meldingsbevoegde): a new berichtId, and the
+  //    answer carries the end date the gateway stored.
+  const dag = new Date();
+  dag.setUTCDate(dag.getUTCDate() + 90);
+  const einddatum = dag.toISOString().slice(0, 10); // xs:date as a string 'YYYY-MM-DD', not a Date
+  const [w] = await client.MeldingWijzigenAsync({
+    stuurgegevens: stuurgegevens(ORG_A),
+    meldingId: a.meldingId,
+    geplandeEinddatum: einddatum,
+  });
+  console.log(`einddatum A: ${w.geplandeEinddatum}, sent ${einddatum}`);
+  if (w.meldingId !== a.meldingId || w.geplandeEinddatum !== einddatum) fail('the end date did not change');
+
+  // 5. A retry of B's request (same berichtId, same body: e.g. after a timeout) returns the stored answer.
   const [opnieuw] = await client.MeldingAfgevenAsync(verzoekB);
   if (opnieuw.meldingId !== b.meldingId) fail('the retry filed a second melding');
   console.log(`retry: ${opnieuw.meldingId} (the same answer)`);
 
-  // 5. A files again on the same youth: a fault whose stable code is in detail/fout/code.
+  // 6. A files again on the same youth: a fault whose stable code is in detail/fout/code.
   try {
     await client.MeldingAfgevenAsync(melding(ORG_A, bsn, 'A. de Vries'));
     fail('a second active melding was accepted');

@@ -1,6 +1,6 @@
 <?php
 // vir-gateway from PHP's SoapClient: two organisations file a melding on one youth, read the match,
-// read a fault code and retry a berichtId safely.
+// change only the planned end date, read a fault code and retry a berichtId safely.
 //
 //   php voorbeeld.php WSDL-URL BSN [1.1|1.2]
 //
@@ -76,14 +76,27 @@ $m = $client->MatchesOpvragen(['stuurgegevens' => stuurgegevens(ORG_A), 'melding
 $partij = $m->match[0]->partij[0]->instantie->oin ?? fail('A sees no match');
 echo "matches A: {$m->totaal}, party {$partij}\n";
 
-// 4. A retry of B's request (same berichtId, same body: e.g. after a timeout) returns the stored answer.
+// 4. A changes only the planned end date of its melding (no meldingsbevoegde): a new berichtId, and the
+//    answer carries the end date the gateway stored.
+$einddatum = (new DateTimeImmutable('now', new DateTimeZone('UTC')))->modify('+90 days')->format('Y-m-d');
+$w = $client->MeldingWijzigen([
+    'stuurgegevens' => stuurgegevens(ORG_A),
+    'meldingId' => $a->meldingId,
+    'geplandeEinddatum' => $einddatum,  // xs:date as a string, like tijdstip
+]);
+echo "einddatum A: {$w->geplandeEinddatum}, sent {$einddatum}\n";
+if ($w->meldingId !== $a->meldingId || $w->geplandeEinddatum !== $einddatum) {
+    fail('the end date did not change');
+}
+
+// 5. A retry of B's request (same berichtId, same body: e.g. after a timeout) returns the stored answer.
 $opnieuw = $client->MeldingAfgeven($verzoekB);
 if ($opnieuw->meldingId !== $b->meldingId) {
     fail('the retry filed a second melding');
 }
 echo "retry: {$opnieuw->meldingId} (the same answer)\n";
 
-// 5. A files again on the same youth: a fault whose stable code is in detail/fout/code.
+// 6. A files again on the same youth: a fault whose stable code is in detail/fout/code.
 try {
     $client->MeldingAfgeven(melding(ORG_A, $bsn, 'A. de Vries'));
     fail('a second active melding was accepted');
