@@ -7,6 +7,7 @@
                                       [--bsn | --geen-bsn] [--schorsen | --activeren]
                                       [--certificaat PEM] [--wss | --geen-wss]
                                       [--systeeminzage | --geen-systeeminzage]
+                                      [profile content: see ``gateway.profielen``]
     vir-gateway instantie show OIN
     vir-gateway onderhoud [--nu TIJDSTIP]
     vir-gateway brp load FILE
@@ -30,7 +31,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway import beheerlog, config, rapport
+from gateway import beheerlog, config, profielen, rapport
 from gateway.domain.regels import Regels
 from gateway.identiteit import certificaat_fout
 from store import models as m
@@ -152,18 +153,20 @@ def _profiel_zetten(settings: config.Settings, s: Session, args: argparse.Namesp
         inst.actief = args.actief
     if args.systeem_inzage is not None:
         inst.systeem_inzage = args.systeem_inzage
+    profielen.zetten(s, inst, args)
     s.flush()
-    return profiel_json(inst)
+    return profiel_json(inst) | {"inhoud": profielen.inhoud_json(s, inst, settings)}
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _, db = _open_db()
+    settings, db = _open_db()
     with db.transaction(write=False) as s:
         inst = Repository(s).instantie(args.oin)
         if inst is None:
             print(f"no instantie {args.oin}", file=sys.stderr)
             return 1
-        print(json.dumps(profiel_json(inst), indent=2, ensure_ascii=False))
+        inhoud = profielen.inhoud_json(s, inst, settings)
+        print(json.dumps(profiel_json(inst) | {"inhoud": inhoud}, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -336,7 +339,9 @@ def add_parsers(sub: Any, instantie: Any) -> None:
     p.add_argument("--geen-systeeminzage", dest="systeem_inzage", action="store_const", const=False)
     p.add_argument("--schorsen", dest="actief", action="store_const", const=False, default=None)
     p.add_argument("--activeren", dest="actief", action="store_const", const=True)
+    profielen.opties(p)
     p.set_defaults(fn=cmd_profiel)
+    profielen.add_parsers(instantie)
     sh = instantie.add_parser("show", help="show an instantie's profile")
     sh.add_argument("oin")
     sh.set_defaults(fn=cmd_show)

@@ -69,6 +69,7 @@ class Indienen(Gezin):
             self._schrijf_match(match)
         kaarten = self._archiefsignaal(melding, zender, archief)
         self._gezin_na_wijziging(jongere_id, jongere.sleutel)
+        beelden = (*beelden, *self._gezinsbeelden(melding))
         return Afgegeven(melding.melding_id, einddatum, beelden, kaarten)
 
     def _nieuwe_melding(
