@@ -27,6 +27,7 @@ class Regie(Kern):
         if match.regievoerder_id != kandidaat.instantie_id:
             match.regievoerder_id = kandidaat.instantie_id
             self.repo.flush()
+            self._tel(kandidaat.instantie_id, "regie")
             self._regie_gewijzigd(match, zender.id)
         return self._beeld(match, eigen, self.repo.actieve_meldingen(match.jongere_id), instanties)
 

@@ -8,6 +8,7 @@ from datetime import date
 
 from gateway.domain import matching
 from gateway.domain.model import Meldingsbevoegde
+from gateway.domain.onderdrukking import EINDE_TELLING
 from gateway.domain.regels import plus_jaren
 from gateway.domain.soorten import ARCHIVEREN, MatchStatus, MeldingStatus, Reden, SignaalSoort
 from gateway.index.indienen import Afgegeven, Indienen
@@ -81,6 +82,8 @@ class Wijzigen(Indienen):
         self._gezin_na_wijziging(melding.jongere_id, jongere.sleutel)
         if reden == Reden.VERLOPEN:
             self._tel(melding.instantie_id, "verlopen")
+        if eigen:  # management information: endings by reason (docs/rapportage.md)
+            self._tel(melding.instantie_id, EINDE_TELLING[Reden(reden)])
         if melding.status == MeldingStatus.GEARCHIVEERD:
             melding.archief_tot = plus_jaren(self.vandaag, self.regels.archief_jaren)
             self.repo.flush()
