@@ -232,6 +232,8 @@ def rapport_rijen(db: Database, van: date, tot: date, per: str) -> list[rapport.
     with db.transaction(write=False) as s:
         tellers: dict[tuple[str, str, str, str], int] = {}
         for tijdstip, oin, naam, soort in Rapportage(s).tellingen(begin, eind):
+            if soort not in rapport.SOORTEN:
+                continue  # counted for the year report (docs/rapportage.md), not a column of this one
             key = (rapport.periode_van(tijdstip, per), oin, naam, soort)
             tellers[key] = tellers.get(key, 0) + 1
     return [rapport.Rij(p, oin, naam, soort, n) for (p, oin, naam, soort), n in sorted(tellers.items())]
