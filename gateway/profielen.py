@@ -287,14 +287,14 @@ DEMO_BEVOEGDE = ("demo", "Demo Meldingsbevoegde", "jeugdprofessional")
 
 
 def demo_inrichten(s: Any, inst: m.Instantie, nu: datetime) -> dict[str, Any]:
-    """A demo instantie (``serve --demo``) gets its designated demo professional (id ``demo``), and
-    designation is left off in its profile so that example clients that name no professional by id work
-    unchanged; ``instantie profiel OIN --aanwijzing`` switches it on, and the demo professional can file."""
+    """A demo instantie (``serve --demo``) gets its designated demo professional (id ``demo``). Its profile
+    leaves designation at the default, like any organisation's: off in development mode, so example
+    clients that name no professional by id work unchanged, and on outside it, where a demo client names
+    ``demo`` (``meldingsbevoegde/medewerkerId`` or ``stuurgegevens/gebruiker``). A demo never switches
+    designation off for a gateway that is not in development mode."""
     code, naam, functie = DEMO_BEVOEGDE
     aanwijzen(Repository(s), inst, code, Meldingsbevoegde(naam, functie), nu)
-    Profielen(s).inhoud_voor_wijziging(inst.id).aanwijzing = False
-    s.flush()
-    return {"bevoegde": code, "aanwijzing": False}
+    return {"bevoegde": code}
 
 
 def add_parsers(instantie: Any) -> None:

@@ -203,6 +203,10 @@ def test_designation_and_handover(omgeving: Omgeving) -> None:
 def test_the_demo_organisations_have_their_demo_professional(omgeving: Omgeving) -> None:
     lijst = json.loads(omgeving.cli("instantie", "bevoegde", "list", C).stdout)
     assert [b["id"] for b in lijst] == ["demo"]
+    # Their profiles leave designation at the default: off here (development mode), on outside it
+    # (tests/test_tls.py files as "demo" there).
+    inhoud = json.loads(omgeving.cli("instantie", "show", C).stdout)["inhoud"]
+    assert (inhoud["aanwijzing"], inhoud["aanwijzingVerplicht"]) == (None, False)
 
 
 # --- 4. family view and BerichtValideren ----------------------------------------------------------
