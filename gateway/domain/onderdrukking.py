@@ -32,8 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from fractions import Fraction
-from math import lcm
+from math import gcd, lcm
 
 from gateway.domain.soorten import Reden
 
@@ -83,30 +82,36 @@ def onderdruk_cellen(waarden: Mapping[Cel, int], lijnen: Sequence[Lijn], drempel
         for c, _ in lijn.termen:
             lijnen_van.setdefault(c, []).append(lijn)
 
-    def kandidaat(bij: Iterable[Lijn]) -> Cel | None:
-        """The smallest shown cell of these lines (ties: by key)."""
+    def verberg(bij: Iterable[Lijn]) -> bool:
+        """Hide the smallest shown cell of these lines (ties: by key); False if there is none."""
         keuze = [(waarden[c], c) for lijn in bij for c, _ in lijn.termen if c not in verborgen]
-        return min(keuze)[1] if keuze else None
+        if not keuze:
+            return False
+        cel = min(keuze)[1]
+        verborgen.add(cel)
+        if waarden[cel] < drempel:
+            klein.add(cel)  # a zero: "<5" is true of it
+        return True
 
     while True:
-        # A line with exactly one hidden cell gives it away: the cheap case first.
-        erbij = None
+        # A line with exactly one hidden cell gives it away: the cheap case first, in one sweep.
+        erbij = False
         for lijn in lijnen:
             if sum(c in verborgen for c, _ in lijn.termen) == 1:
-                erbij = kandidaat([lijn])
-                if erbij is not None:
-                    break
-        if erbij is None:
-            for cel in sorted(zonder_alternatief(waarden, lijnen, verborgen, klein, drempel)):
-                erbij = kandidaat(lijnen_van.get(cel, ()))
-                if erbij is not None:
-                    break
-        if erbij is None:
-            break  # nothing left to hide near the cells without an alternative
-        verborgen.add(erbij)
-        if waarden[erbij] < drempel:
-            klein.add(erbij)  # a zero: "<5" is true of it
+                erbij = verberg([lijn]) or erbij
+        if erbij:
+            continue
+        # Then every hidden cell without an alternative takes one more cell of its lines along.
+        for cel in sorted(zonder_alternatief(waarden, lijnen, verborgen, klein, drempel)):
+            if not any(c not in verborgen for lijn in lijnen_van.get(cel, ()) for c, _ in lijn.termen):
+                continue
+            erbij = verberg(lijnen_van[cel]) or erbij
+        if not erbij:
+            break
     return {c: Zicht.KLEIN if c in klein else Zicht.VERBORGEN if c in verborgen else Zicht.GETOOND for c in waarden}
+
+
+_Vector = dict[int, int]  # sparse: column → non-zero integer
 
 
 def zonder_alternatief(
@@ -115,63 +120,79 @@ def zonder_alternatief(
     """The hidden cells for which no alternative was found (see the module docstring)."""
     vrij = sorted(verborgen)
     index = {c: i for i, c in enumerate(vrij)}
-    rijen = []
+    rijen: list[_Vector] = []
     for lijn in lijnen:
-        rij = [Fraction(0)] * len(vrij)
+        rij: _Vector = {}
         for c, f in lijn.termen:
             if c in index:
-                rij[index[c]] += f
-        if any(rij):
+                rij[index[c]] = rij.get(index[c], 0) + f
+        if rij := {k: f for k, f in rij.items() if f}:
             rijen.append(rij)
     basis = _nulruimte(rijen, len(vrij))
-    zetten = [*basis, *(_plus(a, b, s) for i, a in enumerate(basis) for b in basis[i + 1 :] for s in (1, -1))]
 
-    def past(zet: list[int], richting: int) -> bool:
-        for i, d in enumerate(zet):
-            if d:
-                nieuw = waarden[vrij[i]] + richting * d
-                if nieuw < 0 or (vrij[i] in klein and nieuw >= drempel) or (vrij[i] not in klein and nieuw < drempel):
-                    return False
+    def past(zet: _Vector) -> bool:
+        for i, d in zet.items():
+            nieuw = waarden[vrij[i]] + d
+            if nieuw < 0 or (vrij[i] in klein and nieuw >= drempel) or (vrij[i] not in klein and nieuw < drempel):
+                return False
         return True
 
     gedekt: set[int] = set()
-    for zet in zetten:
-        if any(zet[i] for i in range(len(vrij)) if i not in gedekt) and (past(zet, 1) or past(zet, -1)):
-            gedekt.update(i for i, d in enumerate(zet) if d)
+
+    def probeer(zet: _Vector) -> None:
+        if zet.keys() - gedekt and (past(zet) or past({i: -d for i, d in zet.items()})):
+            gedekt.update(zet)
+
+    for zet in basis:
+        probeer(zet)
+    for i in range(len(vrij)):
+        if i in gedekt:
+            continue
+        for a in (v for v in basis if i in v):
+            for b in basis:
+                if b is not a:
+                    for teken in (1, -1):
+                        som = {k: a.get(k, 0) + teken * b.get(k, 0) for k in a.keys() | b.keys()}
+                        probeer({k: d for k, d in som.items() if d})
+            if i in gedekt:
+                break
     return {c for c in vrij if index[c] not in gedekt}
 
 
-def _plus(a: list[int], b: list[int], teken: int) -> list[int]:
-    return [x + teken * y for x, y in zip(a, b, strict=True)]
-
-
-def _nulruimte(rijen: list[list[Fraction]], n: int) -> list[list[int]]:
-    """A basis of the integer null space of the matrix ``rijen`` (n columns): the reduced row echelon form
-    gives one vector per free column (1 there, minus its column above the pivots), scaled to integers."""
-    rijen = [r[:] for r in rijen]
-    spil: list[int] = []  # pivot column of each reduced row
-    r = 0
+def _nulruimte(rijen: list[_Vector], n: int) -> list[_Vector]:
+    """A basis of the integer null space of the sparse matrix ``rijen`` (n columns): elimination to
+    reduced row echelon form in integers (each row kept divided by the gcd of its entries), then one
+    vector per free column (its pivot rows' entries moved across), scaled to integers."""
+    rijen = [dict(r) for r in rijen]
+    spil: dict[int, _Vector] = {}  # pivot column → its row
     for k in range(n):
-        p = next((i for i in range(r, len(rijen)) if rijen[i][k] != 0), None)
-        if p is None:
+        kandidaten = [r for r in rijen if r.get(k)]
+        if not kandidaten:
             continue
-        rijen[r], rijen[p] = rijen[p], rijen[r]
-        deler = rijen[r][k]
-        rijen[r] = [x / deler for x in rijen[r]]
-        for i in range(len(rijen)):
-            if i != r and rijen[i][k] != 0:
-                factor = rijen[i][k]
-                rijen[i] = [x - factor * y for x, y in zip(rijen[i], rijen[r], strict=True)]
-        spil.append(k)
-        r += 1
+        rij = min(kandidaten, key=len)
+        rijen.remove(rij)
+        for andere in [*rijen, *spil.values()]:
+            if f := andere.get(k):
+                p = rij[k]
+                for j in andere.keys() | rij.keys():
+                    waarde = andere.get(j, 0) * p - rij.get(j, 0) * f
+                    if waarde:
+                        andere[j] = waarde
+                    else:
+                        andere.pop(j, None)
+                deler = gcd(*andere.values()) if andere else 1
+                for j in andere:
+                    andere[j] //= deler
+        spil[k] = rij
     basis = []
     for vrij in (k for k in range(n) if k not in spil):
-        v = [Fraction(0)] * n
-        v[vrij] = Fraction(1)
-        for rij, k in zip(rijen, spil, strict=False):
-            v[k] = -rij[vrij]
-        schaal = lcm(*(x.denominator for x in v))
-        basis.append([int(x * schaal) for x in v])
+        rijen_met = [(k, rij) for k, rij in spil.items() if rij.get(vrij)]
+        schaal = lcm(*(rij[k] for k, rij in rijen_met)) if rijen_met else 1
+        v = {vrij: schaal}
+        for k, rij in rijen_met:
+            v[k] = -rij[vrij] * schaal // rij[k]
+        deler = gcd(*v.values())
+        basis.append({k: d // deler for k, d in v.items()})
     return basis
 
 
