@@ -101,6 +101,9 @@ class Melding(Base):
     bronsysteem: Mapped[str] = mapped_column(String(80))
     # the designated professional's id in the instantie's own system (``meldingsbevoegde``), when known
     mb_code: Mapped[str | None] = mapped_column(String(80), default=None)
+    # Where the melding is counted (management information): the youth's municipality when it was filed,
+    # else its instantie's; its ending is counted there too, so the stock per municipality adds up.
+    gemeente: Mapped[str | None] = mapped_column(String(4), default=None)
     # Where the melding lives when it is another system's: (system, its meldingId there); its
     # version is ``versie``. None for our own.
     bron_systeem: Mapped[str | None] = mapped_column(String(20), default=None)

@@ -24,6 +24,7 @@ from store.models import (
     Match,
     Melding,
     Peer,
+    Profielinhoud,
     Signaal,
     WsaBericht,
 )
@@ -82,6 +83,11 @@ _VERWANT_ADRES = (
     select(BrpPersoon.adres_id)
     .join(BrpAdres, BrpAdres.id == BrpPersoon.adres_id)
     .where(BrpPersoon.bsn == bindparam("b_bsn"), BrpAdres.instelling.is_(False))
+)
+_WOONGEMEENTE = (
+    select(BrpAdres.gemeente)
+    .join(BrpPersoon, BrpPersoon.adres_id == BrpAdres.id)
+    .where(BrpPersoon.bsn == bindparam("b_bsn"))
 )
 _VERWANTEN = (
     select(BrpPersoon.bsn)
@@ -318,6 +324,18 @@ class Repository:
         """BSNs of the persons related to ``bsn`` in the population register: the same home address
         (not an institution) or a shared parent."""
         return set(self.s.scalars(_VERWANTEN, {"b_bsn": bsn})) - {bsn}
+
+    def woongemeente(self, jongere_id: int) -> str | None:
+        """The municipality (CBS code) the population register has the youth living in, if it knows it."""
+        jongere = self.s.get(Jongere, jongere_id)
+        if jongere is None or not jongere.sleutel.startswith("bsn:"):
+            return None
+        return self.s.scalar(_WOONGEMEENTE, {"b_bsn": jongere.sleutel[4:]})
+
+    def instantiegemeente(self, instantie_id: int) -> str | None:
+        """The municipality of the instantie's profile (``instantie profiel --gemeente``), if set."""
+        inhoud = self.s.get(Profielinhoud, instantie_id)
+        return inhoud.gemeente if inhoud is not None else None
 
     def archief(self, jongere_id: int) -> Sequence[Melding]:
         return [a for a in self.meldingen_van_jongere(jongere_id) if a.status == GEARCHIVEERD]

@@ -104,5 +104,5 @@ class Gezin(Kern):
             status = MatchStatus.BEEINDIGD if not na else MatchStatus.ACTIEF
             beeld = MatchBeeld(match.match_id, wie.melding_id, MatchSoort.GEZINSMATCH, status, match.ontstaan, partijen)
             if soort == SignaalSoort.NIEUWE_MATCH:
-                self._tel(wie.instantie_id, "gezinsmatches")
+                self._tel(wie.instantie_id, "gezinsmatches", jongere_id=wie.jongere_id)
             self._signaal(wie.instantie_id, soort, wie.melding_id, self._met_regie(beeld, match).to_json())

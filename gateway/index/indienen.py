@@ -61,8 +61,9 @@ class Indienen(Gezin):
         if any(a.instantie_id == zender.id for a in actieve):
             raise RuleError(code="VIR-MELDING-BESTAAT-AL", veld="jongere")
         melding = self._nieuwe_melding(zender.id, jongere_id, meldingsbevoegde, einddatum, bronsysteem, afgeschermd)
+        melding.gemeente = self._gemeente(zender.id, jongere_id)
         self.repo.insert(melding)
-        self._tel(zender.id, "meldingen")
+        self._tel(zender.id, "meldingen", gemeente=melding.gemeente)
         self._doorgeven(melding, zender, jongere.sleutel)
         beelden, match = self._toetreden(melding, actieve, self.repo.actieve_match)
         if match is not None:

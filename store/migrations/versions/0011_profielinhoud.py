@@ -47,6 +47,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("melding") as b:
         b.add_column(sa.Column("mb_code", sa.String(80), nullable=True))
+        b.add_column(sa.Column("gemeente", sa.String(4), nullable=True))
     with op.batch_alter_table("telling") as b:
         b.add_column(sa.Column("gemeente", sa.String(4), nullable=True))
         b.add_column(sa.Column("waarde", sa.Integer(), nullable=True))
@@ -57,6 +58,7 @@ def downgrade() -> None:
         b.drop_column("waarde")
         b.drop_column("gemeente")
     with op.batch_alter_table("melding") as b:
+        b.drop_column("gemeente")
         b.drop_column("mb_code")
     op.drop_table("meldingsbevoegde")
     op.drop_table("profielinhoud")
