@@ -84,7 +84,7 @@ def onderdruk_cellen(waarden: Mapping[Cel, int], lijnen: Sequence[Lijn], drempel
 
     def verberg(bij: Iterable[Lijn]) -> bool:
         """Hide the smallest shown cell of these lines (ties: by key); False if there is none."""
-        keuze = [(waarden[c], c) for lijn in bij for c, _ in lijn.termen if c not in verborgen]
+        keuze = [(waarden[c], c) for lijn in bij for c, _ in lijn.termen if c not in verborgen and waarden[c] >= 0]
         if not keuze:
             return False
         cel = min(keuze)[1]

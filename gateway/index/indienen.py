@@ -63,7 +63,7 @@ class Indienen(Gezin):
         melding = self._nieuwe_melding(zender.id, jongere_id, meldingsbevoegde, einddatum, bronsysteem, afgeschermd)
         melding.gemeente = self._gemeente(zender.id, jongere_id)
         self.repo.insert(melding)
-        self._tel(zender.id, "meldingen", gemeente=melding.gemeente)
+        self._tel_in(melding.gemeente, zender.id, "meldingen")
         self._doorgeven(melding, zender, jongere.sleutel)
         beelden, match = self._toetreden(melding, actieve, self.repo.actieve_match)
         if match is not None:

@@ -104,19 +104,13 @@ class Kern:
             self._gemeenten["instantie", instantie_id] = self.repo.instantiegemeente(instantie_id)
         return self._gemeenten["instantie", instantie_id]
 
-    def _tel(
-        self,
-        instantie_id: int,
-        soort: str,
-        *,
-        jongere_id: int | None = None,
-        gemeente: str | None = None,
-        waarde: int | None = None,
-    ) -> None:
-        """Count an event of the instantie for management information: in ``gemeente``, else where
-        ``_gemeente`` places it; ``waarde`` for kinds that carry a number (never a youth)."""
-        if gemeente is None:
-            gemeente = self._gemeente(instantie_id, jongere_id)
+    def _tel(self, instantie_id: int, soort: str, *, jongere_id: int | None = None, waarde: int | None = None) -> None:
+        """Count an event of the instantie for management information, where ``_gemeente`` places it;
+        ``waarde`` for kinds that carry a number (never a youth)."""
+        self._tel_in(self._gemeente(instantie_id, jongere_id), instantie_id, soort, waarde)
+
+    def _tel_in(self, gemeente: str | None, instantie_id: int, soort: str, waarde: int | None = None) -> None:
+        """Count an event in ``gemeente`` (None: unknown)."""
         self._tellingen.append(
             {"tijdstip": self.nu, "instantie_id": instantie_id, "soort": soort, "gemeente": gemeente, "waarde": waarde}
         )

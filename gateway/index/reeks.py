@@ -69,7 +69,7 @@ class Reeks(Indienen):
             )
             melding.gemeente = self._gemeente(zender.id)  # the register is empty on this path
             meldingen.append(melding)
-            self._tel(zender.id, "meldingen", gemeente=melding.gemeente)
+            self._tel_in(melding.gemeente, zender.id, "meldingen")
             self._doorgeven(melding, zender, aanvraag.jongere.sleutel)
             beelden, match = self._toetreden(melding, actieve, clientmatches.get)
             if match is not None:

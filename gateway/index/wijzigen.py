@@ -80,12 +80,12 @@ class Wijzigen(Indienen):
         melding.versie += 1
         self.repo.flush()
         self._gezin_na_wijziging(melding.jongere_id, jongere.sleutel)
-        # Counted where its filing was counted, so the stock per municipality adds up (docs/rapportage.md).
-        gemeente = melding.gemeente or self._gemeente(melding.instantie_id, melding.jongere_id)
+        # Counted where its filing was counted (None for one filed before counts had a municipality), so
+        # the stock per municipality adds up (docs/rapportage.md).
         if reden == Reden.VERLOPEN:
-            self._tel(melding.instantie_id, "verlopen", gemeente=gemeente)
+            self._tel_in(melding.gemeente, melding.instantie_id, "verlopen")
         if eigen:  # management information: endings by reason
-            self._tel(melding.instantie_id, EINDE_TELLING[Reden(reden)], gemeente=gemeente)
+            self._tel_in(melding.gemeente, melding.instantie_id, EINDE_TELLING[Reden(reden)])
         if melding.status == MeldingStatus.GEARCHIVEERD:
             melding.archief_tot = plus_jaren(self.vandaag, self.regels.archief_jaren)
             self.repo.flush()
