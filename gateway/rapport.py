@@ -13,11 +13,15 @@ import math
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from PIL import Image, ImageDraw, ImageFont
+
+# The periods live in the domain (gateway/domain/perioden.py); this module's callers find them here too.
+from gateway.domain.perioden import PERIODES as PERIODES
+from gateway.domain.perioden import periode_van as periode_van
+from gateway.domain.perioden import perioden_tussen as perioden_tussen
 
 SOORTEN = (
     "meldingen",  # meldingen filed in the period
@@ -27,9 +31,6 @@ SOORTEN = (
     "verlopen",  # meldingen that ended at their planned end date
 )
 """The counted kinds, in the order of the CSV columns and of the bars in the chart."""
-
-PERIODES = ("dag", "week", "maand", "kwartaal", "jaar")
-"""The granularities ``periode_van`` knows. Their labels sort chronologically as plain strings."""
 
 KOLOMMEN = ("periode", "instantie_oin", "instantie_naam", *SOORTEN)
 """The CSV header and the keys of a ``tabel`` row."""
@@ -72,45 +73,6 @@ class Rij:
             raise ValueError(f"onbekende soort {self.soort!r}; verwacht een van {', '.join(SOORTEN)}")
         if self.aantal < 0:
             raise ValueError(f"negatief aantal {self.aantal} voor {self.soort} in {self.periode}")
-
-
-def periode_van(tijdstip: date, per: str) -> str:
-    """The label of the period that contains ``tijdstip`` (a ``datetime`` or a ``date``).
-
-    The calendar date is taken as given: convert an aware time to the zone the report is about
-    (Europe/Amsterdam) first, or events just after midnight land in the previous day. Weeks are
-    ISO weeks, so 2027-01-01 belongs to 2026-W53 and the label's year can differ from the date's.
-    """
-    if per == "dag":
-        return f"{tijdstip.year:04d}-{tijdstip.month:02d}-{tijdstip.day:02d}"
-    if per == "week":
-        jaar, week, _ = tijdstip.isocalendar()
-        return f"{jaar:04d}-W{week:02d}"
-    if per == "maand":
-        return f"{tijdstip.year:04d}-{tijdstip.month:02d}"
-    if per == "kwartaal":
-        return f"{tijdstip.year:04d}-Q{(tijdstip.month - 1) // 3 + 1}"
-    if per == "jaar":
-        return f"{tijdstip.year:04d}"
-    raise ValueError(f"onbekende periode {per!r}; verwacht een van {', '.join(PERIODES)}")
-
-
-def perioden_tussen(van: date, tot: date, per: str) -> list[str]:
-    """Every period label from ``van`` up to and including ``tot``, in order.
-
-    Pass it as ``perioden`` to ``tabel``, ``schrijf_csv`` or ``teken_png`` so that a period without
-    any event still appears (with zeros) instead of silently dropping out of the time axis.
-    """
-    if per not in PERIODES:
-        raise ValueError(f"onbekende periode {per!r}; verwacht een van {', '.join(PERIODES)}")
-    labels: list[str] = []
-    dag = van
-    while dag <= tot:
-        label = periode_van(dag, per)
-        if not labels or labels[-1] != label:
-            labels.append(label)
-        dag += timedelta(days=1)
-    return labels
 
 
 def _verzamel(rijen: Iterable[Rij]) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:

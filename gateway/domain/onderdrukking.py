@@ -216,7 +216,7 @@ def onderdruk(tabel: Sequence[Sequence[int]], drempel: int = 5) -> Gepubliceerd:
     kolommen = len(tabel[0]) if rijen else 0
     raster = [[*rij, sum(rij)] for rij in tabel]
     raster.append([sum(raster[r][k] for r in range(rijen)) for k in range(kolommen + 1)])
-    waarden = {(str(r), str(k)): raster[r][k] for r in range(rijen + 1) for k in range(kolommen + 1)}
+    waarden: dict[Cel, int] = {(str(r), str(k)): raster[r][k] for r in range(rijen + 1) for k in range(kolommen + 1)}
     lijnen = [Lijn.som((str(r), str(kolommen)), [(str(r), str(k)) for k in range(kolommen)]) for r in range(rijen + 1)]
     lijnen += [Lijn.som((str(rijen), str(k)), [(str(r), str(k)) for r in range(rijen)]) for k in range(kolommen + 1)]
     zicht = onderdruk_cellen(waarden, lijnen, drempel)
