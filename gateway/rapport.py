@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -214,10 +214,16 @@ def _schaal(maximum: int) -> tuple[int, int]:
         macht *= 10
 
 
-def _legenda(draw: ImageDraw.ImageDraw, font: _Lettertype, breedte: int, boven: int) -> int:
+Reeks = tuple[str, tuple[int, int, int], Sequence[int]]
+"""One series of a bar chart: its name, its colour and a value per label."""
+
+
+def _legenda(
+    draw: ImageDraw.ImageDraw, font: _Lettertype, breedte: int, boven: int, kleuren: dict[str, tuple[int, int, int]]
+) -> int:
     """Draw the legend as centred lines of swatch + name (wrapped on a narrow chart); return its bottom."""
     vak = 12
-    items = [(soort, vak + 6 + _maat(draw, soort, font)[2]) for soort in SOORTEN]
+    items = [(naam, vak + 6 + _maat(draw, naam, font)[2]) for naam in kleuren]
     ruimte = 22
     regels: list[list[tuple[str, int]]] = [[]]
     for item in items:
@@ -232,7 +238,7 @@ def _legenda(draw: ImageDraw.ImageDraw, font: _Lettertype, breedte: int, boven: 
         totaal = sum(w for _, w in regel) + ruimte * (len(regel) - 1)
         x = (breedte - totaal) // 2
         for soort, w in regel:
-            draw.rectangle((x, y, x + vak - 1, y + vak - 1), fill=KLEUREN[soort])
+            draw.rectangle((x, y, x + vak - 1, y + vak - 1), fill=kleuren[soort])
             _schrijf(draw, x + vak + 6, y + (vak - _kaphoogte(draw, font)[1]) / 2, soort, font, _TEKST)
             x += w + ruimte
         y += vak + 8
@@ -273,7 +279,16 @@ def teken_png(
         for soort in SOORTEN:
             totaal[soort] += aantallen[soort]
     labels = sorted(totalen)
+    reeksen = [(soort, KLEUREN[soort], [totalen[p][soort] for p in labels]) for soort in SOORTEN]
+    teken_staven_png(pad, titel, labels, reeksen, breedte=breedte, hoogte=hoogte)
 
+
+def teken_staven_png(
+    pad: Path, titel: str, labels: Sequence[str], reeksen: Sequence[Reeks], *, breedte: int = 1000, hoogte: int = 600
+) -> None:
+    """A grouped bar chart as PNG at ``pad``: a group of bars per label, one bar per series in its colour.
+    Labels turn upright when they do not fit side by side, and only every n-th is shown when even upright
+    labels would overlap; without labels the axes show "geen gegevens"."""
     beeld = Image.new("RGB", (breedte, hoogte), _WIT)
     draw = ImageDraw.Draw(beeld)
     f_titel, f_legenda, f_as, f_leeg = _lettertype(20), _lettertype(13), _lettertype(12), _lettertype(16)
@@ -282,10 +297,10 @@ def teken_png(
     titel = _inkorten(draw, _tekenbaar(titel), f_titel, breedte - 2 * _MARGE)
     titel_b, titel_h = _maat(draw, titel, f_titel)[2], _maat(draw, "Hg", f_titel)[3]
     _schrijf(draw, (breedte - titel_b) / 2, _MARGE - 4, titel, f_titel, _TEKST)
-    legenda_onder = _legenda(draw, f_legenda, breedte, _MARGE - 4 + titel_h + 14)
+    legenda_onder = _legenda(draw, f_legenda, breedte, _MARGE - 4 + titel_h + 14, {n: k for n, k, _ in reeksen})
 
     # The y scale decides the width of the left margin.
-    maximum = max((max(t.values()) for t in totalen.values()), default=0)
+    maximum = max((max(waarden, default=0) for _, _, waarden in reeksen), default=0)
     stap, top = _schaal(maximum)
     y_labels = [_getal(v) for v in range(0, top + 1, stap)] if labels else ["0"]
     links = _MARGE + max(_maat(draw, t, f_as)[2] for t in y_labels) + 10
@@ -315,17 +330,17 @@ def teken_png(
         _schrijf(draw, links + (plot_b - w) / 2, boven + (plot_h - h) / 2, "geen gegevens", f_leeg, _GRIJS)
 
     # Bars: the middle 80 % of each period's slot, split evenly over the soorten.
-    balk = groep * 0.8 / len(SOORTEN)
+    balk = groep * 0.8 / max(1, len(reeksen))
     for i, periode in enumerate(labels):
         begin = links + i * groep + groep * 0.1
-        for j, soort in enumerate(SOORTEN):
-            aantal = totalen[periode][soort]
+        for j, (_, kleur, waarden) in enumerate(reeksen):
+            aantal = waarden[i]
             if not aantal:
                 continue
             x0 = round(begin + j * balk)
             x1 = max(x0, round(begin + (j + 1) * balk) - 1)
             h = max(1, round(aantal / top * plot_h))
-            draw.rectangle((x0, onder - h, x1, onder - 1), fill=KLEUREN[soort])
+            draw.rectangle((x0, onder - h, x1, onder - 1), fill=kleur)
         if i % elke == 0:
             midden = links + (i + 0.5) * groep
             if staand:
