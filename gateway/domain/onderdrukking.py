@@ -17,12 +17,14 @@ total in the table per month and in the table per municipality), and is then one
    four ``<5`` cells whose total is ``<5`` as well: if zeros were always shown, each would be 1); with
    one, they cannot.
 
-   Alternatives are looked for in the integer null space of the lines over the hidden cells (a move
-   that changes hidden cells and keeps every line's sum): each basis vector and each sum or difference
-   of two, once in each direction, must keep every cell within its bounds. A line with exactly one
-   hidden cell never has one, so that case is settled first, cheaply. When a hidden cell has no
-   alternative, the smallest shown non-zero cell of one of its lines is hidden as well, and the search
-   starts again. Missing an alternative that exists only hides more than needed, never less.
+   An alternative is a *move*: changes to hidden cells that keep every line's sum and every cell within
+   its bounds. Moves are looked for by a search that starts with +1 or -1 on the cell and, line by line,
+   balances each line it upsets with a hidden cell that has room to move (the cycles of a two-way table,
+   generalised to any lines), and, for what that search leaves, among the vectors of the integer null
+   space of the lines over the hidden cells (each basis vector, and each sum or difference of two). A
+   line with exactly one hidden cell never has one, so that case is settled first, cheaply. When a
+   hidden cell has no alternative, the smallest shown cell of one of its lines is hidden as well, and
+   the search starts again. Missing an alternative that exists only hides more than needed, never less.
 
 Zeros are shown unless one is needed to protect a small count: a true zero reveals no one.
 """
@@ -118,6 +120,13 @@ def zonder_alternatief(
     waarden: Mapping[Cel, int], lijnen: Sequence[Lijn], verborgen: set[Cel], klein: set[Cel], drempel: int
 ) -> set[Cel]:
     """The hidden cells for which no alternative was found (see the module docstring)."""
+    stelsel = _Stelsel(lijnen)
+    gezien: set[Cel] = set()
+    for cel in sorted(verborgen):
+        if cel not in gezien and (zet := stelsel.zoek_zet(cel, waarden, verborgen, klein, drempel)) is not None:
+            gezien.update(zet)
+    if gezien >= verborgen:
+        return set()
     vrij = sorted(verborgen)
     index = {c: i for i, c in enumerate(vrij)}
     rijen: list[_Vector] = []
@@ -137,14 +146,14 @@ def zonder_alternatief(
                 return False
         return True
 
-    gedekt: set[int] = set()
+    gedekt = {index[c] for c in gezien}
 
     def probeer(zet: _Vector) -> None:
         if zet.keys() - gedekt and (past(zet) or past({i: -d for i, d in zet.items()})):
             gedekt.update(zet)
 
-    for zet in basis:
-        probeer(zet)
+    for vector in basis:
+        probeer(vector)
     for i in range(len(vrij)):
         if i in gedekt:
             continue
@@ -157,6 +166,74 @@ def zonder_alternatief(
             if i in gedekt:
                 break
     return {c for c in vrij if index[c] not in gedekt}
+
+
+class _Stelsel:
+    """The lines as sparse rows (cell → coefficient), and the lines of each cell."""
+
+    def __init__(self, lijnen: Sequence[Lijn]) -> None:
+        self.termen: dict[Lijn, dict[Cel, int]] = {}
+        self.lijnen_van: dict[Cel, list[Lijn]] = {}
+        for lijn in lijnen:
+            t: dict[Cel, int] = {}
+            for c, f in lijn.termen:
+                t[c] = t.get(c, 0) + f
+            self.termen[lijn] = {c: f for c, f in t.items() if f}
+            for c in self.termen[lijn]:
+                self.lijnen_van.setdefault(c, []).append(lijn)
+
+    def zoek_zet(
+        self,
+        cel: Cel,
+        waarden: Mapping[Cel, int],
+        verborgen: set[Cel],
+        klein: set[Cel],
+        drempel: int,
+        budget: int = 500,
+    ) -> dict[Cel, int] | None:
+        """A move through ``cel``: +1 or -1 on it, and on other hidden cells what balances every line
+        again, each cell staying within what a reader knows of it; None when none is found within
+        ``budget`` steps."""
+        termen, lijnen_van = self.termen, self.lijnen_van
+        over = [budget]
+
+        def binnen(c: Cel, d: int) -> bool:
+            nieuw = waarden[c] + d
+            return nieuw >= 0 and (nieuw < drempel if c in klein else nieuw >= drempel)
+
+        def zoek(zet: dict[Cel, int], scheef: dict[Lijn, int]) -> bool:
+            open_ = [lijn for lijn, n in scheef.items() if n]
+            if not open_:
+                return True
+            over[0] -= 1
+            if over[0] < 0:
+                return False
+            opties = {
+                lijn: [
+                    (c, -scheef[lijn] // f)
+                    for c, f in termen[lijn].items()
+                    if c in verborgen and c not in zet and scheef[lijn] % f == 0 and binnen(c, -scheef[lijn] // f)
+                ]
+                for lijn in open_
+            }
+            lijn = min(open_, key=lambda x: len(opties[x]))
+            for c, d in sorted(opties[lijn], key=lambda o: (len(lijnen_van[o[0]]), o[0])):
+                zet[c] = d
+                for ander in lijnen_van[c]:
+                    scheef[ander] = scheef.get(ander, 0) + termen[ander][c] * d
+                if zoek(zet, scheef):
+                    return True
+                for ander in lijnen_van[c]:
+                    scheef[ander] -= termen[ander][c] * d
+                del zet[c]
+            return False
+
+        for richting in (1, -1):
+            if cel in lijnen_van and binnen(cel, richting):
+                zet = {cel: richting}
+                if zoek(zet, {lijn: termen[lijn][cel] * richting for lijn in lijnen_van[cel]}):
+                    return zet
+        return None
 
 
 def _nulruimte(rijen: list[_Vector], n: int) -> list[_Vector]:
