@@ -14,6 +14,7 @@
     vir-gateway brp genereer --personen N [--seed S] [--peildatum D] FILE
     vir-gateway rapport [--van D] [--tot D] [--per maand] [--csv FILE] [--png FILE]
     vir-gateway rapport afstemming [--dagen N] [--csv FILE]
+    vir-gateway rapport cijfers … / rapport jaar YEAR …  (publishable figures: ``gateway.publicatie.cli``)
 
 Every change an operator makes is a ``beheer`` entry in the signed message log, written in the same
 transaction and naming the operator; a command that cannot log refuses (exit code 3, ``gateway.beheerlog``).
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from gateway import beheerlog, config, profielen, rapport
 from gateway.domain.regels import Regels
 from gateway.identiteit import certificaat_fout
+from gateway.publicatie import cli as publicatie_cli
 from store import models as m
 from store.db import Database
 from store.migrate import upgrade
@@ -375,3 +377,4 @@ def add_parsers(sub: Any, instantie: Any) -> None:
     a.add_argument("--dagen", type=int, default=30)
     a.add_argument("--csv")
     a.set_defaults(fn=cmd_afstemming)
+    publicatie_cli.add_parsers(rs)

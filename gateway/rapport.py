@@ -116,7 +116,7 @@ def tabel(rijen: Iterable[Rij], *, perioden: Iterable[str] = ()) -> list[dict[st
     return uit
 
 
-def _cel(waarde: object) -> object:
+def veilige_cel(waarde: object) -> object:
     """Neutralise text that a spreadsheet program would run as a formula (CSV injection).
 
     Operators open the report in Excel or LibreOffice; an instantie named ``=HYPERLINK(...)`` must
@@ -135,7 +135,7 @@ def schrijf_csv(rijen: Iterable[Rij], out: TextIO, *, perioden: Iterable[str] = 
     schrijver = csv.DictWriter(out, fieldnames=KOLOMMEN)
     schrijver.writeheader()
     for rij in tabel(rijen, perioden=perioden):
-        schrijver.writerow({k: _cel(v) for k, v in rij.items()})
+        schrijver.writerow({k: veilige_cel(v) for k, v in rij.items()})
 
 
 # --- the chart ---------------------------------------------------------------------------------
