@@ -9,13 +9,13 @@ total in the table per month and in the table per municipality), and is then one
 
 1. **Primary suppression** hides every cell with ``0 < count < threshold``; it is published as ``<5``
    (for threshold 5).
-2. **Complementary suppression** hides more cells, the smallest first: a zero is published as ``<5``
-   too (which is true), a larger count as ``x``. So a reader knows a ``<5`` cell lies between 0 and 4
-   and an ``x`` cell is at least 5. Cells are added until every hidden cell has an *alternative*:
-   another table of counts that agrees with everything published (every shown cell, every line, every
-   bound above) and differs in that cell. Without one, the reader could work the cell out (a row of
-   four ``<5`` cells whose total is ``<5`` as well: if zeros were always shown, each would be 1); with
-   one, they cannot.
+2. **Complementary suppression** hides more cells, the smallest non-zero first: a count of at least the
+   threshold is published as ``x``, a zero (hidden only where nothing else helps) as ``<5``, which is
+   true of it. So a reader knows a ``<5`` cell lies between 0 and 4 and an ``x`` cell is at least 5.
+   Cells are added until every hidden cell has an *alternative*: another table of counts that agrees
+   with everything published (every shown cell, every line, every bound above) and differs in that
+   cell. Without one, the reader could work the cell out (a row of four ``<5`` cells whose total is
+   ``<5`` as well: were zeros never hidden, each would be 1); with one, they cannot.
 
    An alternative is a *move*: changes to hidden cells that keep every line's sum and every cell within
    its bounds. Moves are looked for by a search that starts with +1 or -1 on the cell and, line by line,
@@ -23,8 +23,9 @@ total in the table per month and in the table per municipality), and is then one
    generalised to any lines), and, for what that search leaves, among the vectors of the integer null
    space of the lines over the hidden cells (each basis vector, and each sum or difference of two). A
    line with exactly one hidden cell never has one, so that case is settled first, cheaply. When a
-   hidden cell has no alternative, the smallest shown cell of one of its lines is hidden as well, and
-   the search starts again. Missing an alternative that exists only hides more than needed, never less.
+   hidden cell has no alternative, the smallest shown non-zero cell of one of its lines (a zero only
+   when there is none) is hidden as well, and the search starts again. Missing an alternative that
+   exists only hides more than needed, never less.
 
 Zeros are shown unless one is needed to protect a small count: a true zero reveals no one.
 """
@@ -85,11 +86,17 @@ def onderdruk_cellen(waarden: Mapping[Cel, int], lijnen: Sequence[Lijn], drempel
             lijnen_van.setdefault(c, []).append(lijn)
 
     def verberg(bij: Iterable[Lijn]) -> bool:
-        """Hide the smallest shown cell of these lines (ties: by key); False if there is none."""
-        keuze = [(waarden[c], c) for lijn in bij for c, _ in lijn.termen if c not in verborgen and waarden[c] >= 0]
+        """Hide the smallest shown non-zero cell of these lines, a zero only when there is none (ties: by
+        key); False if there is none. A hidden zero would read as "<5" where nothing happened."""
+        keuze = [
+            (waarden[c] == 0, waarden[c], c)
+            for lijn in bij
+            for c, _ in lijn.termen
+            if c not in verborgen and waarden[c] >= 0
+        ]
         if not keuze:
             return False
-        cel = min(keuze)[1]
+        cel = min(keuze)[2]
         verborgen.add(cel)
         if waarden[cel] < drempel:
             klein.add(cel)  # a zero: "<5" is true of it
