@@ -8,7 +8,7 @@ run call them. The test keeps its own record of what happened, and from it recom
 the year report, with its own rules for client matches and family matches (from the register it
 generated) and its own idea of where each count belongs.
 
-Then ``vir-gateway rapport jaar`` (in process; tests/test_cli_publicatie.py runs the real command):
+Then ``vir-gateway rapport jaar`` (in process, and once as the real command):
 
 - with threshold 1 (nothing suppressed) every cell and every median equals the recomputed one, for the
   whole area and for one municipality;
@@ -25,6 +25,8 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +52,7 @@ from store.migrate import upgrade
 from store.profielen import Profielen
 from store.repository import Repository
 from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
-from tests.support import run_cli
+from tests.support import log_size, log_tail, run_cli
 
 JAAR = 2026
 PERSONEN = int(os.environ.get("VIR_TEST_JAAR_PERSONEN", "10000"))
@@ -571,6 +573,27 @@ def test_the_published_figures_give_no_small_count_away(jaar: Jaar) -> None:
                     assert rij["mediaanDagen"] == ware_rij["mediaanDagen"]
                 else:
                     assert rij["mediaanDagen"] in (None, "x") and (n != 0 or rij["mediaanDagen"] is None)
+
+
+@pytest.mark.slow
+def test_rapport_jaar_as_a_real_process(jaar: Jaar) -> None:
+    """The command an operator runs: the same figures as in process, the read logged with the operator,
+    and nothing about a youth on its output."""
+    in_proces = jaar.rapport("--gemeente", "0193")
+    voor = log_size(jaar.env["VIR_DATABASE_URL"])
+    html, figuren = jaar.tmp / "proces.html", jaar.tmp / "proces.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "vir", "rapport", "jaar", str(JAAR), "--gemeente", "0193", "--uit", str(html),
+         "--json", str(figuren)],
+        env=jaar.env, capture_output=True, text=True, timeout=300, cwd=jaar.tmp, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"wrote the year report {JAAR} to {html}\n" and r.stderr == ""
+    assert json.loads(figuren.read_text()) == in_proces
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    [regel] = log_tail(jaar.env["VIR_DATABASE_URL"], voor)
+    assert (regel["soort"], regel["operatie"], regel["actor"]) == ("inzage", "rapport", "t.tester")
+    assert json.loads(regel["payload"]) == {"rapport": "jaar", "jaar": JAAR, "gemeente": "0193", "drempel": 5}
 
 
 def test_the_reader_model_finds_what_a_bridge_gives_away() -> None:
