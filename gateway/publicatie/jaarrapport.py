@@ -5,7 +5,6 @@ together, so no table or chart in it gives away what another hides."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -74,5 +73,4 @@ def render(p: Publicatie, jaar: int) -> str:
         totaal=p.tabellen[0].totaal if p.tabellen else None,
         secties=[_sectie(p, t) for t in p.tabellen],
         klein=f"<{p.drempel}",
-        tot_en_met=date(jaar, 12, 31),
     )
