@@ -7,12 +7,14 @@
                                       [--bsn | --geen-bsn] [--schorsen | --activeren]
                                       [--certificaat PEM] [--wss | --geen-wss]
                                       [--systeeminzage | --geen-systeeminzage]
+                                      [profile content: see ``gateway.profielen``]
     vir-gateway instantie show OIN
     vir-gateway onderhoud [--nu TIJDSTIP]
     vir-gateway brp load FILE
     vir-gateway brp genereer --personen N [--seed S] [--peildatum D] FILE
     vir-gateway rapport [--van D] [--tot D] [--per maand] [--csv FILE] [--png FILE]
     vir-gateway rapport afstemming [--dagen N] [--csv FILE]
+    vir-gateway rapport cijfers … / rapport jaar YEAR …  (publishable figures: ``gateway.publicatie.cli``)
 
 Every change an operator makes is a ``beheer`` entry in the signed message log, written in the same
 transaction and naming the operator; a command that cannot log refuses (exit code 3, ``gateway.beheerlog``).
@@ -30,9 +32,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway import beheerlog, config, rapport
+from gateway import beheerlog, config, profielen, rapport
 from gateway.domain.regels import Regels
 from gateway.identiteit import certificaat_fout
+from gateway.publicatie import cli as publicatie_cli
 from store import models as m
 from store.db import Database
 from store.migrate import upgrade
@@ -152,18 +155,20 @@ def _profiel_zetten(settings: config.Settings, s: Session, args: argparse.Namesp
         inst.actief = args.actief
     if args.systeem_inzage is not None:
         inst.systeem_inzage = args.systeem_inzage
+    profielen.zetten(s, inst, args)
     s.flush()
-    return profiel_json(inst)
+    return profiel_json(inst) | {"inhoud": profielen.inhoud_json(s, inst, settings)}
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _, db = _open_db()
+    settings, db = _open_db()
     with db.transaction(write=False) as s:
         inst = Repository(s).instantie(args.oin)
         if inst is None:
             print(f"no instantie {args.oin}", file=sys.stderr)
             return 1
-        print(json.dumps(profiel_json(inst), indent=2, ensure_ascii=False))
+        inhoud = profielen.inhoud_json(s, inst, settings)
+        print(json.dumps(profiel_json(inst) | {"inhoud": inhoud}, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -229,6 +234,8 @@ def rapport_rijen(db: Database, van: date, tot: date, per: str) -> list[rapport.
     with db.transaction(write=False) as s:
         tellers: dict[tuple[str, str, str, str], int] = {}
         for tijdstip, oin, naam, soort in Rapportage(s).tellingen(begin, eind):
+            if soort not in rapport.SOORTEN:
+                continue  # counted for the year report (docs/rapportage.md), not a column of this one
             key = (rapport.periode_van(tijdstip, per), oin, naam, soort)
             tellers[key] = tellers.get(key, 0) + 1
     return [rapport.Rij(p, oin, naam, soort, n) for (p, oin, naam, soort), n in sorted(tellers.items())]
@@ -336,7 +343,9 @@ def add_parsers(sub: Any, instantie: Any) -> None:
     p.add_argument("--geen-systeeminzage", dest="systeem_inzage", action="store_const", const=False)
     p.add_argument("--schorsen", dest="actief", action="store_const", const=False, default=None)
     p.add_argument("--activeren", dest="actief", action="store_const", const=True)
+    profielen.opties(p)
     p.set_defaults(fn=cmd_profiel)
+    profielen.add_parsers(instantie)
     sh = instantie.add_parser("show", help="show an instantie's profile")
     sh.add_argument("oin")
     sh.set_defaults(fn=cmd_show)
@@ -368,3 +377,4 @@ def add_parsers(sub: Any, instantie: Any) -> None:
     a.add_argument("--dagen", type=int, default=30)
     a.add_argument("--csv")
     a.set_defaults(fn=cmd_afstemming)
+    publicatie_cli.add_parsers(rs)

@@ -71,7 +71,13 @@ class Instantie(G):
 
 
 class Meldingsbevoegde(G):
-    _type_info = [("naam", Unicode), ("functie", Unicode), ("telefoon", Unicode), ("email", Unicode)]
+    _type_info = [
+        ("naam", Unicode),
+        ("functie", Unicode),
+        ("telefoon", Unicode),
+        ("email", Unicode),
+        ("medewerkerId", Unicode),
+    ]
 
 
 class Contactkaart(G):
@@ -323,3 +329,50 @@ OntvangstbewijsOpvragenResponse = _element(
 
 Ping = _element("Ping", [("stuurgegevens", Stuurgegevens)])
 PingResponse = _element("PingResponse", [("stuurgegevens", StuurgegevensAntwoord), ("versie", Unicode)])
+
+
+# --- organisation profiles and designated professionals -------------------------------------------
+
+
+class Privacyprotocol(KP):
+    _type_info = [("titel", Unicode), ("versie", Unicode), ("link", Unicode)]
+
+
+class Regierol(KP):
+    _type_info = [("magRegievoeren", Boolean), ("omschrijving", Unicode), ("voorkeur", Integer)]
+
+
+class Profiel(KP):
+    _type_info = [
+        ("instantie", Instantie),
+        ("privacyprotocol", Privacyprotocol),
+        ("doelgroep", Unicode),
+        ("signaleringscriteria", Unicode),
+        ("procedures", Unicode),
+        ("meldingLooptijdJaren", Integer),
+        ("regie", Regierol),
+        ("gemeente", Unicode),
+        ("sector", Unicode),
+        ("aanwijzingVerplicht", Boolean),
+    ]
+
+
+ProfielenOpvragen = _element("ProfielenOpvragen", [("stuurgegevens", Stuurgegevens), ("oin", Unicode)])
+ProfielenOpvragenResponse = _element(
+    "ProfielenOpvragenResponse", [("stuurgegevens", StuurgegevensAntwoord), ("profiel", _many(Profiel))]
+)
+MeldingsbevoegdeAanwijzen = _element(
+    "MeldingsbevoegdeAanwijzen",
+    [
+        ("stuurgegevens", Stuurgegevens),
+        ("medewerkerId", Unicode),
+        ("naam", Unicode),
+        ("functie", Unicode),
+        ("telefoon", Unicode),
+        ("email", Unicode),
+    ],
+)
+MeldingsbevoegdeAanwijzenResponse = _element(
+    "MeldingsbevoegdeAanwijzenResponse",
+    [("stuurgegevens", StuurgegevensAntwoord), ("medewerkerId", Unicode), ("aangewezenSinds", DateTime)],
+)

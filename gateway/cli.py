@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import beheer, beheerlog, betrokkene, config, pki
+from gateway import beheer, beheerlog, betrokkene, config, pki, profielen
 from gateway.console import cli as console_cli
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
@@ -50,14 +50,19 @@ def _open_db(settings: config.Settings) -> Database:
     return db
 
 
-def _register(settings: config.Settings, db: Database, oin: str, naam: str, vestiging: str | None) -> None:
-    """Register an instantie, logged as the operator's action in the same transaction."""
+def _register(
+    settings: config.Settings, db: Database, oin: str, naam: str, vestiging: str | None, *, demo: bool = False
+) -> None:
+    """Register an instantie, logged as the operator's action in the same transaction. ``demo``: with its
+    demo professional (``gateway.profielen.demo_inrichten``)."""
     with beheerlog.actie(settings, db, "instantie add") as actie:
         repo = Repository(actie.session)
         if repo.instantie(oin) is not None:
             raise beheerlog.Geweigerd(f"instantie {oin} is already registered")
-        repo.add_instantie(oin, naam, vestiging, datetime.now(UTC))
+        inst = repo.add_instantie(oin, naam, vestiging, datetime.now(UTC))
         actie.inhoud = {"oin": oin, "naam": naam, "vestiging": vestiging}
+        if demo:
+            actie.inhoud["demo"] = profielen.demo_inrichten(actie.session, inst, datetime.now(UTC))
 
 
 def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], object]) -> int:
@@ -81,7 +86,7 @@ def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], 
     if args.demo and not settings.bench_zonder_log:  # a benchmark without a log registers unlogged
         for oin, naam, vestiging in DEMO_INSTANTIES:
             try:
-                _register(settings, db, oin, naam, vestiging)
+                _register(settings, db, oin, naam, vestiging, demo=True)
             except beheerlog.Geweigerd as exc:
                 if exc.exit_code == beheerlog.EXIT_NIET_GELOGD:
                     return exc.meld()

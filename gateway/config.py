@@ -169,6 +169,12 @@ class Settings:
     reads it again (``VIR_PROFIEL_CACHE_S``): an operator's change takes effect within this time. Whether
     a sender is registered and active is read in every request's own transaction, never from here."""
 
+    rapport_drempel: int = 5
+    """Published management information shows no count below this number (``VIR_RAPPORT_DREMPEL``;
+    ``rapport cijfers``/``rapport jaar --drempel`` per report): such a count is ``<5`` and more cells are
+    hidden so that no total gives it away (docs/rapportage.md). 5 is the usual floor in Dutch statistics
+    on youth care; 1 shows everything, for an operator's own use only."""
+
     operator: str | None = None
     """Who runs operator commands, as the message log names them (``VIR_OPERATOR``); None means the
     process's login name. Every operator action is accountable to a person (NEN 7513)."""
@@ -286,6 +292,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["development"] = False
     if v := env.get("VIR_OPERATOR"):
         changes["operator"] = v
+    if v := env.get("VIR_RAPPORT_DREMPEL"):
+        if int(v) < 1:
+            raise ValueError("VIR_RAPPORT_DREMPEL must be 1 or more")
+        changes["rapport_drempel"] = int(v)
     if v := env.get("VIR_PUBLIEKE_URL"):
         if not publieke_url_geldig(v):
             raise ValueError("VIR_PUBLIEKE_URL must be an absolute http(s) URL without query or fragment")

@@ -99,8 +99,8 @@ FAULTS: dict[str, FaultSpec] = {
     ),
     "VIR-EINDDATUM-ONGELDIG": FaultSpec(
         "Client",
-        "De geplande einddatum moet na vandaag liggen en uiterlijk 2 jaar na het afgeven van de melding.",
-        "The planned end date must be after today and at most 2 years after the melding was filed.",
+        "De geplande einddatum moet na vandaag liggen en binnen de looptijd van een melding van deze instantie.",
+        "The planned end date must be after today and within the melding lifetime of this instantie.",
     ),
     "VIR-MELDING-BESTAAT-AL": FaultSpec(
         "Client",
@@ -156,6 +156,12 @@ FAULTS: dict[str, FaultSpec] = {
         "Client",
         "De datum van de afstemming ligt in de toekomst of vóór het ontstaan van de match.",
         "The date of the contact lies in the future or before the match arose.",
+    ),
+    # designated professionals (gateway/index/bevoegden.py)
+    "VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN": FaultSpec(
+        "Client",
+        "Deze medewerker is door de instantie niet aangewezen als meldingsbevoegde.",
+        "This professional has not been designated by the instantie to file meldingen.",
     ),
     "VIR-MELDINGSBEVOEGDE-ONTBREEKT": FaultSpec(
         "Client",

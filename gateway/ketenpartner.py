@@ -14,15 +14,17 @@ from lxml import etree
 from spyne import ServiceBase, rpc
 from spyne.util.xml import get_xml_as_object
 
-from gateway import __version__, ns
+from gateway import __version__, ns, profielen
 from gateway import berichten as B
 from gateway.contract import schema_findings
 from gateway.domain.model import Meldingsbevoegde
 from gateway.errors import FAULTS, GatewayError, RuleError
 from gateway.index import Aanvraag, Afgegeven
+from gateway.index.bevoegden import Bevoegden
 from gateway.log.bewijs import inclusie
 from gateway.pipeline import Afzender, Dienst, Verzoek, log_vraag_en_antwoord, stuurgegevens_antwoord, transactie
 from gateway.protocol import RequestInfo, VirFault, info
+from gateway.validatie import regelbevindingen
 from gateway.vertaling import (
     archief_naar_bericht,
     bevinding_naar_bericht,
@@ -65,15 +67,23 @@ def _applicatie(req: Any) -> str:
     return str(req.stuurgegevens.zender.applicatie)
 
 
+def _aangewezen(v: Verzoek, mb: Any, sg: Any, basis: str) -> str | None:
+    """The professional who files or takes over must be designated (``gateway.index.bevoegden``)."""
+    code = profielen.medewerker(mb, sg)
+    return profielen.bevoegden(v).controleer(v.zender, code, profielen.xpath_medewerker(basis, mb, sg))
+
+
 # --- the operations -------------------------------------------------------------------------------
 
 
 def melding_afgeven(v: Verzoek, req: Any) -> Any:
     jongere = _jongere(v, req.jongere, "/kp:MeldingAfgeven/kp:jongere")
     meldingsbevoegde = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
+    code = _aangewezen(v, req.meldingsbevoegde, req.stuurgegevens, "/kp:MeldingAfgeven")
     r = v.index.afgeven(
         v.zender, jongere, meldingsbevoegde, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd)
     )
+    profielen.bevoegden(v).vastleggen(r.melding_id, code)
     return B.MeldingAfgevenResponse(
         meldingId=r.melding_id,
         geplandeEinddatum=r.geplande_einddatum,
@@ -96,9 +106,11 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     items = list(req.item or [])
     uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
     aanvragen: list[tuple[int, Aanvraag]] = []
+    codes: dict[int, str | None] = {}
     for i, item in enumerate(items):
         try:
             jongere = _jongere(v, item.jongere, f"{_item(i)}/kp:jongere")
+            codes[i] = _aangewezen(v, item.meldingsbevoegde, req.stuurgegevens, _item(i))
         except RuleError as exc:
             uitkomst[i] = exc
             continue
@@ -121,6 +133,7 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
             resultaten.append(B.MeldingResultaat(referentie=item.referentie, fout=fout_naar_bevinding(r)))
         else:
             assert r is not None
+            profielen.bevoegden(v).vastleggen(r.melding_id, codes.get(i))
             resultaten.append(
                 B.MeldingResultaat(
                     referentie=item.referentie,
@@ -149,8 +162,13 @@ def afstemming_vastleggen(v: Verzoek, req: Any) -> Any:
 def casus_gebeurtenis(v: Verzoek, req: Any) -> Any:
     jongere = _jongere(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere")
     meldingsbevoegde = _meldingsbevoegde(req)
+    code = None
+    if req.meldingsbevoegde is not None:
+        code = _aangewezen(v, req.meldingsbevoegde, req.stuurgegevens, "/kp:CasusGebeurtenis")
     r = v.index.casus(v.zender, req.gebeurtenis, req.casustype, jongere, meldingsbevoegde, req.reden, _applicatie(req))
     melding = r.melding
+    if melding is not None and req.meldingsbevoegde is not None:
+        profielen.bevoegden(v).vastleggen(melding.melding_id, code)
     return B.CasusGebeurtenisResponse(
         actie=r.actie,
         uitleg=r.uitleg,
@@ -169,7 +187,12 @@ def melding_wijzigen(v: Verzoek, req: Any) -> Any:
             code="VIR-SCHEMA-ELEMENT-ONTBREEKT",
             xpath="/kp:MeldingWijzigen/kp:geplandeEinddatum",
         )
+    code = None
+    if req.meldingsbevoegde is not None:  # a transfer: the colleague must be designated
+        code = _aangewezen(v, req.meldingsbevoegde, req.stuurgegevens, "/kp:MeldingWijzigen")
     r = v.index.wijzigen(v.zender, req.meldingId, _meldingsbevoegde(req), req.geplandeEinddatum, _applicatie(req))
+    if req.meldingsbevoegde is not None:
+        profielen.bevoegden(v).vastleggen(r.melding_id, code)
     return B.MeldingWijzigenResponse(
         meldingId=r.melding_id, geplandeEinddatum=r.geplande_einddatum, match=[match_naar_bericht(b) for b in r.matches]
     )
@@ -197,6 +220,7 @@ def _namens(v: Verzoek, req: Any, op: str) -> None:
 
 def matches_opvragen(v: Verzoek, req: Any) -> Any:
     _namens(v, req, "MatchesOpvragen")
+    profielen.controleer_lezer(v, req, "MatchesOpvragen")
     pagina = req.pagina or 1
     grootte = req.paginaGrootte or v.deps.settings.max_pagina_grootte
     totaal, beelden = v.index.matches(v.zender, req.meldingId, pagina, grootte)
@@ -216,6 +240,7 @@ def eigen_meldingen_opvragen(v: Verzoek, req: Any) -> Any:
 
 def signalen_ophalen(v: Verzoek, req: Any) -> Any:
     _namens(v, req, "SignalenOphalen")
+    profielen.controleer_lezer(v, req, "SignalenOphalen")
     r = v.index.signalen_ophalen(v.zender, req.vanafVolgnummer, req.maximaal or v.deps.settings.max_signalen)
     return B.SignalenOphalenResponse(
         bevestigdTotEnMet=r.bevestigd, meer=r.meer, signaal=[signaal_naar_bericht(s) for s in r.signalen]
@@ -276,6 +301,16 @@ for _naam, _handler in (
     ("Ping", ping),
 ):
     KETENPARTNER.registreer(_naam, getattr(B, _naam), getattr(B, f"{_naam}Response"), _handler)
+# organisation profiles and designated professionals (gateway/profielen.py)
+KETENPARTNER.registreer(
+    "ProfielenOpvragen", B.ProfielenOpvragen, B.ProfielenOpvragenResponse, profielen.profielen_opvragen
+)
+KETENPARTNER.registreer_muterend(
+    "MeldingsbevoegdeAanwijzen",
+    B.MeldingsbevoegdeAanwijzen,
+    B.MeldingsbevoegdeAanwijzenResponse,
+    profielen.meldingsbevoegde_aanwijzen,
+)
 
 
 # --- BerichtValideren -----------------------------------------------------------------------------
@@ -329,10 +364,13 @@ def bericht_valideren(ctx: Any, req: Any) -> Any:
                 bevindingen.append(fout_naar_bevinding(fout))
             else:
                 proef = op.naam
+                regels = _regelbevindingen(deps, op.naam, binnen)
+                bevindingen.extend(fout_naar_bevinding(f) for f in regels)
                 try:
                     gezien = KETENPARTNER.in_transactie(deps, op, binnen, RequestInfo(), proef=True) or []
                 except GatewayError as exc:
-                    bevindingen.append(fout_naar_bevinding(exc))
+                    if (exc.code, exc.xpath) not in {(f.code, f.xpath) for f in regels}:
+                        bevindingen.append(fout_naar_bevinding(exc))
     antwoord = B.BerichtValiderenResponse(
         stuurgegevens=stuurgegevens_antwoord(deps, req, deps.clock()), geldig=not bevindingen, bevinding=bevindingen
     )
@@ -343,6 +381,17 @@ def bericht_valideren(ctx: Any, req: Any) -> Any:
         )  # fmt: skip
     deps.logboek.misschien_checkpoint()
     return antwoord
+
+
+def _regelbevindingen(deps: Any, naam: str, binnen: Any) -> list[RuleError]:
+    """Every stand-alone business-rule finding of the inner message (``gateway.validatie``)."""
+    with transactie(deps.db, write=False) as session:
+        repo = Repository(session)
+        zender = repo.instantie(binnen.stuurgegevens.zender.oin)
+        if zender is None:
+            return []
+        bevoegden = Bevoegden(repo, deps.settings.development)
+        return regelbevindingen(naam, binnen, zender, deps.regels, deps.clock().date(), bevoegden)
 
 
 def _andere_zender(binnen: Any, sg: Any, request_info: RequestInfo, naam: str) -> RuleError | None:
@@ -416,6 +465,15 @@ class Ketenpartner(ServiceBase):
     @rpc(B.OntvangstbewijsOpvragen, _returns=B.OntvangstbewijsOpvragenResponse, _body_style="bare")
     def OntvangstbewijsOpvragen(ctx, req):
         return KETENPARTNER.uitvoeren(ctx, "OntvangstbewijsOpvragen", req)
+
+    # organisation profiles and designated professionals (gateway/profielen.py)
+    @rpc(B.ProfielenOpvragen, _returns=B.ProfielenOpvragenResponse, _body_style="bare")
+    def ProfielenOpvragen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "ProfielenOpvragen", req)
+
+    @rpc(B.MeldingsbevoegdeAanwijzen, _returns=B.MeldingsbevoegdeAanwijzenResponse, _body_style="bare")
+    def MeldingsbevoegdeAanwijzen(ctx, req):
+        return KETENPARTNER.uitvoeren(ctx, "MeldingsbevoegdeAanwijzen", req)
 
     @rpc(B.Ping, _returns=B.PingResponse, _body_style="bare")
     def Ping(ctx, req):

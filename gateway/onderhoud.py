@@ -59,7 +59,7 @@ class Verslag:
     antwoorden_vergeten: int = 0  # stored answers past the retry window
     signalen_vergeten: int = 0  # signals handled, or past their lifetime
     getuigen_vergeten: int = 0  # witness records past the log retention
-    beheerders_vergeten: int = 0  # revoked console operators past the log retention
+    beheerders_vergeten: int = 0  # revoked console operators and designated professionals past the log retention
 
     def json(self) -> bytes:
         return json.dumps(
@@ -167,7 +167,8 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
         verslag.getuigen_vergeten = Getuigen(s).vergeet_voor(
             tijdstempel(plus_jaren_tijd(nu, -settings.log_bewaar_jaren))
         )
-        verslag.beheerders_vergeten = retentie.vergeet_beheerders(plus_jaren_tijd(nu, -settings.log_bewaar_jaren))
+        log_grens = plus_jaren_tijd(nu, -settings.log_bewaar_jaren)
+        verslag.beheerders_vergeten = retentie.vergeet_beheerders(log_grens) + retentie.vergeet_bevoegden(log_grens)
         logboek.schrijf(s, [Logregel(logboek.nu(), "beheer", "onderhoud", actor, verslag.json())])
     db.wal_legen()
     logboek.misschien_checkpoint()

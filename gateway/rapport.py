@@ -11,13 +11,17 @@ from __future__ import annotations
 import csv
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from PIL import Image, ImageDraw, ImageFont
+
+# The periods live in the domain (gateway/domain/perioden.py); this module's callers find them here too.
+from gateway.domain.perioden import PERIODES as PERIODES
+from gateway.domain.perioden import periode_van as periode_van
+from gateway.domain.perioden import perioden_tussen as perioden_tussen
 
 SOORTEN = (
     "meldingen",  # meldingen filed in the period
@@ -27,9 +31,6 @@ SOORTEN = (
     "verlopen",  # meldingen that ended at their planned end date
 )
 """The counted kinds, in the order of the CSV columns and of the bars in the chart."""
-
-PERIODES = ("dag", "week", "maand", "kwartaal", "jaar")
-"""The granularities ``periode_van`` knows. Their labels sort chronologically as plain strings."""
 
 KOLOMMEN = ("periode", "instantie_oin", "instantie_naam", *SOORTEN)
 """The CSV header and the keys of a ``tabel`` row."""
@@ -74,45 +75,6 @@ class Rij:
             raise ValueError(f"negatief aantal {self.aantal} voor {self.soort} in {self.periode}")
 
 
-def periode_van(tijdstip: date, per: str) -> str:
-    """The label of the period that contains ``tijdstip`` (a ``datetime`` or a ``date``).
-
-    The calendar date is taken as given: convert an aware time to the zone the report is about
-    (Europe/Amsterdam) first, or events just after midnight land in the previous day. Weeks are
-    ISO weeks, so 2027-01-01 belongs to 2026-W53 and the label's year can differ from the date's.
-    """
-    if per == "dag":
-        return f"{tijdstip.year:04d}-{tijdstip.month:02d}-{tijdstip.day:02d}"
-    if per == "week":
-        jaar, week, _ = tijdstip.isocalendar()
-        return f"{jaar:04d}-W{week:02d}"
-    if per == "maand":
-        return f"{tijdstip.year:04d}-{tijdstip.month:02d}"
-    if per == "kwartaal":
-        return f"{tijdstip.year:04d}-Q{(tijdstip.month - 1) // 3 + 1}"
-    if per == "jaar":
-        return f"{tijdstip.year:04d}"
-    raise ValueError(f"onbekende periode {per!r}; verwacht een van {', '.join(PERIODES)}")
-
-
-def perioden_tussen(van: date, tot: date, per: str) -> list[str]:
-    """Every period label from ``van`` up to and including ``tot``, in order.
-
-    Pass it as ``perioden`` to ``tabel``, ``schrijf_csv`` or ``teken_png`` so that a period without
-    any event still appears (with zeros) instead of silently dropping out of the time axis.
-    """
-    if per not in PERIODES:
-        raise ValueError(f"onbekende periode {per!r}; verwacht een van {', '.join(PERIODES)}")
-    labels: list[str] = []
-    dag = van
-    while dag <= tot:
-        label = periode_van(dag, per)
-        if not labels or labels[-1] != label:
-            labels.append(label)
-        dag += timedelta(days=1)
-    return labels
-
-
 def _verzamel(rijen: Iterable[Rij]) -> dict[tuple[str, str], tuple[str, dict[str, int]]]:
     """Sum the counts per (periode, instantie_oin); the query may deliver one soort in several rows."""
     groepen: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
@@ -154,7 +116,7 @@ def tabel(rijen: Iterable[Rij], *, perioden: Iterable[str] = ()) -> list[dict[st
     return uit
 
 
-def _cel(waarde: object) -> object:
+def veilige_cel(waarde: object) -> object:
     """Neutralise text that a spreadsheet program would run as a formula (CSV injection).
 
     Operators open the report in Excel or LibreOffice; an instantie named ``=HYPERLINK(...)`` must
@@ -173,7 +135,7 @@ def schrijf_csv(rijen: Iterable[Rij], out: TextIO, *, perioden: Iterable[str] = 
     schrijver = csv.DictWriter(out, fieldnames=KOLOMMEN)
     schrijver.writeheader()
     for rij in tabel(rijen, perioden=perioden):
-        schrijver.writerow({k: _cel(v) for k, v in rij.items()})
+        schrijver.writerow({k: veilige_cel(v) for k, v in rij.items()})
 
 
 # --- the chart ---------------------------------------------------------------------------------
@@ -252,10 +214,16 @@ def _schaal(maximum: int) -> tuple[int, int]:
         macht *= 10
 
 
-def _legenda(draw: ImageDraw.ImageDraw, font: _Lettertype, breedte: int, boven: int) -> int:
+Reeks = tuple[str, tuple[int, int, int], Sequence[int]]
+"""One series of a bar chart: its name, its colour and a value per label."""
+
+
+def _legenda(
+    draw: ImageDraw.ImageDraw, font: _Lettertype, breedte: int, boven: int, kleuren: dict[str, tuple[int, int, int]]
+) -> int:
     """Draw the legend as centred lines of swatch + name (wrapped on a narrow chart); return its bottom."""
     vak = 12
-    items = [(soort, vak + 6 + _maat(draw, soort, font)[2]) for soort in SOORTEN]
+    items = [(naam, vak + 6 + _maat(draw, naam, font)[2]) for naam in kleuren]
     ruimte = 22
     regels: list[list[tuple[str, int]]] = [[]]
     for item in items:
@@ -270,7 +238,7 @@ def _legenda(draw: ImageDraw.ImageDraw, font: _Lettertype, breedte: int, boven: 
         totaal = sum(w for _, w in regel) + ruimte * (len(regel) - 1)
         x = (breedte - totaal) // 2
         for soort, w in regel:
-            draw.rectangle((x, y, x + vak - 1, y + vak - 1), fill=KLEUREN[soort])
+            draw.rectangle((x, y, x + vak - 1, y + vak - 1), fill=kleuren[soort])
             _schrijf(draw, x + vak + 6, y + (vak - _kaphoogte(draw, font)[1]) / 2, soort, font, _TEKST)
             x += w + ruimte
         y += vak + 8
@@ -311,7 +279,16 @@ def teken_png(
         for soort in SOORTEN:
             totaal[soort] += aantallen[soort]
     labels = sorted(totalen)
+    reeksen = [(soort, KLEUREN[soort], [totalen[p][soort] for p in labels]) for soort in SOORTEN]
+    teken_staven_png(pad, titel, labels, reeksen, breedte=breedte, hoogte=hoogte)
 
+
+def teken_staven_png(
+    pad: Path, titel: str, labels: Sequence[str], reeksen: Sequence[Reeks], *, breedte: int = 1000, hoogte: int = 600
+) -> None:
+    """A grouped bar chart as PNG at ``pad``: a group of bars per label, one bar per series in its colour.
+    Labels turn upright when they do not fit side by side, and only every n-th is shown when even upright
+    labels would overlap; without labels the axes show "geen gegevens"."""
     beeld = Image.new("RGB", (breedte, hoogte), _WIT)
     draw = ImageDraw.Draw(beeld)
     f_titel, f_legenda, f_as, f_leeg = _lettertype(20), _lettertype(13), _lettertype(12), _lettertype(16)
@@ -320,10 +297,10 @@ def teken_png(
     titel = _inkorten(draw, _tekenbaar(titel), f_titel, breedte - 2 * _MARGE)
     titel_b, titel_h = _maat(draw, titel, f_titel)[2], _maat(draw, "Hg", f_titel)[3]
     _schrijf(draw, (breedte - titel_b) / 2, _MARGE - 4, titel, f_titel, _TEKST)
-    legenda_onder = _legenda(draw, f_legenda, breedte, _MARGE - 4 + titel_h + 14)
+    legenda_onder = _legenda(draw, f_legenda, breedte, _MARGE - 4 + titel_h + 14, {n: k for n, k, _ in reeksen})
 
     # The y scale decides the width of the left margin.
-    maximum = max((max(t.values()) for t in totalen.values()), default=0)
+    maximum = max((max(waarden, default=0) for _, _, waarden in reeksen), default=0)
     stap, top = _schaal(maximum)
     y_labels = [_getal(v) for v in range(0, top + 1, stap)] if labels else ["0"]
     links = _MARGE + max(_maat(draw, t, f_as)[2] for t in y_labels) + 10
@@ -353,17 +330,17 @@ def teken_png(
         _schrijf(draw, links + (plot_b - w) / 2, boven + (plot_h - h) / 2, "geen gegevens", f_leeg, _GRIJS)
 
     # Bars: the middle 80 % of each period's slot, split evenly over the soorten.
-    balk = groep * 0.8 / len(SOORTEN)
+    balk = groep * 0.8 / max(1, len(reeksen))
     for i, periode in enumerate(labels):
         begin = links + i * groep + groep * 0.1
-        for j, soort in enumerate(SOORTEN):
-            aantal = totalen[periode][soort]
+        for j, (_, kleur, waarden) in enumerate(reeksen):
+            aantal = waarden[i]
             if not aantal:
                 continue
             x0 = round(begin + j * balk)
             x1 = max(x0, round(begin + (j + 1) * balk) - 1)
             h = max(1, round(aantal / top * plot_h))
-            draw.rectangle((x0, onder - h, x1, onder - 1), fill=KLEUREN[soort])
+            draw.rectangle((x0, onder - h, x1, onder - 1), fill=kleur)
         if i % elke == 0:
             midden = links + (i + 0.5) * groep
             if staand:

@@ -117,3 +117,26 @@ def bevinding_naar_bericht(code: str, nl: str, en: str, xpath: str | None) -> An
 
 def fout_naar_bevinding(exc: GatewayError) -> Any:
     return bevinding_naar_bericht(exc.code, exc.message_nl, exc.message_en, exc.xpath)
+
+
+# --- organisation profiles (ProfielenOpvragen) ----------------------------------------------------
+
+
+def profiel_naar_bericht(p: dict[str, Any]) -> Any:
+    """A profile as chain partners read it (``gateway.profielen.gedeeld_profiel``)."""
+    privacy = p["privacyprotocol"]
+    regie = p["regie"]
+    return B.Profiel(
+        instantie=B.Instantie(oin=p["oin"], naam=p["naam"], vestiging=p["vestiging"]),
+        privacyprotocol=B.Privacyprotocol(**privacy) if privacy else None,
+        doelgroep=p["doelgroep"],
+        signaleringscriteria=p["signaleringscriteria"],
+        procedures=p["procedures"],
+        meldingLooptijdJaren=p["meldingLooptijdJaren"],
+        regie=B.Regierol(
+            magRegievoeren=regie["magRegievoeren"], omschrijving=regie["omschrijving"], voorkeur=regie["voorkeur"]
+        ),
+        gemeente=p["gemeente"],
+        sector=p["sector"],
+        aanwijzingVerplicht=p["aanwijzingVerplicht"],
+    )

@@ -99,6 +99,11 @@ class Melding(Base):
     mb_telefoon: Mapped[str | None] = mapped_column(String(40))
     mb_email: Mapped[str | None] = mapped_column(String(254))
     bronsysteem: Mapped[str] = mapped_column(String(80))
+    # the designated professional's id in the instantie's own system (``meldingsbevoegde``), when known
+    mb_code: Mapped[str | None] = mapped_column(String(80), default=None)
+    # Where the melding is counted (management information): the youth's municipality when it was filed,
+    # else its instantie's; its ending is counted there too, so the stock per municipality adds up.
+    gemeente: Mapped[str | None] = mapped_column(String(4), default=None)
     # Where the melding lives when it is another system's: (system, its meldingId there); its
     # version is ``versie``. None for our own.
     bron_systeem: Mapped[str | None] = mapped_column(String(20), default=None)
@@ -321,6 +326,10 @@ class Telling(Base):
     tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
     soort: Mapped[str] = mapped_column(String(16))
+    # the youth's municipality (population register), else the instantie's; and a number some kinds carry
+    # (``afstemming``: days from the match to the first recorded contact)
+    gemeente: Mapped[str | None] = mapped_column(String(4), default=None)
+    waarde: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class BrpAdres(Base):
@@ -430,3 +439,47 @@ class GesplitstZicht(Base):
     nieuw_grootte: Mapped[int] = mapped_column(BigInteger)
     nieuw_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
     volgnummer: Mapped[int | None] = mapped_column(BigInteger, default=None)  # its entry in our log
+
+
+# --- profile content and designated professionals (``gateway/profielen.py``) ---------------------------
+
+
+class Profielinhoud(Base):
+    """What an instantie's profile says to its chain partners (agreed with the municipality): the privacy
+    protocol in force, target group, signalling criteria, procedures and coordination role; and where it
+    stands (municipality, sector) and whether its filers must be designated. No personal data."""
+
+    __tablename__ = "profielinhoud"
+
+    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"), primary_key=True)
+    privacy_titel: Mapped[str | None] = mapped_column(String(200), default=None)
+    privacy_versie: Mapped[str | None] = mapped_column(String(40), default=None)
+    privacy_link: Mapped[str | None] = mapped_column(String(400), default=None)
+    doelgroep: Mapped[str | None] = mapped_column(Text, default=None)
+    signaleringscriteria: Mapped[str | None] = mapped_column(Text, default=None)
+    procedures: Mapped[str | None] = mapped_column(Text, default=None)
+    regierol: Mapped[str | None] = mapped_column(Text, default=None)
+    regievoorkeur: Mapped[int | None] = mapped_column(Integer, default=None)  # 1 = the municipality's first
+    gemeente: Mapped[str | None] = mapped_column(String(4), default=None)  # CBS municipality code
+    sector: Mapped[str | None] = mapped_column(String(40), default=None)
+    aanwijzing: Mapped[bool | None] = mapped_column(default=None)  # None: on outside development mode
+
+
+class MeldingsbevoegdeRij(Base):
+    """A professional the instantie designated to file (Jeugdwet art. 7.1.3.1): personal data, see
+    docs/privacy.md. A revoked designation keeps its row (log entries and meldingen name the person)."""
+
+    __tablename__ = "meldingsbevoegde"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
+    code: Mapped[str] = mapped_column(String(80))  # the professional's id in the instantie's own system
+    naam: Mapped[str] = mapped_column(String(200))
+    functie: Mapped[str | None] = mapped_column(String(200), default=None)
+    telefoon: Mapped[str | None] = mapped_column(String(40), default=None)
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    actief: Mapped[bool] = mapped_column(default=True)
+    aangewezen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ingetrokken: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    __table_args__ = (UniqueConstraint("instantie_id", "code", name="uq_meldingsbevoegde_code"),)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -24,6 +24,50 @@ class Rapportage:
             .where(m.Telling.tijdstip >= begin, m.Telling.tijdstip < eind)
         )
         return ((t, oin, naam, soort) for t, oin, naam, soort in self.s.execute(q).all())
+
+    def gebeurtenissen(
+        self, begin: datetime, eind: datetime
+    ) -> list[tuple[datetime, str, str, str | None, str | None, str, int | None]]:
+        """Every counted event in [begin, eind) for the publishable figures: (time, instantie OIN, name,
+        sector of its profile, municipality counted in, kind, number it carries)."""
+        q = (
+            select(
+                m.Telling.tijdstip,
+                m.Instantie.oin,
+                m.Instantie.naam,
+                m.Profielinhoud.sector,
+                m.Telling.gemeente,
+                m.Telling.soort,
+                m.Telling.waarde,
+            )
+            .join(m.Instantie, m.Instantie.id == m.Telling.instantie_id)
+            .outerjoin(m.Profielinhoud, m.Profielinhoud.instantie_id == m.Telling.instantie_id)
+            .where(m.Telling.tijdstip >= begin, m.Telling.tijdstip < eind)
+            .order_by(m.Telling.tijdstip, m.Telling.id)
+        )
+        return [tuple(r) for r in self.s.execute(q).all()]  # type: ignore[misc]
+
+    def tellingen_voor(
+        self, begin: datetime, soorten: Sequence[str]
+    ) -> list[tuple[str, str, str | None, str | None, str, int]]:
+        """How many events of each kind in ``soorten`` were counted before ``begin``, per instantie and
+        municipality: (instantie OIN, name, sector, municipality, kind, number). The stock at ``begin``
+        is the filings minus the endings."""
+        q = (
+            select(
+                m.Instantie.oin,
+                m.Instantie.naam,
+                m.Profielinhoud.sector,
+                m.Telling.gemeente,
+                m.Telling.soort,
+                func.count(),
+            )
+            .join(m.Instantie, m.Instantie.id == m.Telling.instantie_id)
+            .outerjoin(m.Profielinhoud, m.Profielinhoud.instantie_id == m.Telling.instantie_id)
+            .where(m.Telling.tijdstip < begin, m.Telling.soort.in_(list(soorten)))
+            .group_by(m.Instantie.oin, m.Instantie.naam, m.Profielinhoud.sector, m.Telling.gemeente, m.Telling.soort)
+        )
+        return [tuple(r) for r in self.s.execute(q).all()]  # type: ignore[misc]
 
     def matches_zonder_afstemming(
         self, ontstaan_uiterlijk: datetime

@@ -28,6 +28,7 @@ from store.models import (
     Signaal,
     WsaBericht,
 )
+from store.register import Register
 from store.sporen import Sporen
 
 # The column values the queries here filter on. The store knows nothing above it: these are its own copies
@@ -339,14 +340,13 @@ class Repository:
     ) -> tuple[int, Sequence[Melding]]:
         return eigen.eigen_meldingen(self.s, instantie_id, status, offset, limit)
 
+    def register(self) -> Register:
+        """What the population register says about a youth (``store/register.py``), in this transaction."""
+        return Register(self.s)
+
     def sporen(self) -> Sporen:
         """What meldingen leave beside their rows (``store/sporen.py``), in this transaction."""
         return Sporen(self.s)
-
-    def levensdata(self, bsn: str) -> tuple[date, date | None] | None:
-        """Birth and death date (None while alive) of ``bsn`` in the population register; None if unknown."""
-        p = self.s.get(BrpPersoon, bsn)
-        return None if p is None else (p.geboortedatum, p.overlijdensdatum)
 
     def jongere(self, jongere_id: int) -> Jongere | None:
         """The youth's row by id (from the session when it is loaded already)."""

@@ -134,6 +134,16 @@ class Retentie:
         )
         return int(getattr(res, "rowcount", 0) or 0)
 
+    def vergeet_bevoegden(self, ingetrokken_voor: datetime) -> int:
+        """Designated professionals whose designation was revoked before ``ingetrokken_voor`` (the log
+        retention): their meldingen were handed over or have ended, and the log payloads naming them are gone."""
+        res = self.s.execute(
+            delete(m.MeldingsbevoegdeRij).where(
+                m.MeldingsbevoegdeRij.actief.is_(False), m.MeldingsbevoegdeRij.ingetrokken < ingetrokken_voor
+            )
+        )
+        return int(getattr(res, "rowcount", 0) or 0)
+
     def vergeet_message_ids(self, voor: datetime) -> None:
         """MessageIDs of signed requests recorded before ``voor`` (their Timestamp can no longer pass)."""
         self.s.execute(delete(m.WsaBericht).where(m.WsaBericht.tijdstip < voor))

@@ -152,10 +152,12 @@ def test_deleted_rows_do_not_linger_in_the_sqlite_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_witness_records_and_revoked_operators_go_after_the_log_retention(tmp_path: Path, backend: str) -> None:
+def test_witness_records_revoked_operators_and_professionals_go_after_the_log_retention(
+    tmp_path: Path, backend: str
+) -> None:
     """Witness records older than the log retention go, except each peer's newest (the next proof starts
     there); a console operator revoked longer ago than the log retention goes, one revoked since stays."""
-    from store.models import Beheerder, Cosignatuur, GetuigdCheckpoint
+    from store.models import Beheerder, Cosignatuur, GetuigdCheckpoint, MeldingsbevoegdeRij
 
     url = create_pg_database() if backend.startswith("postgresql") else f"sqlite:///{tmp_path / 'vir.sqlite3'}"
     settings = Settings(data_dir=tmp_path, database_url=url, log_bewaar_jaren=7)
@@ -193,14 +195,32 @@ def test_witness_records_and_revoked_operators_go_after_the_log_retention(tmp_pa
                         ingetrokken=ingetrokken,
                     )
                 )
+        with db.transaction() as s:
+            instantie = Repository(s).add_instantie(A, "Jeugdzorg Noord", None, nu - timedelta(days=9 * 365))
+            for code, actief, ingetrokken in (
+                ("oud", False, nu - timedelta(days=8 * 365)),
+                ("pas", False, nu - timedelta(days=30)),
+                ("actief", True, None),
+            ):
+                s.add(
+                    MeldingsbevoegdeRij(
+                        instantie_id=instantie.id,
+                        code=code,
+                        naam=f"Professional {code}",
+                        actief=actief,
+                        aangewezen=nu - timedelta(days=9 * 365),
+                        ingetrokken=ingetrokken,
+                    )
+                )
         verslag = onderhoud(settings, db, Logboek(settings, db), nu)
         assert verslag.getuigen_vergeten == 4  # ZVJ 10 and 20, in both tables
-        assert verslag.beheerders_vergeten == 1
+        assert verslag.beheerders_vergeten == 2  # one operator, one designated professional
         with db.transaction(write=False) as s:
             for tabel in (GetuigdCheckpoint, Cosignatuur):
                 over = sorted((r.peer, r.grootte) for r in s.query(tabel))
                 assert over == [("MO", 5), ("ZVJ", 30)], tabel.__tablename__
             assert sorted(b.naam for b in s.query(Beheerder)) == ["Nog Actief", "Pas Ingetrokken"]
+            assert sorted(b.code for b in s.query(MeldingsbevoegdeRij)) == ["actief", "pas"]
     finally:
         db.dispose()
         if backend.startswith("postgresql"):

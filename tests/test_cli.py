@@ -1,9 +1,10 @@
 """The operators' commands, run as a real process (elsewhere the tests call them in process, and keep one
-real run of each command: onderhoud, brp, rapport and worker in test_verwijsindex, pki in test_tls, log
-in test_log, federatie in test_federation)."""
+real run of each command: onderhoud, brp, rapport and worker in test_verwijsindex, rapport jaar in
+test_jaarrapport, pki in test_tls, log in test_log, federatie in test_federation)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -52,3 +53,19 @@ def test_db_upgrade(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("database at newest schema: sqlite:///")
     assert (tmp_path / "data" / "vir-gateway.sqlite3").is_file()
+
+
+def test_instantie_bevoegde(tmp_path: Path) -> None:
+    """Designating, listing and revoking professionals, as an operator runs them (each logged with the
+    operator: tests/test_profielen.py)."""
+    oin = "00000001444444444000"
+    assert _run(tmp_path, "instantie", "add", "--oin", oin, "--naam", "Veilig Thuis Drenthe").returncode == 0
+    r = _run(tmp_path, "instantie", "bevoegde", "add", oin, "--id", "mw-7", "--naam", "Mila Wessels", "--functie=arts")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"oin": oin, "id": "mw-7", "naam": "Mila Wessels", "functie": "arts", "actief": True}
+    r = _run(tmp_path, "instantie", "bevoegde", "list", oin)
+    assert r.returncode == 0 and [b["id"] for b in json.loads(r.stdout)] == ["mw-7"]
+    r = _run(tmp_path, "instantie", "bevoegde", "intrekken", oin, "mw-7")
+    assert r.returncode == 0 and json.loads(r.stdout)["meldingen"] == []
+    again = _run(tmp_path, "instantie", "bevoegde", "intrekken", oin, "mw-7")
+    assert again.returncode != 0 and "not a designated professional" in again.stderr

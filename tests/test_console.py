@@ -56,9 +56,11 @@ def browser() -> Iterator[Browser]:
 
 
 def melding(bericht_id: str, op: str = "111222333") -> bytes:
-    """docs/examples/melding-a.xml (Jeugdzorg Noord, A) with a fresh berichtId, on the BSN ``op``."""
+    """docs/examples/melding-a.xml (Jeugdzorg Noord, A) with a fresh berichtId, on the BSN ``op``, filed by
+    A's designated demo professional (outside development mode only a designated professional files)."""
     body = (ROOT / "docs" / "examples" / "melding-a.xml").read_bytes()
     body = re.sub(rb"<g:berichtId>[^<]+<", f"<g:berichtId>{bericht_id}<".encode(), body)
+    body = body.replace(b"</g:telefoon>", b"</g:telefoon><g:medewerkerId>demo</g:medewerkerId>")
     return body.replace(b">111222333<", f">{op}<".encode())
 
 

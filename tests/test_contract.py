@@ -52,6 +52,9 @@ def test_zeep_loads_the_committed_wsdl_without_warnings() -> None:
         "BerichtValideren",
         "OntvangstbewijsOpvragen",
         "Ping",
+        # organisation profiles and designated professionals
+        "ProfielenOpvragen",
+        "MeldingsbevoegdeAanwijzen",
     }
 
 

@@ -49,6 +49,7 @@ PROVOKED_ELSEWHERE = {
     "VIR-REGIEVOERDER-NIET-TOEGESTAAN": "tests/test_verwijsindex.py::test_coordination_and_follow_up",
     "VIR-AFSTEMMING-DATUM-ONGELDIG": "tests/test_verwijsindex.py::test_coordination_and_follow_up",
     "VIR-MELDINGSBEVOEGDE-ONTBREEKT": "tests/test_verwijsindex.py::test_case_events_follow_the_profile",
+    "VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN": "tests/test_profielen.py::test_designation_and_handover",
     "VIR-ZENDER-ONJUIST": "tests/test_tls.py::test_the_certificate_decides_who_is_calling",
     "VIR-PROXY-NIET-VERTROUWD": "tests/test_tls.py::test_forwarded_certificates_only_from_the_proxy",
     "VIR-CERTIFICAAT-ONGELDIG": "tests/test_tls.py::test_the_gateway_checks_the_forwarded_certificate_again",

@@ -113,6 +113,10 @@ def inhoud(youth: str, systeem: str = "ZVJ", melding_id: str | None = None, vers
     }  # fmt: skip
 
 
+# Outside development mode designation is on: the demo organisations file as their demo professional.
+DEMO_MB = {"naam": "A. Professional", "medewerkerId": "demo"}
+
+
 def _geweigerd_en_gelogd(srv: Server, voor_log: int, code: str, actor: str) -> None:
     fouten = [r for r in log_tail(srv.db_url, voor_log) if r["soort"] == "fout"]
     assert [(r["foutcode"], r["actor"]) for r in fouten] == [(code, actor)]
@@ -122,7 +126,7 @@ def test_a_genuine_peer_is_heard_and_a_stale_version_reveals_nothing(tls_gateway
     a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
     youth, ander = bsn(), bsn()
     for j in (youth, ander):
-        a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": j}, meldingsbevoegde={"naam": "A. Professional"})
+        a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": j}, meldingsbevoegde=DEMO_MB)
     zvj = peer_client(tls_gateway, peer_pki, PEER, "ZVJ")
     eerste = inhoud(youth)
     verzonden = zvj.forward("doorgeven", eerste)
@@ -166,7 +170,7 @@ def test_impostors_on_the_federation_service_are_refused(
     """Each probe once as an upsert (which would answer the local parties) and once as a withdrawal."""
     a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
     youth = bsn()
-    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde=DEMO_MB)
     impostor = peer_client(tls_gateway, peer_pki, oin, systeem, ondertekend=ondertekend)
     bericht = inhoud(youth, systeem=bron)
     for soort, wat in (("doorgeven", bericht), ("intrekken", {"bron": bericht["bron"]})):

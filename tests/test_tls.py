@@ -117,24 +117,32 @@ def test_the_certificate_decides_who_is_calling(tls_server: Server, ontwikkel_pk
     assert fault_code(exc.value) == "VIR-ZENDER-ONJUIST"
 
     j = {"bsn": bsn()}
-    mb = {"naam": "A. Professional"}
+    # Outside development mode only designated professionals file, also for the demo organisations
+    # (their designated professional is "demo"), and reads name a designated professional.
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        a.MeldingAfgeven(stuurgegevens=sg(A), jongere=j, meldingsbevoegde={"naam": "A. Professional"})
+    assert fault_code(exc.value) == "VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN"
+    mb = {"naam": "A. Professional", "medewerkerId": "demo"}
     ma = a.MeldingAfgeven(stuurgegevens=sg(A), jongere=j, meldingsbevoegde=mb)
-    mb_b = b.MeldingAfgeven(stuurgegevens=sg(B), jongere=j, meldingsbevoegde={"naam": "B. Professional"})
+    mb_b = b.MeldingAfgeven(stuurgegevens={**sg(B), "gebruiker": "demo"}, jongere=j, meldingsbevoegde={"naam": "B"})
     # A sees B only as the contact card of its own match, and cannot touch B's melding.
     voor = log_size(tls_server.db_url)
-    [match] = a.MatchesOpvragen(stuurgegevens={**sg(A), "gebruiker": "medewerker-0815"}).match
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        a.MatchesOpvragen(stuurgegevens={**sg(A), "gebruiker": "medewerker-0815"})
+    assert fault_code(exc.value) == "VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN"
+    [match] = a.MatchesOpvragen(stuurgegevens={**sg(A), "gebruiker": "demo"}).match
     assert match.meldingId == ma.meldingId and [p.instantie.oin for p in match.partij] == [B]
     # The read is in the access log: who, on whose certificate, and which match of which melding.
     [inzage] = [r for r in log_tail(tls_server.db_url, voor + 1) if r["soort"] == "inzage"]
     gelezen = json.loads(bytes(inzage["payload"]))
     assert (inzage["actor"], inzage["operatie"]) == (A, "MatchesOpvragen")
-    assert (gelezen["gebruiker"], gelezen["geauthenticeerd"]) == ("medewerker-0815", A)
+    assert (gelezen["gebruiker"], gelezen["geauthenticeerd"]) == ("demo", A)
     assert gelezen["gezien"] == [{"meldingId": ma.meldingId, "matchId": match.matchId, "soort": "clientmatch"}]
     assert j["bsn"] not in json.dumps(gelezen)
     for op in ("MatchesOpvragen", "MeldingBeeindigen"):
         kw: dict[str, Any] = {"reden": "onterecht"} if op == "MeldingBeeindigen" else {}
         with pytest.raises(zeep.exceptions.Fault) as exc:
-            getattr(a, op)(stuurgegevens={**sg(A), "gebruiker": "mw-0815"}, meldingId=mb_b.meldingId, **kw)
+            getattr(a, op)(stuurgegevens={**sg(A), "gebruiker": "demo"}, meldingId=mb_b.meldingId, **kw)
         assert fault_code(exc.value) == "VIR-MELDING-NIET-EIGEN"
 
     # A suspended instantie is refused although its certificate is fine.

@@ -255,7 +255,8 @@ def test_family_matches_from_a_generated_population(omgeving: Omgeving) -> None:
     mx = afgeven(o, A, {"bsn": x})
     assert mx.match == []
     my = afgeven(o, B, {"bsn": y})
-    assert [(m.soort, [p.instantie.oin for p in m.partij]) for m in my.match] == []  # no client match
+    # no client match; the family match it creates is in the answer, flagged as such
+    assert [(m.soort, [p.instantie.oin for p in m.partij]) for m in my.match] == [("gezinsmatch", [A])]
     sa, sb = o.signalen(A), o.signalen(B)
     assert [(s.soort, s.match.soort, s.meldingId) for s in sa] == [("nieuweMatch", "gezinsmatch", mx.meldingId)]
     assert [(s.soort, s.match.soort, s.meldingId) for s in sb] == [("nieuweMatch", "gezinsmatch", my.meldingId)]

@@ -25,6 +25,14 @@ def plus_jaren(d: date, jaren: int) -> date:
         return d.replace(year=d.year + jaren, day=28)
 
 
+def _jaren_nl(n: int) -> str:
+    return f"{n} jaar"
+
+
+def _years_en(n: int) -> str:
+    return f"{n} year" if n == 1 else f"{n} years"
+
+
 @dataclass(frozen=True)
 class Regels:
     max_melding_jaren: int = 2
@@ -69,8 +77,8 @@ class Regels:
             return uiterste
         if gevraagd <= vandaag or gevraagd > uiterste:
             raise RuleError(
-                f"(uiterlijk {uiterste.isoformat()})",
-                detail_en=f"(at most {uiterste.isoformat()})",
+                f"(uiterlijk {uiterste.isoformat()}: {_jaren_nl(self.max_melding_jaren)} na het afgeven)",
+                detail_en=f"(at most {uiterste.isoformat()}: {_years_en(self.max_melding_jaren)} after filing)",
                 code="VIR-EINDDATUM-ONGELDIG",
                 xpath=xpath,
                 veld="geplandeEinddatum",

@@ -18,6 +18,15 @@ from store import models as m
 
 
 class Gezin(Kern):
+    def _gezinsbeelden(self, melding: m.Melding) -> tuple[MatchBeeld, ...]:
+        """The family match of the melding's youth as its party sees it, when it sees anyone (a filing's
+        answer shows it next to the client match: cards only, flagged by its kind)."""
+        match = self.repo.actieve_match(melding.jongere_id, MatchSoort.GEZINSMATCH)
+        if match is None or melding.id not in json.loads(match.leden or "{}").get("kijkers", []):
+            return ()
+        beeld = self._gezinsbeeld(match, melding, None)
+        return (beeld,) if beeld.partijen else ()
+
     def _gezin_na_wijziging(self, jongere_id: int, sleutel: str) -> None:
         """The youth's meldingen changed: recompute its family match and those of its related youths."""
         if not sleutel.startswith("bsn:") or not self._brp_gevuld():
@@ -95,5 +104,5 @@ class Gezin(Kern):
             status = MatchStatus.BEEINDIGD if not na else MatchStatus.ACTIEF
             beeld = MatchBeeld(match.match_id, wie.melding_id, MatchSoort.GEZINSMATCH, status, match.ontstaan, partijen)
             if soort == SignaalSoort.NIEUWE_MATCH:
-                self._tel(wie.instantie_id, "gezinsmatches")
+                self._tel(wie.instantie_id, "gezinsmatches", jongere_id=wie.jongere_id)
             self._signaal(wie.instantie_id, soort, wie.melding_id, self._met_regie(beeld, match).to_json())

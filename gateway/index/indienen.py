@@ -57,7 +57,7 @@ class Indienen(Gezin):
         einddatum = self.einddatum(zender, gevraagde_einddatum, self.vandaag)
         if jongere.sleutel.startswith("bsn:") and self._brp_gevuld():
             # Before the youth's row exists: a refused filing leaves nothing behind.
-            self.regels.controleer_register(self.repo.levensdata(jongere.sleutel[4:]), self.vandaag)
+            self.regels.controleer_register(self.repo.register().levensdata(jongere.sleutel[4:]), self.vandaag)
         jongere_id = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
         bekend = self.repo.meldingen_van_jongere(jongere_id)
         actieve = [a for a in bekend if a.status == MeldingStatus.ACTIEF]
@@ -65,14 +65,16 @@ class Indienen(Gezin):
         if any(a.instantie_id == zender.id for a in actieve):
             raise RuleError(code="VIR-MELDING-BESTAAT-AL", veld="jongere")
         melding = self._nieuwe_melding(zender.id, jongere_id, meldingsbevoegde, einddatum, bronsysteem, afgeschermd)
+        melding.gemeente = self._gemeente(zender.id, jongere_id)
         self.repo.insert(melding)
-        self._tel(zender.id, "meldingen")
+        self._tel_in(melding.gemeente, zender.id, "meldingen")
         self._doorgeven(melding, zender, jongere.sleutel)
         beelden, match = self._toetreden(melding, actieve, self.repo.actieve_match)
         if match is not None:
             self._schrijf_match(match)
         kaarten = self._archiefsignaal(melding, zender, archief)
         self._gezin_na_wijziging(jongere_id, jongere.sleutel)
+        beelden = (*beelden, *self._gezinsbeelden(melding))
         return Afgegeven(melding.melding_id, einddatum, beelden, kaarten)
 
     def _nieuwe_melding(

@@ -69,6 +69,7 @@ class Kern:
         self.outbox = outbox
         self._brp: bool | None = None
         self._afstemming: dict[int, date | None] = {}
+        self._gemeenten: dict[tuple[str, int], str | None] = {}  # where counts belong, asked once per request
         # Signals and counts of this request, written by ``afronden`` (plain column values: building ORM
         # objects for them costs more than writing them).
         self._signalen: list[dict[str, Any]] = []
@@ -93,8 +94,28 @@ class Kern:
             }
         )
 
-    def _tel(self, instantie_id: int, soort: str) -> None:
-        self._tellingen.append({"tijdstip": self.nu, "instantie_id": instantie_id, "soort": soort})
+    def _gemeente(self, instantie_id: int, jongere_id: int | None = None) -> str | None:
+        """Where a count belongs (docs/rapportage.md): the youth's municipality in the population register,
+        else the instantie's (its profile); None when neither is known."""
+        if jongere_id is not None and self._brp_gevuld():
+            if ("jongere", jongere_id) not in self._gemeenten:
+                self._gemeenten["jongere", jongere_id] = self.repo.register().gemeente_van_jongere(jongere_id)
+            if (woont := self._gemeenten["jongere", jongere_id]) is not None:
+                return woont
+        if ("instantie", instantie_id) not in self._gemeenten:
+            self._gemeenten["instantie", instantie_id] = self.repo.register().gemeente_van_instantie(instantie_id)
+        return self._gemeenten["instantie", instantie_id]
+
+    def _tel(self, instantie_id: int, soort: str, *, jongere_id: int | None = None, waarde: int | None = None) -> None:
+        """Count an event of the instantie for management information, where ``_gemeente`` places it;
+        ``waarde`` for kinds that carry a number (never a youth)."""
+        self._tel_in(self._gemeente(instantie_id, jongere_id), instantie_id, soort, waarde)
+
+    def _tel_in(self, gemeente: str | None, instantie_id: int, soort: str, waarde: int | None = None) -> None:
+        """Count an event in ``gemeente`` (None: unknown)."""
+        self._tellingen.append(
+            {"tijdstip": self.nu, "instantie_id": instantie_id, "soort": soort, "gemeente": gemeente, "waarde": waarde}
+        )
 
     def afronden(self) -> None:
         """Write the signals and counts of the request: one executemany per table. Signal numbers are
@@ -247,5 +268,5 @@ class Kern:
             else:
                 beeld = self._beeld(match, eigen, actieve, instanties)
                 if kennisgeving.soort == SignaalSoort.NIEUWE_MATCH:
-                    self._tel(kennisgeving.instantie, "clientmatches")
+                    self._tel(kennisgeving.instantie, "clientmatches", jongere_id=match.jongere_id)
             self._signaal(kennisgeving.instantie, kennisgeving.soort, eigen.melding_id, beeld.to_json())

@@ -67,8 +67,9 @@ class Reeks(Indienen):
             melding = self._nieuwe_melding(
                 zender.id, jongere_id, aanvraag.meldingsbevoegde, einddatum, bronsysteem, aanvraag.afgeschermd
             )
+            melding.gemeente = self._gemeente(zender.id)  # the register is empty on this path
             meldingen.append(melding)
-            self._tel(zender.id, "meldingen")
+            self._tel_in(melding.gemeente, zender.id, "meldingen")
             self._doorgeven(melding, zender, aanvraag.jongere.sleutel)
             beelden, match = self._toetreden(melding, actieve, clientmatches.get)
             if match is not None:

@@ -27,6 +27,7 @@ class Regie(Kern):
         if match.regievoerder_id != kandidaat.instantie_id:
             match.regievoerder_id = kandidaat.instantie_id
             self.repo.flush()
+            self._tel(kandidaat.instantie_id, "regie", jongere_id=match.jongere_id)
             self._regie_gewijzigd(match, zender.id)
         return self._beeld(match, eigen, self.repo.actieve_meldingen(match.jongere_id), instanties)
 
@@ -35,8 +36,12 @@ class Regie(Kern):
         match, eigen = self._eigen_match(zender, match_id)
         if datum > self.vandaag or datum < match.ontstaan.date():
             raise RuleError(code="VIR-AFSTEMMING-DATUM-ONGELDIG", veld="datum")
+        # The first contact recorded on the match carries the days since the match arose (the median is
+        # management information); later ones are counted only.
+        eerste = self.repo.laatste_afstemming(match.id) is None
         self.repo.insert(m.Afstemming(match_id=match.id, instantie_id=zender.id, datum=datum, vastgelegd=self.nu))
-        self._tel(zender.id, "afstemmingen")
+        dagen = (datum - match.ontstaan.date()).days if eerste else None
+        self._tel(zender.id, "afstemmingen", jongere_id=match.jongere_id, waarde=dagen)
         actieve = self.repo.actieve_meldingen(match.jongere_id)
         return self._beeld(match, eigen, actieve, self.repo.instanties_by_id(a.instantie_id for a in actieve))
 

@@ -8,6 +8,7 @@ from datetime import date
 
 from gateway.domain import matching
 from gateway.domain.model import Meldingsbevoegde
+from gateway.domain.onderdrukking import EINDE_TELLING
 from gateway.domain.regels import plus_jaren
 from gateway.domain.soorten import ARCHIVEREN, BUITEN_FILER, MatchStatus, MeldingStatus, Reden, SignaalSoort
 from gateway.index.indienen import Afgegeven, Indienen
@@ -79,8 +80,12 @@ class Wijzigen(Indienen):
         melding.versie += 1
         self.repo.flush()
         self._gezin_na_wijziging(melding.jongere_id, jongere.sleutel)
+        # Counted where its filing was counted (None for one filed before counts had a municipality), so
+        # the stock per municipality adds up (docs/rapportage.md).
         if reden == Reden.VERLOPEN:
-            self._tel(melding.instantie_id, "verlopen")
+            self._tel_in(melding.gemeente, melding.instantie_id, "verlopen")
+        if eigen:  # management information: endings by reason
+            self._tel_in(melding.gemeente, melding.instantie_id, EINDE_TELLING[Reden(reden)])
         if eigen and reden in BUITEN_FILER:
             # Its record system stays in sync: the reason only, nothing of the youth (it outlives the melding).
             self._signaal(melding.instantie_id, SignaalSoort.MELDING_BEEINDIGD, melding.melding_id, {"reden": reden})
