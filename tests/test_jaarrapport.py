@@ -45,6 +45,7 @@ from gateway.config import Settings
 from gateway.domain.jongere import Jongere
 from gateway.domain.model import Meldingsbevoegde
 from gateway.domain.regels import Regels, plus_jaren
+from gateway.domain.soorten import Reden
 from gateway.index import Verwijsindex
 from gateway.onderhoud import onderhoud
 from store.db import Database
@@ -58,7 +59,7 @@ JAAR = 2026
 PERSONEN = int(os.environ.get("VIR_TEST_JAAR_PERSONEN", "10000"))
 REGELS = Regels()
 REDEN_SOORT = {"onterecht": "onterecht", "risicoWeggenomen": "risicoWeggenomen", "verlopen": "verlopen",
-               "leeftijd": "leeftijd", "overlijden": "overlijden"}  # fmt: skip
+               "leeftijd": "leeftijd", "overlijden": "overlijden", "gewist": "gewist"}  # fmt: skip
 KOLOMMEN = ("stand_begin", "meldingen", "beeindigd", *REDEN_SOORT, "stand_eind", "clientmatches",
             "gezinsmatches", "regie", "afstemmingen", "eerste_contact")  # fmt: skip
 # (OIN, name, sector, municipality of the profile, may coordinate)
@@ -210,6 +211,15 @@ class Simulatie:
         with self.index(nu) as (repo, index):
             index.beeindigen(repo.instantie(melding.oin), melding.melding_id, reden)
         self.geeindigd(nu, melding, reden)
+
+    def wissen(self, nu: datetime, jongere: str) -> None:
+        """The data subject's erasure ends every active melding of the youth (as ``betrokkene wissen``)."""
+        for melding in [m for m in self.actief[jongere].values() if m.melding_id]:
+            with self.index(nu) as (repo, index):
+                rij = repo.melding(melding.melding_id)
+                assert rij is not None
+                index.einde(rij, Reden.GEWIST)
+            self.geeindigd(nu, melding, "gewist")
 
     def regie(self, nu: datetime, jongere: str) -> None:
         match_id, _ = self.match[jongere]
@@ -379,6 +389,8 @@ def _simuleer(sim: Simulatie, logboek: Any, rng: random.Random) -> None:
         if actief and rng.random() < 0.7:
             melding = rng.choice(actief)
             sim.beeindigen(nu, melding, rng.choice(("onterecht", "risicoWeggenomen", "risicoWeggenomen")))
+        if dag.day == 15 and dag.month % 3 == 0 and actief:  # a data subject's erasure, once a quarter
+            sim.wissen(nu + timedelta(minutes=1), rng.choice(sorted({m.jongere for m in actief})))
         met_match = sorted(sim.match)
         if met_match and rng.random() < 0.35:
             sim.regie(nu + timedelta(minutes=5), rng.choice(met_match))
