@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway import beheerlog, config
+from gateway.errors import ServerError
+from gateway.log.token import TokenSleutel
+from gateway.wss.onderteken import laad_sleutel
 from store import outbox
 from store.db import Database
 from store.getuigen import Getuigen
@@ -157,7 +160,17 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     if ca := args.ca or settings.tls_ca:
         tls["verify"] = str(ca)
     wss_key, wss_cert = args.wss_key or settings.wss_key, args.wss_cert or settings.wss_cert
-    ondertekening = (Path(wss_key).read_bytes(), Path(wss_cert).read_bytes()) if wss_key and wss_cert else None
+    ondertekening = None
+    if wss_key and wss_cert:
+        cert_pem = Path(wss_cert).read_bytes()
+        try:
+            sleutel = laad_sleutel(wss_key, cert_pem)
+            if isinstance(sleutel, TokenSleutel):
+                sleutel.controleer()  # a wrong PIN or missing token: one line now, not a fault per behaviour
+        except ServerError as exc:
+            print(f"the WS-Security key cannot be used: {exc}", file=sys.stderr)
+            return 3
+        ondertekening = (sleutel, cert_pem)
     kit = Kit(
         args.url,
         ontvanger=args.ontvanger,
@@ -222,7 +235,9 @@ def add_parser(sub: Any) -> None:
     k.add_argument("--cert", help="PEM client certificate (default: VIR_TLS_CLIENT_CERT)")
     k.add_argument("--key", help="its PEM key (default: VIR_TLS_CLIENT_KEY)")
     k.add_argument("--ca", help="PEM CA bundle for the peer's server certificate (default: VIR_TLS_CA)")
-    k.add_argument("--wss-key", help="PEM key that signs the messages (default: VIR_WSS_KEY)")
+    k.add_argument(
+        "--wss-key", help="PEM key, or pkcs11: URI of a token key, that signs the messages (default: VIR_WSS_KEY)"
+    )
     k.add_argument("--wss-cert", help="its PEM certificate, as the peer registered it (default: VIR_WSS_CERT)")
     k.add_argument("--timeout", type=float, default=20.0, help="seconds per call")
     k.set_defaults(fn=cmd_conformance)

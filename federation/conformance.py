@@ -40,6 +40,7 @@ from lxml import etree
 from federation.client import soap_dienst
 from federation.ondertekening import Ondertekenen
 from gateway import ns
+from gateway.log.token import TokenSleutel
 
 _BINDING = f"{{{ns.FEDERATIE}}}FederatieSoap11Binding"
 
@@ -96,7 +97,7 @@ class Kit:
         systeem: str,
         oin: str,
         tls: dict[str, Any] | None = None,
-        ondertekening: tuple[bytes, bytes] | None = None,
+        ondertekening: tuple[bytes | TokenSleutel, bytes] | None = None,
         timeout: float = 20.0,
     ) -> None:
         self.url = url

@@ -1,9 +1,10 @@
 """Signing what we send to peers and push endpoints (Digikoppeling WUS 2W-be-S), as a zeep plugin.
 
-Configured with ``VIR_WSS_KEY`` and ``VIR_WSS_CERT``: every outgoing message then carries WS-Addressing
-headers and a WS-Security signature over Body, Timestamp and those headers (``gateway.wss.onderteken``),
-which the receiver verifies against the certificate it registered for us. The plugin runs before zeep's
-history plugin, so the message log holds the envelope exactly as signed and sent.
+Configured with ``VIR_WSS_KEY`` (a PEM file, or a ``pkcs11:`` URI of a key in a token) and ``VIR_WSS_CERT``:
+every outgoing message then carries WS-Addressing headers and a WS-Security signature over Body, Timestamp
+and those headers (``gateway.wss.onderteken``), which the receiver verifies against the certificate it
+registered for us. The plugin runs before zeep's history plugin, so the message log holds the envelope
+exactly as signed and sent.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from lxml import etree
 from zeep import Plugin
 
 from gateway.config import Settings
+from gateway.log.token import TokenSleutel
 from gateway.wss import onderteken
+from gateway.wss.onderteken import laad_sleutel
 
 
 class Ondertekenen(Plugin):
-    def __init__(self, sleutel_pem: bytes, certificaat_pem: bytes) -> None:
+    def __init__(self, sleutel_pem: bytes | TokenSleutel, certificaat_pem: bytes) -> None:
         self.sleutel = sleutel_pem
         self.certificaat = certificaat_pem
 
@@ -40,4 +43,5 @@ def plugins(settings: Settings) -> list[Any]:
     """The signing plugin when a WS-Security key is configured, else none."""
     if settings.wss_key is None or settings.wss_cert is None:
         return []
-    return [Ondertekenen(settings.wss_key.read_bytes(), settings.wss_cert.read_bytes())]
+    cert_pem = settings.wss_cert.read_bytes()
+    return [Ondertekenen(laad_sleutel(settings.wss_key, cert_pem), cert_pem)]

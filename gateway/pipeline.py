@@ -41,10 +41,12 @@ from gateway.index import Verwijsindex
 from gateway.log import uitwissing
 from gateway.log.logboek import Logboek, key_paths
 from gateway.log.regel import Logregel
+from gateway.log.token import TokenSleutel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
 from gateway.render import als_xml
 from gateway.uitvoer import spoor
+from gateway.wss.onderteken import laad_sleutel
 from store.db import Database, DatabaseUnavailable
 from store.outbox import Outbox
 from store.repository import Repository
@@ -119,14 +121,17 @@ class Deps:
             return Repository(s).onthoud_message_id(message_id, datetime.now(UTC)) is False
 
     @cached_property
-    def ondertekening(self) -> tuple[bytes, bytes]:
+    def ondertekening(self) -> tuple[bytes | TokenSleutel, bytes]:
         """Key and certificate (PEM) that sign our answers to signed requests: ``VIR_WSS_KEY``/``VIR_WSS_CERT``,
-        else the key that signs log checkpoints."""
+        else the key that signs log checkpoints. Either key may be a ``pkcs11:`` URI: the key in that token
+        (``laad_sleutel``), whose session this process opens on its first signature."""
         s = self.settings
         if s.wss_key is not None and s.wss_cert is not None:
-            return s.wss_key.read_bytes(), s.wss_cert.read_bytes()
-        key, cert, _ = key_paths(s)
-        return key.read_bytes(), cert.read_bytes()
+            key, cert = s.wss_key, s.wss_cert
+        else:
+            key, cert, _ = key_paths(s)
+        cert_pem = cert.read_bytes()
+        return laad_sleutel(key, cert_pem), cert_pem
 
 
 @dataclass

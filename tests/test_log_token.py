@@ -38,8 +38,9 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
 
-def _token(tmp: Path, kind: str) -> dict[str, str]:
-    """A fresh SoftHSM2 token with one imported key; the PEM key file is gone afterwards."""
+def _token(tmp: Path, kind: str, *, key_pem: bytes | None = None, cert_pem: bytes | None = None) -> dict[str, str]:
+    """A fresh SoftHSM2 token with one imported key (a new one of ``kind``, or ``key_pem`` with its
+    certificate ``cert_pem``); the PEM key file is gone afterwards."""
     softhsm = shutil.which("softhsm2-util")
     assert softhsm and Path(MODULE).exists(), "SoftHSM2 (Debian package softhsm2) is required"
     (tmp / "tokens").mkdir(parents=True)
@@ -50,6 +51,9 @@ def _token(tmp: Path, kind: str) -> dict[str, str]:
     subprocess.run(
         [softhsm, "--init-token", "--free", "--label", "vir-log", "--pin", "1234", "--so-pin", "5678"], **run
     )
+    if key_pem is not None and cert_pem is not None:
+        (tmp / "key.pem").write_bytes(key_pem)
+        return _import(tmp, softhsm, run, cert_pem, conf)
     key: Any = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if kind == "rsa"
@@ -67,10 +71,14 @@ def _token(tmp: Path, kind: str) -> dict[str, str]:
         .not_valid_after(now + dt.timedelta(days=30))
         .sign(key, hashes.SHA256())
     )
-    key_file = tmp / "key.pem"
-    key_file.write_bytes(
+    (tmp / "key.pem").write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
+    return _import(tmp, softhsm, run, cert.public_bytes(serialization.Encoding.PEM), conf)
+
+
+def _import(tmp: Path, softhsm: str, run: dict[str, Any], cert_pem: bytes, conf: Path) -> dict[str, str]:
+    key_file = tmp / "key.pem"
     subprocess.run(
         [
             softhsm,
@@ -88,7 +96,7 @@ def _token(tmp: Path, kind: str) -> dict[str, str]:
         **run,
     )
     key_file.unlink()
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "cert.pem").write_bytes(cert_pem)
     (tmp / "pin").write_text("1234\n")
     return {
         "SOFTHSM2_CONF": str(conf),

@@ -12,7 +12,9 @@ ECDSA. For RSA the token hashes and signs (CKM_SHA256_RSA_PKCS); for ECDSA this 
 the token signs the digest (CKM_ECDSA: every token has it, CKM_ECDSA_SHA256 not; the digest is no
 secret). SHA-256 only, as for PEM keys. The library is loaded and the session opened on first use,
 in the process that signs (a PKCS#11 session does not survive ``fork``), and a lock keeps one
-signature at a time per session.
+signature at a time per session. On opening, the token signs a fixed text that must verify with the
+certificate's public key: a key that does not belong to the certificate is refused before it signs
+anything.
 python-pkcs11 is needed only when such a URI is configured (``pip install 'vir-gateway[hsm]'``).
 """
 
@@ -27,6 +29,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
@@ -133,12 +136,35 @@ class TokenSleutel:
                 kwargs["label"] = self.uri.object
             if self.uri.id:
                 kwargs["id"] = self.uri.id
-            key = session.get_key(**kwargs)
+            key: Any = session.get_key(**kwargs)
+            mechanism = Mechanism.ECDSA if self.is_ec else Mechanism.SHA256_RSA_PKCS
+            proef = key.sign(hashlib.sha256(_PROEF).digest() if self.is_ec else _PROEF, mechanism=mechanism)
         except (pkcs11.PKCS11Error, RuntimeError, OSError) as exc:
             raise ServerError(f"the PKCS#11 key {self.uri} cannot be used: {type(exc).__name__}") from exc
-        self._mechanism = Mechanism.ECDSA if self.is_ec else Mechanism.SHA256_RSA_PKCS
+        if not self._past(proef):
+            raise ServerError(f"the PKCS#11 key {self.uri} does not belong to the certificate")
+        self._mechanism = mechanism
         self._session, self._key, self._pid = session, key, os.getpid()
         return key
+
+    def _past(self, proef: bytes) -> bool:
+        """Whether the token's signature over ``_PROEF`` verifies with the certificate's public key: the
+        key/certificate check a PEM key gets by comparing public keys, for a key whose public half the
+        token need not hold (a private key object carries no EC point)."""
+        try:
+            if isinstance(self._public, ec.EllipticCurvePublicKey):
+                self._public.verify(_der(proef), _PROEF, ec.ECDSA(hashes.SHA256()))
+            else:
+                self._public.verify(proef, _PROEF, padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def controleer(self) -> None:
+        """Open the token now (PIN, key, certificate check) rather than on the first signature;
+        ``ServerError`` when it cannot be used."""
+        with self._lock:
+            self._open()
 
     def public_key(self) -> Any:
         return self._public
@@ -162,11 +188,14 @@ class TokenSleutel:
                 raw: bytes = key.sign(hashlib.sha256(data).digest() if self.is_ec else data, mechanism=self._mechanism)
             except Exception as exc:
                 raise ServerError(f"the PKCS#11 token refused to sign: {type(exc).__name__}") from exc
-        if not self.is_ec:
-            return raw
-        # The token gives r || s; cryptography's contract (and signxml) expect DER.
-        half = len(raw) // 2
-        return utils.encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))
+        return _der(raw) if self.is_ec else raw
+
+
+def _der(raw: bytes) -> bytes:
+    """A token's ECDSA signature (r || s) as DER, what cryptography's contract (and signxml) expect."""
+    half = len(raw) // 2
+    return utils.encode_dss_signature(int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big"))
 
 
 _PKCS1v15 = padding.PKCS1v15
+_PROEF = b"vir-gateway: does this token key belong to the certificate?"

@@ -6,6 +6,7 @@ import base64
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -20,6 +21,8 @@ from signxml import (
 from signxml.algorithms import SignatureConstructionMethod
 
 from gateway import ns
+from gateway.log import token
+from gateway.log.token import TokenSleutel
 from gateway.ns import DS, WSA, WSA_ANONIEM, WSSE, WSU
 from gateway.wss.basis import (
     BASE64_BINARY,
@@ -96,9 +99,17 @@ def _zet_wsa(header: etree._Element, naam: str, waarde: str | None, standaard: C
     el.text = waarde
 
 
+def laad_sleutel(pad: Path | str, certificaat_pem: bytes) -> bytes | TokenSleutel:
+    """What ``onderteken`` signs with: the PEM key file's bytes, or for a ``pkcs11:`` URI (RFC 7512,
+    ``gateway/log/token.py``) the key in that token, opened on its first signature."""
+    if token.is_token_uri(pad):
+        return TokenSleutel(token.parse_uri(str(pad)), certificaat_pem)
+    return Path(pad).read_bytes()
+
+
 def onderteken(
     envelope: bytes,
-    sleutel_pem: bytes,
+    sleutel_pem: bytes | TokenSleutel,
     certificaat_pem: bytes,
     *,
     nu: datetime,
@@ -117,6 +128,10 @@ def onderteken(
     over the Body, the Timestamp and every WS-Addressing header. The KeyInfo points at the token
     with a SecurityTokenReference, as WSS 1.0 prescribes.
 
+    ``sleutel_pem``: a PEM private key, or a key in a PKCS#11 token (``laad_sleutel``), which signs
+    there; the token checks on opening that its key belongs to the certificate it was given
+    (``ServerError`` if not, or when the token cannot be used).
+
     Raises ``ValueError`` for an envelope that cannot be signed (no SOAP envelope, already has a
     Security header, no Action to be found) or a key that does not belong to the certificate.
     """
@@ -124,15 +139,24 @@ def onderteken(
     if geldig <= timedelta(0):
         raise ValueError("geldig must be positive")
     cert = x509.load_pem_x509_certificate(certificaat_pem)
-    sleutel = serialization.load_pem_private_key(sleutel_pem, password=None)
-    if isinstance(sleutel, rsa.RSAPrivateKey):
-        methode = SignatureMethod.RSA_SHA256
-    elif isinstance(sleutel, ec.EllipticCurvePrivateKey):
-        methode = SignatureMethod.ECDSA_SHA256
+    sleutel: Any
+    if isinstance(sleutel_pem, TokenSleutel):
+        # It signs in the token, which checks on opening that its key belongs to the certificate the
+        # TokenSleutel was given; that must be this one (compared below), as for a PEM key.
+        sleutel = sleutel_pem
+        methode = SignatureMethod.ECDSA_SHA256 if sleutel.is_ec else SignatureMethod.RSA_SHA256
+        gedeeld = sleutel.public_key()
     else:
-        raise ValueError("only RSA and EC keys can sign under this profile")
+        sleutel = serialization.load_pem_private_key(sleutel_pem, password=None)
+        if isinstance(sleutel, rsa.RSAPrivateKey):
+            methode = SignatureMethod.RSA_SHA256
+        elif isinstance(sleutel, ec.EllipticCurvePrivateKey):
+            methode = SignatureMethod.ECDSA_SHA256
+        else:
+            raise ValueError("only RSA and EC keys can sign under this profile")
+        gedeeld = sleutel.public_key()
     openbaar = serialization.PublicFormat.SubjectPublicKeyInfo
-    if sleutel.public_key().public_bytes(serialization.Encoding.DER, openbaar) != cert.public_key().public_bytes(
+    if gedeeld.public_bytes(serialization.Encoding.DER, openbaar) != cert.public_key().public_bytes(
         serialization.Encoding.DER, openbaar
     ):
         raise ValueError("the key does not belong to the certificate")
