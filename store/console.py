@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from store.getuigen import Getuigen, Stand
 from store.models import Beheerder, Checkpoint, FederatieUitgaand, Instantie, LogregelRij, Peer
 
 STATUSSEN = ("wachtend", "bezig", "afgeleverd", "dood")
@@ -221,3 +222,8 @@ def beheerder(s: Session, naam: str) -> Beheerder | None:
 
 def beheerder_met_afdruk(s: Session, vingerafdruk: str) -> Beheerder | None:
     return s.execute(select(Beheerder).where(Beheerder.vingerafdruk == vingerafdruk)).scalar_one_or_none()
+
+
+def getuigen(s: Session) -> list[Stand]:
+    """Per registered peer: the newest of our checkpoints it cosigned and when, and its split views."""
+    return Getuigen(s).stand()

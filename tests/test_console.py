@@ -515,3 +515,43 @@ def test_behind_a_proxy_the_forwarded_certificate_is_checked_against_the_operato
     status, _ = _get(gesloten, "/beheer/", "10.0.0.9", auditor)
     assert status.startswith("403") and entries(db_url, voor, foutcode="VIR-BEHEER-NIET-INGERICHT")
     app.deps.db.dispose()
+
+
+def test_the_overview_shows_each_peers_cosignature_and_split_views_prominently(omgeving: Omgeving) -> None:
+    """Over HTTP: per peer the newest of our checkpoints it cosigned (or "nog geen"), and a split view as an
+    alert above the log section."""
+    o, url = omgeving, omgeving.server.url
+    for systeem, oin in (("MOP", "00000003000000000000"), ("VIS2", "00000004000000000000")):
+        o.sql("INSERT INTO peer (systeem, url, oin, actief) VALUES (:s, 'https://peer.invalid/v1/federatie', :oin, :t)",
+              s=systeem, oin=oin, t=True)  # fmt: skip
+
+    def overzicht() -> str:
+        r = requests.get(f"{url}/beheer/", cert=o.paar("auditor"), verify=str(o.ketenpki / "ca.pem"), timeout=30)
+        assert r.status_code == 200, r.text
+        return r.text
+
+    def rij(html: str, systeem: str) -> str:
+        gevonden = re.search(rf'<tr id="getuige-{systeem}">(.*?)</tr>', html, re.S)
+        assert gevonden, html
+        return re.sub(r"<[^>]+>|\s+", " ", gevonden.group(1))
+
+    html = overzicht()
+    assert "nog geen medeondertekening" not in html
+    assert "nog geen" in rij(html, "MOP").split("MOP", 1)[1].split("regels")[0]
+    assert 'role="alert" id="gesplitst-' not in html
+
+    o.sql("INSERT INTO cosignatuur (peer, grootte, xml, tijdstip) VALUES ('MOP', 7, :x, '2030-01-02T03:04:05Z')",
+          x=b"<cosignatuur/>")  # fmt: skip
+    o.sql(
+        "INSERT INTO gesplitst_zicht (peer, tijdstip, reden, bekend_grootte, bekend_checkpoint, nieuw_grootte,"
+        " nieuw_checkpoint) VALUES ('VIS2', '2030-01-02T03:04:05Z', 'andere wortel', 5, :a, 5, :b)",
+        a=b"<a/>",
+        b=b"<b/>",
+    )
+    html = overzicht()
+    assert "7 regels" in rij(html, "MOP") and "2030-01-02T03:04:05Z" in rij(html, "MOP")
+    assert "nog geen" in rij(html, "VIS2") and "1×" in rij(html, "VIS2")
+    alarm = re.search(r'<p class="fout" role="alert" id="gesplitst-VIS2">(.*?)</p>', html, re.S)
+    assert alarm and "Gesplitst zicht" in alarm.group(1), html
+    assert 'id="gesplitst-MOP"' not in html
+    assert html.index('id="gesplitst-VIS2"') < html.index('id="getuigen"')  # above the table, not in it

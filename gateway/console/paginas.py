@@ -60,6 +60,7 @@ def overzicht(c: Console, v: Verzoek) -> Antwoord:
         cp = opslag.laatste_checkpoint(s)
         onderhoud = opslag.laatste_onderhoud(s)
         grootte = opslag.loggrootte(s)
+        getuigen = opslag.getuigen(s)
     verslag = json.loads(onderhoud.payload) if onderhoud is not None and onderhoud.payload else None
     verkeer = grafiek.staven(
         "Verzoeken en fouten per uur, laatste 24 uur (UTC)",
@@ -77,7 +78,7 @@ def overzicht(c: Console, v: Verzoek) -> Antwoord:
     antwoord = c.pagina(
         v.operator, "overzicht.html", titel="Overzicht", actief="overzicht", uren=uren, tellingen=tellingen,
         verkeer=verkeer, leveringen=leveringen, federatie=federatie, cp=cp, onderhoud=onderhoud, verslag=verslag,
-        grootte=grootte,
+        grootte=grootte, getuigen=getuigen, gesplitst=[g for g in getuigen if g.gesplitst],
     )  # fmt: skip
     antwoord.operatie, antwoord.inzage = "overzicht", {}
     return antwoord
