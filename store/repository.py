@@ -373,7 +373,11 @@ class Repository:
 
     def savepoint(self) -> Any:
         """A nested transaction: leaving it with an exception undoes only what happened inside it."""
-        return self.s.begin_nested()
+        nested = self.s.begin_nested()
+        # The session emits SAVEPOINT only when it next uses its connection; the Core statements here go to
+        # that connection directly (``self.c``), so make it use it now, or they would not be inside.
+        self.s.connection()
+        return nested
 
     def logregel(self, volgnummer: int) -> LogregelRij | None:
         return self.s.get(LogregelRij, volgnummer)
