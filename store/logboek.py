@@ -8,6 +8,7 @@ statements: an append is part of every request.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,10 +59,19 @@ _HOOFD_ZETTEN = (
 _REGELS_INVOEGEN = insert(LogregelRij)
 
 
+OP_SLOT = "loghoofd_op_slot"
+"""``session.info`` key: when this transaction got the head (``time.perf_counter()``), and how long it waited."""
+
+
 def hoofd_op_slot(s: Session) -> Hoofd:
     """The head, locked until the transaction ends (``SELECT … FOR UPDATE``; SQLite's writers are serialised
-    anyway): whoever holds it is the only one appending."""
+    anyway): whoever holds it is the only one appending. The transaction notes when it got it, and how long it
+    waited for it (``store/db.py`` reports both when the transaction ends)."""
+    begin = time.perf_counter()
     grootte, frontier, wortel = s.connection().execute(_HOOFD_OP_SLOT).one()
+    if OP_SLOT not in s.info:
+        nu = time.perf_counter()
+        s.info[OP_SLOT] = (nu, nu - begin)
     return Hoofd(int(grootte), bytes(frontier), bytes(wortel))
 
 
