@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -33,7 +34,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,6 +48,8 @@ TARGET_RATIO = 0.5
 """Gateway throughput must be at least this fraction of the echo service's."""
 TARGET_P99_MS = 50.0
 """Gateway p99 latency at 32 connections must not exceed this."""
+TARGET_SERIAL = 0.05
+"""Share of a filing's time spent holding the log head, a lock every filing needs (SPEC §4, PostgreSQL)."""
 
 HOST = "127.0.0.1"
 RUNS_PER_SERVER = 2
@@ -90,6 +94,59 @@ GATEWAY_ZONDER_LOG = Service("nolog", "gateway", "/v1/ketenpartner", "/health", 
 
 
 @dataclass(frozen=True)
+class Lock:
+    """What the gateway's /metrics said about the log head over one measured run, summed over its workers."""
+
+    filings: int
+    filing_s: float
+    """Sum of the filings' own times (``vir_request_duration_seconds``, MeldingAfgeven)."""
+    held: int
+    held_s: float
+    """Sum of the times a transaction held the log head (``vir_log_head_held_seconds``)."""
+    wait_s: float
+    """Sum of the times transactions waited for it (``vir_log_head_wait_seconds``)."""
+
+    @property
+    def serial_fraction(self) -> float:
+        return self.held_s / self.filing_s if self.filing_s else 0.0
+
+    def minus(self, before: Lock) -> Lock:
+        return Lock(
+            self.filings - before.filings,
+            self.filing_s - before.filing_s,
+            self.held - before.held,
+            self.held_s - before.held_s,
+            self.wait_s - before.wait_s,
+        )
+
+
+_METRIC = re.compile(r"^([a-z_]+)(\{[^}]*\})? ([0-9.eE+-]+)$")
+
+
+def read_lock(server: Server) -> Lock:
+    """The log-head sums from the gateway's /metrics (every worker's, in prometheus' multi-process mode)."""
+    with urllib.request.urlopen(f"http://{HOST}:{server.port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        m = _METRIC.match(line)
+        if m is None:
+            continue
+        name, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
+        if name.startswith("vir_request_duration_seconds") and 'operation="MeldingAfgeven"' not in labels:
+            continue
+        if name.endswith(("_sum", "_count")):
+            values[name] = values.get(name, 0.0) + value
+    return Lock(
+        int(values.get("vir_request_duration_seconds_count", 0)),
+        values.get("vir_request_duration_seconds_sum", 0.0),
+        int(values.get("vir_log_head_held_seconds_count", 0)),
+        values.get("vir_log_head_held_seconds_sum", 0.0),
+        values.get("vir_log_head_wait_seconds_sum", 0.0),
+    )
+
+
+@dataclass(frozen=True)
 class Result:
     """What one measured wrk run produced."""
 
@@ -108,6 +165,9 @@ class Result:
     socket_errors: dict[str, int]
     sample_status: int
     sample_body: str
+    workers: int = 0
+    lock: Lock | None = None
+    """The gateway's log-head accounting over the measured run (None for the echo)."""
 
     @classmethod
     def from_wrk(cls, service: str, raw: dict[str, Any]) -> Result:
@@ -141,8 +201,10 @@ class Options:
     warmup: int
     connections: int
     threads: int
-    workers: int
+    workers: tuple[int, ...]
     timeout: int
+    database: str | None = None
+    """A PostgreSQL server (URL of a database on it) where each gateway run gets a fresh database."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -152,10 +214,11 @@ class Options:
 class Server:
     """A service started in its own process group and stopped, with everything it forked, on exit."""
 
-    def __init__(self, service: Service, workdir: Path, workers: int) -> None:
+    def __init__(self, service: Service, workdir: Path, workers: int, database_url: str | None = None) -> None:
         self.service = service
         self.workdir = workdir
         self.workers = workers
+        self.database_url = database_url
         self.log_path = workdir / f"{service.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -165,6 +228,8 @@ class Server:
         env = dict(os.environ)
         env["VIR_DATA_DIR"] = str(self.workdir / "data")  # a fresh SQLite database per run
         env.pop("VIR_DATABASE_URL", None)
+        if self.database_url:
+            env["VIR_DATABASE_URL"] = self.database_url  # a fresh PostgreSQL database per run
         env.update(self.service.env)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -308,20 +373,46 @@ def check(result: Result, server: Server, phase: str) -> None:
     )
 
 
-def measure(wrk: str, service: Service, opts: Options) -> Result:
-    """Start ``service`` in a fresh temporary directory, warm it up, measure it, stop it."""
+@contextlib.contextmanager
+def fresh_database(server_url: str | None) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database on the server of ``server_url`` for one run, dropped afterwards."""
+    if server_url is None:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"vir_bench_{random.randrange(16**12):012x}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def measure(wrk: str, service: Service, opts: Options, workers: int) -> Result:
+    """Start ``service`` in a fresh temporary directory (and database), warm it up, measure it, stop it."""
     nonce = random.randrange(2**31)
+    gateway = service.mode == "gateway"
     with (
         tempfile.TemporaryDirectory(prefix=f"vir-bench-{service.name}-") as tmp,
-        Server(service, Path(tmp), opts.workers) as server,
+        fresh_database(opts.database if gateway else None) as url,
+        Server(service, Path(tmp), workers, url) as server,
     ):
-        print(f"  {service.name}: {server.url}, warm-up {opts.warmup} s ...", flush=True)
+        print(f"  {service.name} ({workers} workers): {server.url}, warm-up {opts.warmup} s ...", flush=True)
         if opts.warmup > 0:
             check(run_wrk(wrk, server, opts, 0, opts.warmup, nonce), server, "warm-up")
-        print(f"  {service.name}: measuring {opts.duration} s ...", flush=True)
+        print(f"  {service.name} ({workers} workers): measuring {opts.duration} s ...", flush=True)
+        before = read_lock(server) if gateway else None
         result = run_wrk(wrk, server, opts, 1, opts.duration, nonce)
         check(result, server, "measurement")
-        return result
+        lock = read_lock(server).minus(before) if before is not None else None
+        return replace(result, workers=workers, lock=lock)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -329,37 +420,55 @@ def measure(wrk: str, service: Service, opts: Options) -> Result:
 
 
 def report(results: list[Result], opts: Options) -> tuple[float, bool]:
-    """Print the table, the ratio and the targets; return the ratio and whether both targets are met."""
+    """Print the table, the ratios, the log head's serial fraction and the targets; return the ratio at the
+    first worker count and whether both targets are met there."""
     print()
     print(
-        f"{'service':<9} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'service':<9} {'W':>2} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
         f"{'max ms':>8} {'errors':>7}"
     )
     for r in results:
         print(
-            f"{r.service:<9} {r.requests:>9} {r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} {r.p90_ms:>8.1f} "
-            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.failed:>7}"
+            f"{r.service:<9} {r.workers:>2} {r.requests:>9} {r.requests_per_s:>9.1f} {r.p50_ms:>8.1f} "
+            f"{r.p90_ms:>8.1f} {r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.failed:>7}"
         )
-    echo, gw = results[0], results[1]
-    ratio = gw.requests_per_s / echo.requests_per_s if echo.requests_per_s else 0.0
-    ratio_ok = ratio >= TARGET_RATIO
-    p99_ok = gw.p99_ms <= TARGET_P99_MS
     print()
-    print(
-        f"ratio (gateway req/s / echo req/s): {ratio:.3f}   target >= {TARGET_RATIO}: {'met' if ratio_ok else 'MISSED'}"
-    )
-    print(
-        f"gateway p99 at {opts.connections} connections: {gw.p99_ms:.1f} ms   "
-        f"target <= {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}"
-        + ("" if opts.connections == 32 else " (the target is defined at 32 connections)")
-    )
-    if len(results) > 2 and results[2].requests_per_s:
-        nolog = results[2]
+    uitkomst: tuple[float, bool] | None = None
+    eerste: Result | None = None
+    for w in opts.workers:
+        echo = next(r for r in results if r.service == "echo" and r.workers == w)
+        gw = next(r for r in results if r.service == "gateway" and r.workers == w)
+        ratio = gw.requests_per_s / echo.requests_per_s if echo.requests_per_s else 0.0
+        ratio_ok, p99_ok = ratio >= TARGET_RATIO, gw.p99_ms <= TARGET_P99_MS
         print(
-            f"message log cost: gateway with log / without log = {gw.requests_per_s / nolog.requests_per_s:.3f} "
-            f"(p99 {gw.p99_ms:.1f} vs {nolog.p99_ms:.1f} ms)"
+            f"{w} worker(s): ratio (gateway req/s / echo req/s) {ratio:.3f}   "
+            f"target >= {TARGET_RATIO}: {'met' if ratio_ok else 'MISSED'}; "
+            f"gateway p99 {gw.p99_ms:.1f} ms   target <= {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}"
+            + ("" if opts.connections == 32 else " (the targets are defined at 32 connections)")
         )
-    return ratio, ratio_ok and p99_ok
+        if gw.lock is not None and gw.lock.filings:
+            lock = gw.lock
+            print(
+                f"    log head: held {1000 * lock.held_s / max(lock.held, 1):.2f} ms per transaction, waited "
+                f"{1000 * lock.wait_s / max(lock.held, 1):.2f} ms; filing {1000 * lock.filing_s / lock.filings:.2f} ms "
+                f"in the gateway; serial fraction (held / filing time) {lock.serial_fraction:.3f}   "
+                f"target <= {TARGET_SERIAL}: {'met' if lock.serial_fraction <= TARGET_SERIAL else 'MISSED'}"
+            )
+        if eerste is None:
+            eerste, uitkomst = gw, (ratio, ratio_ok and p99_ok)
+        elif eerste.requests_per_s:
+            print(
+                f"    scale-out: {w} workers / {eerste.workers} = {gw.requests_per_s / eerste.requests_per_s:.2f}x"
+                + ("   target (2 / 1) >= 1.8" if (eerste.workers, w) == (1, 2) else "")
+            )
+        nolog = next((r for r in results if r.service == "nolog" and r.workers == w), None)
+        if nolog is not None and nolog.requests_per_s:
+            print(
+                f"    message log cost: gateway with log / without log = "
+                f"{gw.requests_per_s / nolog.requests_per_s:.3f} (p99 {gw.p99_ms:.1f} vs {nolog.p99_ms:.1f} ms)"
+            )
+    assert uitkomst is not None
+    return uitkomst
 
 
 def parser() -> argparse.ArgumentParser:
@@ -369,7 +478,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=3, help="warm-up seconds per service, not measured (default 3)")
     p.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers of each service (default 2)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="gunicorn workers of each service; several counts are measured one after the other (default 2)",
+    )
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="run the gateway on PostgreSQL: a fresh database on this URL's server per run (default: SQLite)",
+    )
     p.add_argument("--timeout", type=int, default=10, help="wrk per-request timeout in seconds (default 10)")
     p.add_argument("--json", type=Path, help="also write the results to this file as JSON")
     p.add_argument("--check", action="store_true", help="exit with status 3 when a target is missed")
@@ -388,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run echo, then gateway, with the same load shape; report and return the exit status."""
     p = parser()
     args = p.parse_args(argv)
-    if min(args.duration, args.connections, args.threads, args.workers, args.timeout) < 1 or args.warmup < 0:
+    if min(args.duration, args.connections, args.threads, *args.workers, args.timeout) < 1 or args.warmup < 0:
         p.error("--duration, --connections, --threads, --workers and --timeout must be positive")
     if args.connections < args.threads:
         p.error("--connections must be at least --threads (wrk gives every thread its own connections)")
@@ -401,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    opts = Options(args.duration, args.warmup, args.connections, args.threads, args.workers, args.timeout)
+    opts = Options(
+        args.duration, args.warmup, args.connections, args.threads, tuple(args.workers), args.timeout, args.database
+    )
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
 
@@ -412,17 +534,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{version.split(' Copyright')[0]}; {opts.threads} threads, {opts.connections} connections, "
         f"{opts.duration} s measured after {opts.warmup} s warm-up per service"
     )
+    database = "PostgreSQL (a fresh database per run)" if opts.database else "SQLite (a fresh file per run)"
     print(
-        f"servers: gunicorn (gateway.server), {opts.workers} sync workers each; "
-        f"{os.cpu_count()} CPUs, load average {load1:.2f} before start"
+        f"servers: gunicorn (gateway.server), {', '.join(map(str, opts.workers))} sync workers each; gateway on "
+        f"{database}; {os.cpu_count()} CPUs, load average {load1:.2f} before start"
     )
     if load1 >= 0.5 * (os.cpu_count() or 1):
         print("  note: the machine is already busy; expect noisy figures", flush=True)
 
     try:
-        results = [measure(wrk, ECHO, opts), measure(wrk, GATEWAY, opts)]
-        if args.log_cost:
-            results.append(measure(wrk, GATEWAY_ZONDER_LOG, opts))
+        results = []
+        for w in opts.workers:
+            results += [measure(wrk, ECHO, opts, w), measure(wrk, GATEWAY, opts, w)]
+            if args.log_cost:
+                results.append(measure(wrk, GATEWAY_ZONDER_LOG, opts, w))
     except RequestsFailed as exc:
         sys.stdout.flush()
         print(f"\nFAILED: {exc}", file=sys.stderr)

@@ -26,7 +26,7 @@ from lxml import etree
 from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 
-from gateway import ns
+from gateway import metrics, ns
 from gateway.adres import basis_url, met_adres
 from gateway.config import Settings, klok
 from gateway.console import PREFIX as BEHEER_PREFIX
@@ -205,6 +205,7 @@ def maak_deps(settings: Settings, db: Database | None = None) -> Deps:
     spyne.const.MIN_GC_INTERVAL = math.inf
     regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
     db = db or Database(settings.url)
+    db.na_afloop = metrics.transactie_klaar
     return Deps(settings, db, regels, Logboek(settings, db), klok(settings))
 
 

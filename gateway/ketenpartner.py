@@ -41,7 +41,7 @@ from store.repository import Repository
 
 def _afzender(repo: Repository, op: str, req: Any, request_info: RequestInfo) -> Afzender:
     """A chain partner is a registered, active instantie; never a peer system."""
-    zender = repo.instantie(req.stuurgegevens.zender.oin)
+    zender = repo.profiel(req.stuurgegevens.zender.oin)
     if zender is None and repo.peers_met_oin(req.stuurgegevens.zender.oin):
         raise RuleError(code="VIR-KETENPARTNER-PEER", xpath=f"/kp:{op}/kp:stuurgegevens/g:zender/g:oin")
     if zender is None or not zender.actief:

@@ -4,6 +4,8 @@ Per request (counted in the process that served it):
 
     vir_requests_total{service, operation, fault}        fault is a VIR-… code, or "" for an answer
     vir_request_duration_seconds{service, operation}     histogram
+    vir_log_head_held_seconds                            histogram: a transaction holding the log head
+    vir_log_head_wait_seconds                            histogram: a transaction waiting for it
 
 Read from the store at each scrape (the same for every worker):
 
@@ -27,6 +29,7 @@ mode: each worker writes its counters to files there, and a scrape of any worker
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +41,7 @@ from prometheus_client.registry import Collector
 
 from gateway.errors import StoreError
 from store.db import Database, DatabaseUnavailable
+from store.logboek import OP_SLOT
 from store.stand import lees_stand
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -53,6 +57,28 @@ DURATION = Histogram(
     ["service", "operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+
+
+LOGHOOFD = Histogram(
+    "vir_log_head_held_seconds",
+    "Time a transaction held the message log's head: from locking it until its commit or rollback ended.",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+LOGHOOFD_WACHT = Histogram(
+    "vir_log_head_wait_seconds",
+    "Time a transaction waited for the message log's head before it held it.",
+    buckets=(0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+def transactie_klaar(info: dict[Any, Any]) -> None:
+    """A transaction ended (``Database.na_afloop``): how long it held the log head and waited for it. Their sums
+    against ``vir_request_duration_seconds`` give the serial fraction of a filing (``bench/endtoend.py``)."""
+    op_slot = info.get(OP_SLOT)
+    if op_slot is not None:
+        sinds, gewacht = op_slot
+        LOGHOOFD.observe(time.perf_counter() - sinds)
+        LOGHOOFD_WACHT.observe(gewacht)
 
 
 def tel(service: str, operation: str, fault: str | None, seconds: float) -> None:

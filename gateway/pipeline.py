@@ -49,6 +49,7 @@ from gateway.uitvoer import spoor
 from gateway.wss.onderteken import laad_sleutel
 from store.db import Database, DatabaseUnavailable
 from store.outbox import Outbox
+from store.register import Register
 from store.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,16 @@ class Deps:
     logboek: Logboek
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    def outbox(self, session: Session, nu: datetime) -> Outbox:
+    # The register of instanties and peers this process keeps (``store/register.py``).
+    register: Register = field(default_factory=Register, repr=False)
+
+    def repository(self, session: Session) -> Repository:
+        """The store of one transaction, reading the register through what this process keeps."""
+        return Repository(session, self.register)
+
+    def outbox(self, repo: Repository, nu: datetime) -> Outbox:
         """The federation outbox of one transaction."""
-        return Outbox(session, self.settings.systeem, self.settings.federatie_hub, nu)
+        return Outbox(repo.s, self.settings.systeem, self.settings.federatie_hub, nu, peers=repo.actieve_peers)
 
     _wss_profielen: dict[tuple[str, bool], tuple[float, tuple[bytes | None, bool] | None]] = field(
         default_factory=dict, repr=False
@@ -140,7 +148,7 @@ class Verzoek:
 
     deps: Deps
     repo: Repository
-    zender: Any  # the authenticated sender's row: an Instantie, or a Peer for the federation service
+    zender: Any  # the authenticated sender: an instantie's Profiel, or a Peer row for the federation service
     nu: datetime
     outbox: Outbox | None  # None for an operation that changes nothing
     info: RequestInfo
@@ -261,16 +269,21 @@ class Dienst:
         logop = f"{self.logprefix}{op.naam}"
         try:
             with transactie(deps.db, write=op.muterend or not proef) as session:
-                repo = Repository(session)
-                # The sender first: a suspended or unknown sender never gets a stored answer replayed.
+                repo = deps.repository(session)
+                claimt = muterend and self.claimt
+                # The claim first (it also reads the register's counter), but the sender before anything is
+                # answered: a suspended or unknown sender never gets a stored answer replayed, and its
+                # rejection rolls the claim back.
+                claim = (
+                    repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, request_info.verzoek_hash, nu)
+                    if claimt
+                    else None
+                )
                 afzender = self.authenticeer(repo, op.naam, req, request_info)
-                claim = None
-                if muterend and self.claimt:
-                    claim = repo.claim_bericht(sg.zender.oin, sg.berichtId, op.naam, request_info.verzoek_hash, nu)
-                    if claim is None:
-                        return self._herhaling(deps, session, repo, op, req, request_info)
+                if claimt and claim is None:
+                    return self._herhaling(deps, session, repo, op, req, request_info)
                 verzoek = Verzoek(
-                    deps, repo, afzender.rij, nu, deps.outbox(session, nu) if muterend else None, request_info
+                    deps, repo, afzender.rij, nu, deps.outbox(repo, nu) if muterend else None, request_info
                 )
                 try:
                     antwoord = op.handler(verzoek, req)

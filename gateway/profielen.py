@@ -267,10 +267,12 @@ def _intrekken(settings: config.Settings, s: Any, args: argparse.Namespace) -> d
         regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
         index = Verwijsindex(repo, regels, nu, outbox)
         mb = Meldingsbevoegde(opvolger.naam, opvolger.functie, opvolger.telefoon, opvolger.email)
+        zender = repo.profiel(inst.oin)
+        assert zender is not None  # the instantie whose designation was just revoked
         for melding_id in meldingen:
             bron = repo.melding(melding_id)
             try:
-                index.wijzigen(inst, melding_id, mb, None, bron.bronsysteem if bron else "vir-gateway")
+                index.wijzigen(zender, melding_id, mb, None, bron.bronsysteem if bron else "vir-gateway")
             except RuleError as exc:  # cannot happen for an active melding of its own; never half done
                 raise beheerlog.Geweigerd(f"handing over {melding_id} failed: {exc.code}") from exc
             Bevoegden(repo, settings.development).vastleggen(melding_id, opvolger.code)

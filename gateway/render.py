@@ -68,9 +68,13 @@ def _tekst(cls: Any) -> Any:
     if issubclass(cls, Unicode):
 
         def unicode(v: Any) -> str:
-            if type(v) is not str:
+            if type(v) is str:
+                return v
+            if not isinstance(v, str):
                 raise _Anders(type(v))
-            return v
+            # A str subclass (the domain's StrEnum kinds and statuses): lxml, and so Spyne, writes its
+            # characters, whatever its __str__ says.
+            return str.__str__(v)
 
         return unicode
     if issubclass(cls, (Date, DateTime)):

@@ -15,6 +15,13 @@ from sqlalchemy import LargeBinary, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from store.getuigen import Getuigen, Stand
+
+# The log's own reads, shared with ``vir-gateway log``.
+from store.logboek import checkpoint as checkpoint
+from store.logboek import checkpoints_tot as checkpoints_tot
+from store.logboek import laatste_checkpoint as laatste_checkpoint
+from store.logboek import regel as regel
+from store.logboek import regels_tussen as regels_tussen
 from store.models import Beheerder, Checkpoint, FederatieUitgaand, Instantie, LogregelRij, Peer
 
 STATUSSEN = ("wachtend", "bezig", "afgeleverd", "dood")
@@ -50,10 +57,6 @@ def leveringen_per_peer(s: Session) -> dict[str, dict[str, int]]:
     for peer, status, n in s.execute(q).tuples():
         uit.setdefault(peer, dict.fromkeys(STATUSSEN, 0))[status] = int(n)
     return dict(sorted(uit.items()))
-
-
-def laatste_checkpoint(s: Session) -> Checkpoint | None:
-    return s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one_or_none()
 
 
 def laatste_onderhoud(s: Session) -> LogregelRij | None:
@@ -123,29 +126,11 @@ def zoek_bsn(s: Session, bsn: str, *, limit: int) -> list[LogregelRij]:
     return list(s.execute(q).scalars())
 
 
-def regel(s: Session, volgnummer: int) -> LogregelRij | None:
-    return s.get(LogregelRij, volgnummer)
-
-
 # --- checkpoints -------------------------------------------------------------------------------
 
 
 def checkpoints(s: Session, limit: int) -> Sequence[Checkpoint]:
     return s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(limit)).scalars().all()
-
-
-def checkpoint(s: Session, grootte: int) -> Checkpoint | None:
-    return s.execute(select(Checkpoint).where(Checkpoint.grootte == grootte)).scalar_one_or_none()
-
-
-def checkpoints_tot(s: Session, grootte: int) -> list[tuple[int, bytes]]:
-    q = select(Checkpoint.grootte, Checkpoint.xml).where(Checkpoint.grootte <= grootte).order_by(Checkpoint.grootte)
-    return list(s.execute(q).tuples())
-
-
-def regels_tussen(s: Session, van: int, tot: int) -> list[LogregelRij]:
-    q = select(LogregelRij).where(LogregelRij.volgnummer.between(van, tot)).order_by(LogregelRij.volgnummer)
-    return list(s.execute(q).scalars())
 
 
 # --- federation --------------------------------------------------------------------------------

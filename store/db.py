@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,9 @@ class Database:
         }
         path = make_url(url).database if self.is_sqlite else None
         self._writer_lock = _WriterLock(Path(f"{path}.writer-lock")) if path and path != ":memory:" else None
+        # Called with the session's ``info`` when a transaction has ended (committed or rolled back): how long
+        # it held locks it noted there (the log head, ``store/logboek.py``) goes to the metrics.
+        self.na_afloop: Callable[[dict[Any, Any]], None] | None = None
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
@@ -133,6 +136,8 @@ class Database:
             raise
         finally:
             session.close()
+            if self.na_afloop is not None and session.info:
+                self.na_afloop(session.info)
 
     def wal_legen(self) -> bool:
         """SQLite: copy the write-ahead log into the database file and truncate it, so that no page image of

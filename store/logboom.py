@@ -29,9 +29,12 @@ _LEAVES = select(LogregelRij.volgnummer, LogregelRij.leaf).where(
 )
 
 
+_KNOPEN_INVOEGEN = insert(LogKnoop)
+
+
 def schrijf_knopen(conn: Connection, knopen: Sequence[tuple[int, int, bytes]]) -> None:
     if knopen:
-        conn.execute(insert(LogKnoop), [{"sleutel": sleutel(n, p), "hash": h} for n, p, h in knopen])
+        conn.execute(_KNOPEN_INVOEGEN, [{"sleutel": sleutel(n, p), "hash": h} for n, p, h in knopen])
 
 
 def lees_knopen(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:

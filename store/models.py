@@ -268,6 +268,19 @@ class Peer(Base):
     checkpoint_certificaat: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class Registerstand(Base):
+    """One row counting changes to the register of instanties (their profiles, not their counters) and peers.
+
+    Database triggers (migration 0013) raise ``versie`` in the transaction of every such change, so a process
+    may keep what it read of the register as long as the ``versie`` it reads stays the same
+    (``store/register.py``)."""
+
+    __tablename__ = "registerstand"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    versie: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class FederatieUitgaand(Base):
     """The outbox: one delivery of one melding version to one peer, written in the transaction that
     changed the melding and delivered afterwards by ``vir-gateway worker``."""

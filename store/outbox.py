@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from store.db import Database
 from store.models import FederatieUitgaand, Peer
+from store.register import PeerGegevens, lees_actieve_peers
 
 WACHTEND, BEZIG, AFGELEVERD, DOOD = "wachtend", "bezig", "afgeleverd", "dood"
 
@@ -35,24 +36,29 @@ class Levering:
     peer_oin: str
 
 
-def actieve_peers(session: Session) -> Sequence[Peer]:
-    return session.execute(select(Peer).where(Peer.actief.is_(True)).order_by(Peer.systeem)).scalars().all()
-
-
 class Outbox:
     """What one transaction sends to the other systems: rows of ``federatie_uitgaand``, committed with the
     change they carry."""
 
-    def __init__(self, session: Session, systeem: str, hub: bool, nu: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        systeem: str,
+        hub: bool,
+        nu: datetime,
+        peers: Callable[[], Sequence[PeerGegevens]] | None = None,
+    ) -> None:
         self.session = session
         self.systeem = systeem
         self.hub = hub
         self.nu = nu
-        self._peers: Sequence[Peer] | None = None
+        # Where the active peers come from: the register a process keeps (``store/register.py``), or a query.
+        self._lees_peers = peers or (lambda: lees_actieve_peers(session.connection()))
+        self._peers: Sequence[PeerGegevens] | None = None
 
-    def peers(self) -> Sequence[Peer]:
+    def peers(self) -> Sequence[PeerGegevens]:
         if self._peers is None:
-            self._peers = actieve_peers(self.session)
+            self._peers = self._lees_peers()
         return self._peers
 
     def _enqueue(self, soort: str, bron: dict[str, Any], inhoud: dict[str, Any], behalve: frozenset[str]) -> None:

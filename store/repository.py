@@ -7,11 +7,12 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store import eigen
+from store.bevolkingsregister import Bevolkingsregister
 from store.models import (
     Afstemming,
     Bericht,
@@ -24,11 +25,10 @@ from store.models import (
     LogregelRij,
     Match,
     Melding,
-    Peer,
     Signaal,
     WsaBericht,
 )
-from store.register import Register
+from store.register import VERSIE, Register, Registertoegang
 from store.sporen import Sporen
 
 # The column values the queries here filter on. The store knows nothing above it: these are its own copies
@@ -59,18 +59,21 @@ def _dialect_insert(dialect: str, table: Any) -> Any:
 @cache
 def _upsert_jongere(dialect: str) -> Any:
     stmt = _dialect_insert(dialect, Jongere)
+    # Whether the population register holds anyone comes along: a filing asks it anyway.
     return stmt.on_conflict_do_update(
         index_elements=["sleutel"],
         set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
-    ).returning(Jongere.id)
+    ).returning(Jongere.id, exists(_BRP_GEVULD))
 
 
 @cache
 def _claim_bericht(dialect: str) -> Any:
+    # The register's counter comes along: the sender's profile and the peers are then read from what this
+    # process keeps (``store/register.py``).
     return (
         _dialect_insert(dialect, Bericht)
         .on_conflict_do_nothing(index_elements=["zender_oin", "bericht_id"])
-        .returning(Bericht.id)
+        .returning(Bericht.id, VERSIE)
     )
 
 
@@ -118,7 +121,6 @@ _ACTIEVE_MATCH = select(Match).where(
     Match.jongere_id == bindparam("b_jongere"), Match.soort == bindparam("b_soort"), Match.status == ACTIEF
 )
 _BRP_GEVULD = select(BrpPersoon.bsn).limit(1)
-_INSTANTIES = select(Instantie).where(Instantie.id.in_(bindparam("b_ids", expanding=True)))
 _LAATSTE_AFSTEMMING = select(func.max(Afstemming.datum)).where(Afstemming.match_id == bindparam("b_match"))
 _INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"))
 _ACTIEVE_MELDINGEN = (
@@ -135,31 +137,24 @@ def _waarden(row: Any) -> dict[str, Any]:
     }
 
 
-class Repository:
-    def __init__(self, session: Session) -> None:
+class Repository(Registertoegang):
+    def __init__(self, session: Session, register: Register | None = None) -> None:
         self.s = session
         # Core statements go straight to the connection: the ORM execution path costs more than
         # the statement itself on small writes.
         self.c = session.connection()
         self.dialect = session.get_bind().dialect.name
-        self._instanties: dict[int, Instantie] = {}
+        super().__init__(register)
+        self._brp: bool | None = None
 
     # --- instanties -------------------------------------------------------------------------
 
     def instantie(self, oin: str) -> Instantie | None:
+        """The instantie's row, to change it (the services read a ``profiel``)."""
         return self.s.scalars(_INSTANTIE, {"b_oin": oin}).one_or_none()
 
     def instanties(self) -> Sequence[Instantie]:
         return self.s.scalars(select(Instantie).order_by(Instantie.oin)).all()
-
-    def instanties_by_id(self, ids: Iterable[int]) -> dict[int, Instantie]:
-        """By id, each row loaded once per transaction (instanties do not change within one)."""
-        gevraagd = set(ids)
-        missen = [i for i in gevraagd if i not in self._instanties]
-        if missen:
-            for r in self.s.scalars(_INSTANTIES, {"b_ids": missen}).all():
-                self._instanties[r.id] = r
-        return {i: self._instanties[i] for i in gevraagd if i in self._instanties}
 
     def ondertekenprofiel(self, oin: str) -> tuple[str | None, bool]:
         """The registered WS-Security certificate (PEM) of an instantie and whether it must sign."""
@@ -170,39 +165,10 @@ class Repository:
             return rij[0], bool(rij[1])
         return None, False
 
-    def peers_met_oin(self, oin: str) -> Sequence[Peer]:
-        """The registered peers (active or not) whose gateway has this OIN."""
-        return self.s.execute(select(Peer).where(Peer.oin == oin).order_by(Peer.systeem)).scalars().all()
-
     def is_lokale_instantie(self, oin: str) -> bool:
         """Whether the OIN is one of our own chain partners (not another system's organisation)."""
         inst = self.instantie(oin)
         return inst is not None and inst.systeem is None
-
-    def zet_peer_actief(self, systeem: str, actief: bool) -> bool:
-        """Suspend or reactivate a peer; False when no peer has this system code."""
-        peer = self.s.execute(select(Peer).where(Peer.systeem == systeem)).scalar_one_or_none()
-        if peer is None:
-            return False
-        peer.actief = actief
-        return True
-
-    def actieve_peer(self, systeem: str) -> Peer | None:
-        return self.s.execute(select(Peer).where(Peer.systeem == systeem, Peer.actief.is_(True))).scalar_one_or_none()
-
-    def peers(self) -> Sequence[Peer]:
-        return self.s.execute(select(Peer).order_by(Peer.systeem)).scalars().all()
-
-    def zet_peer(self, systeem: str, url: str, oin: str, certificaat: str | None) -> None:
-        """Register another verwijsindex system, or change and reactivate it (a certificate given replaces
-        the registered one)."""
-        peer = self.s.execute(select(Peer).where(Peer.systeem == systeem)).scalar_one_or_none()
-        if peer is None:
-            self.s.add(Peer(systeem=systeem, url=url, oin=oin, actief=True, certificaat=certificaat))
-            return
-        peer.url, peer.oin, peer.actief = url, oin, True
-        if certificaat is not None:
-            peer.certificaat = certificaat
 
     def add_instantie(self, oin: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
         inst = Instantie(
@@ -216,6 +182,7 @@ class Repository:
         )
         self.s.add(inst)
         self.s.flush()
+        self.register_gewijzigd()
         return inst
 
     # --- jongeren ---------------------------------------------------------------------------
@@ -226,7 +193,8 @@ class Repository:
         One statement: an upsert that always updates takes the row lock on PostgreSQL (SQLite's
         writers are serialised anyway), and a known birth date is kept."""
         params = {"sleutel": sleutel, "geboortedatum": geboortedatum}
-        return int(self.c.execute(_upsert_jongere(self.dialect), params).scalar_one())
+        jongere_id, self._brp = self.c.execute(_upsert_jongere(self.dialect), params).one()
+        return int(jongere_id)
 
     def lock_jongeren(self, geboortedata: dict[str, date | None]) -> dict[str, int]:
         """``lock_jongere`` for many youths in one statement (key → birth date, if known): their ids by
@@ -304,8 +272,11 @@ class Repository:
             )
             self.s.add(inst)
             self.s.flush()
+            self.register_gewijzigd()
         elif inst.systeem is not None and (inst.naam, inst.vestiging) != (naam, vestiging):
             inst.naam, inst.vestiging = naam, vestiging
+            self.s.flush()
+            self.register_gewijzigd()
         return inst
 
     def bestaande_jongere(self, sleutel: str) -> int | None:
@@ -333,16 +304,20 @@ class Repository:
         return self.s.scalars(_MELDINGEN_VAN_JONGERE, {"b_jongere": jongere_id}).all()
 
     def brp_gevuld(self) -> bool:
-        return self.s.execute(_BRP_GEVULD).first() is not None
+        """Whether the population register holds anyone (known without a query after ``lock_jongere``)."""
+        if self._brp is None:
+            self._brp = self.c.execute(_BRP_GEVULD).first() is not None
+        return bool(self._brp)
 
     def eigen_meldingen(
         self, instantie_id: int, status: str | None, offset: int, limit: int
     ) -> tuple[int, Sequence[Melding]]:
         return eigen.eigen_meldingen(self.s, instantie_id, status, offset, limit)
 
-    def register(self) -> Register:
-        """What the population register says about a youth (``store/register.py``), in this transaction."""
-        return Register(self.s)
+    def bevolkingsregister(self) -> Bevolkingsregister:
+        """What the population register says about a youth (``store/bevolkingsregister.py``), in this
+        transaction."""
+        return Bevolkingsregister(self.s)
 
     def sporen(self) -> Sporen:
         """What meldingen leave beside their rows (``store/sporen.py``), in this transaction."""
@@ -373,7 +348,11 @@ class Repository:
 
     def savepoint(self) -> Any:
         """A nested transaction: leaving it with an exception undoes only what happened inside it."""
-        return self.s.begin_nested()
+        nested = self.s.begin_nested()
+        # The session emits SAVEPOINT only when it next uses its connection; the Core statements here go to
+        # that connection directly (``self.c``), so make it use it now, or they would not be inside.
+        self.s.connection()
+        return nested
 
     def logregel(self, volgnummer: int) -> LogregelRij | None:
         return self.s.get(LogregelRij, volgnummer)
@@ -464,8 +443,11 @@ class Repository:
             "antwoord": b"",
             "tijdstip": nu,
         }
-        claimed = self.c.execute(_claim_bericht(self.dialect), params).scalar_one_or_none()
-        return None if claimed is None else int(claimed)
+        rij = self.c.execute(_claim_bericht(self.dialect), params).first()
+        if rij is None:
+            return None
+        self.zet_versie(int(rij[1]))
+        return int(rij[0])
 
     def onthoud_message_id(self, message_id: str, nu: datetime) -> bool:
         """Record a MessageID; False when it was already recorded."""

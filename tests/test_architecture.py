@@ -142,3 +142,30 @@ def test_no_import_cycles() -> None:
 def test_no_module_over_500_lines() -> None:
     groot = {naam: n for naam, pad in MODULES.items() if (n := len(pad.read_text(encoding="utf-8").splitlines())) > 500}
     assert groot == {}
+
+
+def _sqlalchemy_namen(pad: Path) -> set[str]:
+    """What a module takes from SQLAlchemy: ``module.name`` for each name imported, at any depth."""
+    uit: set[str] = set()
+    for knoop in ast.walk(ast.parse(pad.read_text(encoding="utf-8"))):
+        if isinstance(knoop, ast.Import):
+            uit.update(a.name for a in knoop.names if a.name.split(".")[0] == "sqlalchemy")
+        elif isinstance(knoop, ast.ImportFrom) and (knoop.module or "").split(".")[0] == "sqlalchemy":
+            uit.update(f"{knoop.module}.{a.name}" for a in knoop.names)
+    return uit
+
+
+def test_statements_live_in_the_store() -> None:
+    # Above the store, SQLAlchemy gives only the session that is passed down and the errors that are
+    # translated: every select, insert, update, delete and text is a named function in store/.
+    toegestaan = {"sqlalchemy.orm.Session"}
+    fout = sorted(
+        f"{naam} imports {wat}"
+        for naam, pad in MODULES.items()
+        if _pakket(naam) in {"gateway", "federation"}
+        for wat in _sqlalchemy_namen(pad)
+        if wat not in toegestaan and not wat.startswith("sqlalchemy.exc.")
+    )
+    assert fout == []
+    # The reader sees the imports it must allow (else the test would pass on a reader that finds nothing).
+    assert "sqlalchemy.orm.Session" in _sqlalchemy_namen(MODULES["gateway.pipeline"])

@@ -78,13 +78,13 @@ def test_a_forged_redaction_mark_is_named(tampered: tuple[str, dict[str, str]]) 
     # (no checkpoint covers it), so it does not count.
     from gateway.log.redactie import redigeer
     from store.db import Database
-    from store.models import LogregelRij
+    from store.logboek import Selectie
 
     db = Database(url)
     with db.transaction() as s:
         redigeer(
             s,
-            waar=LogregelRij.volgnummer == 4,
+            waar=Selectie(bereiken=[(4, 4)]),
             reden="beheerder",
             actor="insider",
             tijdstip="2026-12-01T00:00:00.000000Z",

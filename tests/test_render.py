@@ -21,6 +21,7 @@ from spyne.util.xml import get_object_as_xml
 
 from federation import berichten as F
 from gateway import berichten as M
+from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, Reden, SignaalSoort
 from gateway.render import als_xml
 
 ANTWOORDEN = sorted(
@@ -30,6 +31,8 @@ ANTWOORDEN = sorted(
 # Text as it can occur in XML 1.0, markup characters and non-ASCII included.
 TEKEN = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cn")) | st.sampled_from("<>&'\"\t\n")
 TEKST = st.text(TEKEN, max_size=12)
+# The domain's kinds and statuses are StrEnums, and the converters hand them over as they are.
+SOORTEN = st.sampled_from([s for e in (MatchSoort, MatchStatus, MeldingStatus, Reden, SignaalSoort) for s in e])
 TIJDZONES = st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-3, minutes=-30))])
 
 
@@ -49,7 +52,7 @@ def _waarde(cls: Any, diepte: int = 0) -> st.SearchStrategy[Any]:
     if issubclass(orig, Integer):
         return st.integers(-(2**40), 2**40)
     if issubclass(orig, Unicode):
-        return TEKST
+        return TEKST | SOORTEN
     if issubclass(orig, DateTime):
         return st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=TIJDZONES)
     if issubclass(orig, Date):
@@ -101,3 +104,18 @@ def test_a_shape_it_does_not_cover_goes_through_spyne() -> None:
 
     kaart = M.Contactkaart(instantie=Afgeleid(oin="1", naam="n"))
     assert canoniek(als_xml(kaart, M.Contactkaart)) == canoniek(get_object_as_xml(kaart, M.Contactkaart))
+
+
+def test_a_match_with_the_domains_kinds_is_rendered_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The converters hand the domain's StrEnum kinds over as they are; a filing's answer with a match must not
+    fall back to Spyne's serialiser for them (it took as long as the rest of the transaction)."""
+    from gateway import render
+
+    def spyne(*_: Any) -> Any:
+        raise AssertionError("rendered by Spyne")
+
+    match = M.Match(matchId="m", meldingId="a", soort=MatchSoort.CLIENTMATCH, status=MatchStatus.ACTIEF)
+    antwoord = M.MeldingAfgevenResponse(meldingId="a", match=[match])
+    verwacht = canoniek(get_object_as_xml(antwoord, M.MeldingAfgevenResponse))
+    monkeypatch.setattr(render, "get_object_as_xml", spyne)
+    assert canoniek(als_xml(antwoord, M.MeldingAfgevenResponse)) == verwacht

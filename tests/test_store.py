@@ -81,3 +81,15 @@ def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
         assert s.query(Melding).count() == 2
         assert s.query(Jongere).count() == 1
         assert s.query(Jongere).one().geboortedatum == date(2015, 1, 2)
+
+
+def test_a_savepoint_undoes_the_core_statements_inside_it(db: Database) -> None:
+    """The repository writes with Core statements on the session's connection; a savepoint left with an
+    exception (a refused item of a batch) must undo them too."""
+    with db.transaction() as s:
+        repo = Repository(s)
+        buiten = repo.lock_jongere("bsn:222333444", None)
+        with pytest.raises(LookupError), repo.savepoint():
+            repo.lock_jongere("bsn:333444555", None)
+            raise LookupError
+        assert repo.jongere_ids(["bsn:222333444", "bsn:333444555"]) == [buiten]

@@ -13,6 +13,7 @@ from gateway.errors import RuleError
 from gateway.index.indienen import Afgegeven
 from gateway.index.wijzigen import Wijzigen
 from store import models as m
+from store.register import Profiel
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class CasusResultaat:
 class Casus(Wijzigen):
     def casus(
         self,
-        zender: m.Instantie,
+        zender: Profiel,
         gebeurtenis: str,
         casustype: str,
         jongere: Jongere,

@@ -21,6 +21,7 @@ from gateway.errors import RuleError
 from gateway.index.gezin import Gezin
 from gateway.index.kern import kaart
 from store import models as m
+from store.register import Profiel
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Afgegeven:
 
 
 class Indienen(Gezin):
-    def einddatum(self, zender: m.Instantie, gevraagd: date | None, afgegeven: date) -> date:
+    def einddatum(self, zender: Profiel, gevraagd: date | None, afgegeven: date) -> date:
         """The planned end date within the instantie's melding lifetime (never above the law's); a refusal
         names the field ``geplandeEinddatum``."""
         regels = self.regels
@@ -42,7 +43,7 @@ class Indienen(Gezin):
 
     def afgeven(
         self,
-        zender: m.Instantie,
+        zender: Profiel,
         jongere: Jongere,
         meldingsbevoegde: Meldingsbevoegde,
         gevraagde_einddatum: date | None,
@@ -55,10 +56,12 @@ class Indienen(Gezin):
         if afgeschermd and not zender.mag_afschermen:
             raise RuleError(code="VIR-AFSCHERMEN-NIET-TOEGESTAAN", veld="afgeschermd")
         einddatum = self.einddatum(zender, gevraagde_einddatum, self.vandaag)
-        if jongere.sleutel.startswith("bsn:") and self._brp_gevuld():
-            # Before the youth's row exists: a refused filing leaves nothing behind.
-            self.regels.controleer_register(self.repo.register().levensdata(jongere.sleutel[4:]), self.vandaag)
         jongere_id = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
+        if jongere.sleutel.startswith("bsn:") and self._brp_gevuld():
+            # A refusal rolls back the youth's row with the rest (or with the item's savepoint in a batch).
+            self.regels.controleer_register(
+                self.repo.bevolkingsregister().levensdata(jongere.sleutel[4:]), self.vandaag
+            )
         bekend = self.repo.meldingen_van_jongere(jongere_id)
         actieve = [a for a in bekend if a.status == MeldingStatus.ACTIEF]
         archief = [a for a in bekend if a.status == MeldingStatus.GEARCHIVEERD and not a.archief_gemeld]
@@ -141,7 +144,7 @@ class Indienen(Gezin):
         self._afstemming[match.id] = None  # arose in this transaction: no recorded contact yet
 
     def _archiefsignaal(
-        self, melding: m.Melding, zender: m.Instantie, archief: list[m.Melding]
+        self, melding: m.Melding, zender: Profiel, archief: list[m.Melding]
     ) -> tuple[Contactkaart, ...]:
         """A new melding on a youth with archived meldingen: once per archived melding, the new filer
         learns who was involved before, and that party (when it is ours) learns of the new filer."""

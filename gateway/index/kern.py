@@ -10,7 +10,7 @@ each other in a cycle.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
@@ -23,6 +23,7 @@ from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, Signa
 from gateway.errors import RuleError
 from store import models as m
 from store.outbox import Outbox
+from store.register import Profiel
 from store.repository import Repository
 
 # Shown for a shielded melding whose instantie no longer has a shielding contact in its profile.
@@ -31,13 +32,13 @@ ANONIEME_KAART = Contactkaart(
 )
 
 
-def afschermkaart(instantie: m.Instantie) -> Contactkaart:
+def afschermkaart(instantie: Profiel | m.Instantie) -> Contactkaart:
     if not instantie.afschermcontact:
         return ANONIEME_KAART
     return Contactkaart.uit_json(json.loads(instantie.afschermcontact))
 
 
-def kaart(melding: m.Melding, instantie: m.Instantie) -> Contactkaart:
+def kaart(melding: m.Melding, instantie: Profiel | m.Instantie) -> Contactkaart:
     """The contact card others see of a melding: for a shielded one, the instantie's shielding contact
     and never the filing instantie or professional. Every card that leaves the index is made here."""
     if melding.afgeschermd:
@@ -99,11 +100,13 @@ class Kern:
         else the instantie's (its profile); None when neither is known."""
         if jongere_id is not None and self._brp_gevuld():
             if ("jongere", jongere_id) not in self._gemeenten:
-                self._gemeenten["jongere", jongere_id] = self.repo.register().gemeente_van_jongere(jongere_id)
+                self._gemeenten["jongere", jongere_id] = self.repo.bevolkingsregister().gemeente_van_jongere(jongere_id)
             if (woont := self._gemeenten["jongere", jongere_id]) is not None:
                 return woont
         if ("instantie", instantie_id) not in self._gemeenten:
-            self._gemeenten["instantie", instantie_id] = self.repo.register().gemeente_van_instantie(instantie_id)
+            self._gemeenten["instantie", instantie_id] = self.repo.bevolkingsregister().gemeente_van_instantie(
+                instantie_id
+            )
         return self._gemeenten["instantie", instantie_id]
 
     def _tel(self, instantie_id: int, soort: str, *, jongere_id: int | None = None, waarde: int | None = None) -> None:
@@ -157,7 +160,7 @@ class Kern:
             "versie": melding.versie if versie is None else versie,
         }
 
-    def _doorgeven(self, melding: m.Melding, instantie: m.Instantie, sleutel: str) -> None:
+    def _doorgeven(self, melding: m.Melding, instantie: Profiel | m.Instantie, sleutel: str) -> None:
         """Our own melding, as it is now, to every peer (through the outbox)."""
         if self.outbox is None or not self.outbox.peers():
             return
@@ -172,7 +175,7 @@ class Kern:
 
     # --- reading ----------------------------------------------------------------------------------
 
-    def _eigen_melding(self, zender: m.Instantie, melding_id: str) -> m.Melding:
+    def _eigen_melding(self, zender: Profiel, melding_id: str) -> m.Melding:
         """The sender's own active melding (refusals name the field ``meldingId``)."""
         melding = self.repo.melding(melding_id)
         if melding is None:
@@ -203,7 +206,7 @@ class Kern:
         match: m.Match,
         voor: m.Melding,
         actieve: Sequence[m.Melding],
-        instanties: dict[int, m.Instantie],
+        instanties: Mapping[int, Profiel],
         status: str | None = None,
     ) -> MatchBeeld:
         """The match as the party of melding ``voor`` sees it."""
@@ -243,7 +246,7 @@ class Kern:
         match: m.Match,
         actieve: Sequence[m.Melding],
         betrokken: m.Melding,
-        instanties: dict[int, m.Instantie],
+        instanties: Mapping[int, Profiel],
     ) -> None:
         """One signal per notice of a client match that changed, to each of our parties."""
         per_instantie = {a.instantie_id: a for a in actieve}

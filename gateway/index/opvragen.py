@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from gateway.domain.model import MatchBeeld, SignaalBeeld
 from gateway.errors import RuleError
 from gateway.index.kern import Kern, signaal_beeld
-from store import models as m
+from store.register import Profiel
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Signalen:
 
 class Opvragen(Kern):
     def matches(
-        self, zender: m.Instantie, melding_id: str | None, pagina: int, grootte: int
+        self, zender: Profiel, melding_id: str | None, pagina: int, grootte: int
     ) -> tuple[int, tuple[MatchBeeld, ...]]:
         """The sender's active matches, paged (or that of one melding: refusals name ``meldingId``)."""
         if melding_id is not None:
@@ -42,8 +42,9 @@ class Opvragen(Kern):
                 totaal -= 1  # a family match of the youth in which this party sees only itself
         return totaal, tuple(beelden)
 
-    def signalen_ophalen(self, zender: m.Instantie, vanaf: int | None, maximaal: int) -> Signalen:
-        na = zender.signaal_bevestigd if vanaf is None else vanaf
+    def signalen_ophalen(self, zender: Profiel, vanaf: int | None, maximaal: int) -> Signalen:
+        _, bevestigd = self.repo.signaalstand(zender.id)
+        na = bevestigd if vanaf is None else vanaf
         rijen = self.repo.signalen_na(zender.id, na, maximaal + 1)
         signalen = tuple(signaal_beeld(r) for r in rijen[:maximaal])
         for signaal in signalen:
@@ -51,16 +52,17 @@ class Opvragen(Kern):
                 self.inzage.append(
                     {"meldingId": signaal.melding_id, "matchId": signaal.match.match_id, "soort": signaal.match.soort}
                 )
-        return Signalen(zender.signaal_bevestigd, len(rijen) > maximaal, signalen)
+        return Signalen(bevestigd, len(rijen) > maximaal, signalen)
 
-    def signalen_bevestigen(self, zender: m.Instantie, tot_en_met: int) -> int:
+    def signalen_bevestigen(self, zender: Profiel, tot_en_met: int) -> int:
         """Acknowledging is monotonic: an older acknowledgement never reopens signals. A number never issued
         is refused (field ``totEnMetVolgnummer``)."""
         bevestigd = self.repo.bevestig(zender.id, tot_en_met)
         if bevestigd is None:
+            hoogste, _ = self.repo.signaalstand(zender.id)
             raise RuleError(
-                f"(hoogste: {zender.signaal_uitgegeven})",
-                detail_en=f"(highest: {zender.signaal_uitgegeven})",
+                f"(hoogste: {hoogste})",
+                detail_en=f"(highest: {hoogste})",
                 code="VIR-VOLGNUMMER-ONGELDIG",
                 veld="totEnMetVolgnummer",
             )

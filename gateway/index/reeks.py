@@ -14,6 +14,7 @@ from gateway.domain.soorten import MeldingStatus
 from gateway.errors import RuleError
 from gateway.index.indienen import Afgegeven, Indienen
 from store import models as m
+from store.register import Profiel
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Aanvraag:
 
 class Reeks(Indienen):
     def afgeven_reeks(
-        self, zender: m.Instantie, aanvragen: Sequence[Aanvraag], bronsysteem: str
+        self, zender: Profiel, aanvragen: Sequence[Aanvraag], bronsysteem: str
     ) -> list[Afgegeven | RuleError | None]:
         """The outcome per item is what ``afgeven`` would give, in the same order of checks (a refusal names
         the field within the item). ``None`` for an item this path leaves to ``afgeven``: a youth that

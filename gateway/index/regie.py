@@ -12,10 +12,11 @@ from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, Signa
 from gateway.errors import RuleError
 from gateway.index.kern import Kern
 from store import models as m
+from store.register import Profiel
 
 
 class Regie(Kern):
-    def regievoerder(self, zender: m.Instantie, match_id: str, oin: str) -> MatchBeeld:
+    def regievoerder(self, zender: Profiel, match_id: str, oin: str) -> MatchBeeld:
         """The party ``oin`` coordinates the care of the match; refusals name ``matchId`` or
         ``regievoerder``."""
         match, eigen = self._eigen_match(zender, match_id)
@@ -31,7 +32,7 @@ class Regie(Kern):
             self._regie_gewijzigd(match, zender.id)
         return self._beeld(match, eigen, self.repo.actieve_meldingen(match.jongere_id), instanties)
 
-    def afstemming(self, zender: m.Instantie, match_id: str, datum: date) -> MatchBeeld:
+    def afstemming(self, zender: Profiel, match_id: str, datum: date) -> MatchBeeld:
         """The parties had contact on ``datum``; refusals name ``matchId`` or ``datum``."""
         match, eigen = self._eigen_match(zender, match_id)
         if datum > self.vandaag or datum < match.ontstaan.date():
@@ -45,7 +46,7 @@ class Regie(Kern):
         actieve = self.repo.actieve_meldingen(match.jongere_id)
         return self._beeld(match, eigen, actieve, self.repo.instanties_by_id(a.instantie_id for a in actieve))
 
-    def _eigen_match(self, zender: m.Instantie, match_id: str) -> tuple[m.Match, m.Melding]:
+    def _eigen_match(self, zender: Profiel, match_id: str) -> tuple[m.Match, m.Melding]:
         """An active match on which the caller has an active melding (and so may see it)."""
         match = self.repo.match(match_id)
         eigen = None

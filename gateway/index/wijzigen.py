@@ -13,6 +13,7 @@ from gateway.domain.regels import plus_jaren
 from gateway.domain.soorten import ARCHIVEREN, BUITEN_FILER, MatchStatus, MeldingStatus, Reden, SignaalSoort
 from gateway.index.indienen import Afgegeven, Indienen
 from store import models as m
+from store.register import Profiel
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Beeindigd:
 class Wijzigen(Indienen):
     def wijzigen(
         self,
-        zender: m.Instantie,
+        zender: Profiel,
         melding_id: str,
         meldingsbevoegde: Meldingsbevoegde | None,
         einddatum: date | None,
@@ -62,7 +63,7 @@ class Wijzigen(Indienen):
             melding.melding_id, melding.geplande_einddatum, (self._beeld(match, melding, actieve, instanties),)
         )
 
-    def beeindigen(self, zender: m.Instantie, melding_id: str, reden: str) -> Beeindigd:
+    def beeindigen(self, zender: Profiel, melding_id: str, reden: str) -> Beeindigd:
         """The sender ends its own melding; refusals name ``meldingId``."""
         return self.einde(self._eigen_melding(zender, melding_id), reden)
 

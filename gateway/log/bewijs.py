@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.errors import ServerError
 from gateway.log import merkle
+from store import logboek as opslag
 from store.logboom import lees_knopen
-from store.models import Checkpoint, LogregelRij
+from store.models import Checkpoint
 
 
 class ProofError(ServerError):
@@ -27,17 +27,12 @@ class ProofError(ServerError):
 
 def leaves(session: Session, grootte: int) -> list[bytes]:
     """The leaf hashes of entries 0 … grootte-1, in order (for an export, which ships them all)."""
-    rows = session.execute(
-        select(LogregelRij.leaf).where(LogregelRij.volgnummer < grootte).order_by(LogregelRij.volgnummer)
-    ).scalars()
-    return [bytes(r) for r in rows]
+    return opslag.leaves(session, grootte)
 
 
 def checkpoint_voor(session: Session, volgnummer: int) -> Checkpoint | None:
     """The newest checkpoint that covers entry ``volgnummer``."""
-    return session.execute(
-        select(Checkpoint).where(Checkpoint.grootte > volgnummer).order_by(Checkpoint.grootte.desc()).limit(1)
-    ).scalar_one_or_none()
+    return opslag.checkpoint_voor(session, volgnummer)
 
 
 def _proof(session: Session, plan: list[list[merkle.Node]]) -> list[bytes]:

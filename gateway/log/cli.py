@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import ColumnElement, LargeBinary, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import GatewayError
@@ -39,8 +38,9 @@ from gateway.log.invoer import InvoerFout, buiten_checkpoint, certificaat
 from gateway.log.opdracht import audit, fout, open_log, operator, uit, veilig
 from gateway.log.regel import tijdstempel
 from gateway.log.verify import Bevinding, Buiten, Hoofd, Resultaat, controleer_checkpoints, verify_database
-from store.db import Database
-from store.models import Checkpoint, LogHoofd, LogregelRij
+from store import logboek as opslag
+from store.logboek import Selectie, Zoekvraag
+from store.models import LogregelRij
 
 
 class _Voortgang:
@@ -74,36 +74,33 @@ def _kop() -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     _, db, logboek = open_log()
-    q = select(LogregelRij).order_by(LogregelRij.volgnummer.desc()).limit(args.limit)
+    vraag = Zoekvraag()
     filters: dict[str, Any] = {"limit": args.limit}
     if args.cmd_search:
-        if args.van:
-            q = q.where(LogregelRij.tijdstip >= args.van)
-            filters["van"] = args.van
-        if args.tot:
-            q = q.where(LogregelRij.tijdstip < args.tot)
-            filters["tot"] = args.tot
-        for veld, kolom in (
-            ("operatie", LogregelRij.operatie),
-            ("instantie", LogregelRij.actor),
-            ("foutcode", LogregelRij.foutcode),
-            ("soort", LogregelRij.soort),
+        vraag = Zoekvraag(
+            van=args.van,
+            tot=args.tot,
+            operatie=args.operatie,
+            actor=args.instantie,
+            foutcode=args.foutcode,
+            soort=args.soort,
+            bericht_id=args.bericht_id,
+            bsn=args.bsn,
+        )
+        for veld, sleutel in (
+            ("van", "van"),
+            ("tot", "tot"),
+            ("operatie", "operatie"),
+            ("instantie", "instantie"),
+            ("foutcode", "foutcode"),
+            ("soort", "soort"),
+            ("bericht_id", "berichtId"),
+            ("bsn", "bsn"),
         ):
             if getattr(args, veld):
-                q = q.where(kolom == getattr(args, veld))
-                filters[veld] = getattr(args, veld)
-        if args.bericht_id:
-            q = q.where((LogregelRij.bericht_id == args.bericht_id) | (LogregelRij.kruisverwijzing == args.bericht_id))
-            filters["berichtId"] = args.bericht_id
-        if args.bsn:
-            needle = f">{args.bsn}<".encode()
-            if db.is_sqlite:
-                q = q.where(func.instr(LogregelRij.payload, needle) > 0)
-            else:
-                q = q.where(func.position(literal(needle, LargeBinary).op("IN")(LogregelRij.payload)) > 0)
-            filters["bsn"] = args.bsn
+                filters[sleutel] = getattr(args, veld)
     with db.transaction(write=False) as s:
-        rows = list(reversed(s.execute(q).scalars().all()))
+        rows = opslag.zoek(s, vraag, limit=args.limit)
         uit(_kop())
         for r in rows:
             uit(_regel_regel(r))
@@ -114,7 +111,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     _, db, logboek = open_log()
     with db.transaction(write=False) as s:
-        r = s.get(LogregelRij, args.volgnummer)
+        r = opslag.regel(s, args.volgnummer)
         if r is None:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
@@ -160,11 +157,6 @@ def _verify_bundle(args: argparse.Namespace) -> int:
     return _print_resultaat(res)
 
 
-_HOOFD = select(
-    LogHoofd.grootte, LogHoofd.wortel, LogHoofd.frontier, select(func.max(LogregelRij.volgnummer)).scalar_subquery()
-).where(LogHoofd.id == 1)
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.bundle:
         if args.tegen:
@@ -188,10 +180,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else:
             tegen.append(buiten)
     with db.transaction(write=False) as s:
-        grootte, wortel, frontier, hoogste = s.execute(_HOOFD).one()
-        head = Hoofd(grootte, bytes(wortel), bytes(frontier), hoogste)
-        cps = controleer_checkpoints(s.execute(select(Checkpoint.grootte, Checkpoint.xml)).all(), cert, res)
-        for n, w in s.execute(select(Checkpoint.grootte, Checkpoint.wortel)):
+        opgeslagen, hoogste = opslag.hoofd_en_hoogste(s)
+        head = Hoofd(opgeslagen.grootte, opgeslagen.wortel, opgeslagen.frontier, hoogste)
+        cps = controleer_checkpoints(opslag.checkpoints_tot(s), cert, res)
+        for n, w in opslag.checkpoint_wortels(s):
             if n in cps and cps[n].wortel != w:
                 res.bevindingen.append(Bevinding(f"checkpoint {n}", "stored root differs from the signed one"))
         voortgang = _Voortgang(head.grootte)
@@ -233,7 +225,7 @@ def _tegen_bewijzen(s: Any, tegen: list[Buiten], grootte: int, res: Resultaat) -
 def cmd_proof(args: argparse.Namespace) -> int:
     _, db, logboek = open_log()
     with db.transaction(write=False) as s:
-        r = s.get(LogregelRij, args.volgnummer)
+        r = opslag.regel(s, args.volgnummer)
         if r is None:
             print(f"no entry {args.volgnummer}", file=sys.stderr)
             return 1
@@ -270,8 +262,8 @@ def cmd_consistency(args: argparse.Namespace) -> int:
         return 2
     _, db, logboek = open_log()
     with db.transaction(write=False) as s:
-        a = s.execute(select(Checkpoint).where(Checkpoint.grootte == args.oud)).scalar_one_or_none()
-        b = s.execute(select(Checkpoint).where(Checkpoint.grootte == args.nieuw)).scalar_one_or_none()
+        a = opslag.checkpoint(s, args.oud)
+        b = opslag.checkpoint(s, args.nieuw)
         geen = [str(n) for n, cp in ((args.oud, a), (args.nieuw, b)) if cp is None]
         if a is None or b is None:
             fout(
@@ -305,7 +297,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
 def cmd_checkpoints(args: argparse.Namespace) -> int:
     _, db, _ = open_log()
     with db.transaction(write=False) as s:
-        for cp in s.execute(select(Checkpoint).order_by(Checkpoint.grootte)).scalars():
+        for cp in opslag.checkpoints(s):
             uit(f"{cp.grootte:>10}  {cp.tijdstip}  {base64.b64encode(cp.wortel).decode()}")
     return 0
 
@@ -319,7 +311,8 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
             return 0
         # --uit hands out a checkpoint of the whole log: the newest is one.
         with db.transaction(write=False) as s:
-            cp = s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one()
+            cp = opslag.laatste_checkpoint(s)
+        assert cp is not None  # the log is not empty: checkpoint() found one covering all of it
     else:
         uit(f"signed checkpoint of {cp.grootte} entries")
     if args.uit:
@@ -332,22 +325,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings, db, logboek = open_log()
     logboek.checkpoint(force=True)
     with db.transaction(write=False) as s:
-        cp = s.execute(select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)).scalar_one()
+        cp = opslag.laatste_checkpoint(s)
+        if cp is None:
+            fout("the log is empty: there is nothing to export")
+            return 1
         tot = min(args.tot if args.tot is not None else cp.grootte - 1, cp.grootte - 1)
-        rows = (
-            s.execute(
-                select(LogregelRij)
-                .where(LogregelRij.volgnummer.between(args.van, tot))
-                .order_by(LogregelRij.volgnummer)
-            )
-            .scalars()
-            .all()
-        )
-        cps = s.execute(
-            select(Checkpoint.grootte, Checkpoint.xml)
-            .where(Checkpoint.grootte <= cp.grootte)
-            .order_by(Checkpoint.grootte)
-        ).all()
+        rows = opslag.regels_tussen(s, args.van, tot)
+        cps = opslag.checkpoints_tot(s, cp.grootte)
         bundle.schrijf(
             Path(args.uit),
             van=args.van,
@@ -365,25 +349,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bevat_bsn(db: Database, bsn: str) -> ColumnElement[bool]:
-    """Entries whose payload holds this BSN as an element's text (as ``log search --bsn``)."""
-    needle = f">{bsn}<".encode()
-    if db.is_sqlite:
-        return func.instr(LogregelRij.payload, needle) > 0
-    return func.position(literal(needle, LargeBinary).op("IN")(LogregelRij.payload)) > 0
-
-
 def cmd_redact(args: argparse.Namespace) -> int:
     _, db, logboek = open_log()
     nu = logboek.nu()
     context: dict[str, Any]
     if args.bsn:
         # The BSN itself stays out of the redaction entry: that entry is never redacted.
-        waar, reden, context = _bevat_bsn(db, args.bsn), "uitwissing", {"verzoek": args.verzoek}
+        waar, reden, context = Selectie(bsn=args.bsn), "uitwissing", {"verzoek": args.verzoek}
         uitleg = "holding that BSN"
     else:
         grens = tijdstempel(args.before)
-        waar, reden, context = LogregelRij.tijdstip < grens, "beheerder", {"voor": grens}
+        waar, reden, context = Selectie(voor=grens), "beheerder", {"voor": grens}
         uitleg = f"before {grens}"
     with db.transaction() as s:
         r = redactie.redigeer(s, waar=waar, reden=reden, actor=operator(args), tijdstip=nu, context=context)

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.config import Settings
@@ -20,12 +19,12 @@ from gateway.log.checkpoint import CheckpointData, Signer, ensure_development_ke
 from gateway.log.redactie import Redactie
 from gateway.log.regel import Logregel, tijdstempel
 from gateway.log.writer import Append, GeenAppend, Ontvangstbewijs, append
+from store import logboek as opslag
 from store.db import Database, DatabaseUnavailable
-from store.models import Checkpoint, LogHoofd, LogregelRij
+from store.logboek import Selectie
+from store.models import Checkpoint
 
 log = logging.getLogger(__name__)
-
-_LAATSTE_CHECKPOINT = select(Checkpoint).order_by(Checkpoint.grootte.desc()).limit(1)
 
 
 def plus_jaren_tijd(t: datetime, jaren: int) -> datetime:
@@ -119,11 +118,11 @@ class Logboek:
             return None
         grens = tijdstempel(plus_jaren_tijd(nu, -self.settings.log_bewaar_jaren))
         with self.db.transaction() as session:
-            if redactie.iets_te_redigeren(session, LogregelRij.tijdstip < grens) is None:
+            if redactie.iets_te_redigeren(session, Selectie(voor=grens)) is None:
                 return None
             r = redactie.redigeer(
                 session,
-                waar=LogregelRij.tijdstip < grens,
+                waar=Selectie(voor=grens),
                 reden="bewaartermijn",
                 actor="onderhoud",
                 tijdstip=self.nu(),
@@ -151,8 +150,8 @@ class Logboek:
     def checkpoint(self, *, force: bool) -> Checkpoint | None:
         """Sign a checkpoint of the current tree when due (or when ``force``) and the tree grew."""
         with self.db.transaction() as session:
-            head = session.execute(select(LogHoofd).where(LogHoofd.id == 1).with_for_update()).scalar_one()
-            laatste = session.execute(_LAATSTE_CHECKPOINT).scalar_one_or_none()
+            head = opslag.hoofd_op_slot(session)
+            laatste = opslag.laatste_checkpoint(session)
             if head.grootte == 0 or (laatste is not None and laatste.grootte >= head.grootte):
                 return None
             if not force and laatste is not None:
@@ -161,8 +160,4 @@ class Logboek:
                 if gegroeid < self.settings.checkpoint_regels and leeftijd < self.settings.checkpoint_seconden:
                     return None
             data = CheckpointData(self.settings.gateway_oin, head.grootte, head.wortel, self.nu())
-            cp = Checkpoint(
-                grootte=data.grootte, wortel=data.wortel, tijdstip=data.tijdstip, xml=self.signer.sign(data)
-            )
-            session.add(cp)
-            return cp
+            return opslag.bewaar_checkpoint(session, data.grootte, data.wortel, data.tijdstip, self.signer.sign(data))

@@ -22,14 +22,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from gateway.log.regel import Logregel
 from gateway.log.writer import Append
+from store import logboek as opslag
+from store.logboek import Selectie
 from store.models import LogregelRij
 
-OPERATIE = "log redact"
+OPERATIE = opslag.REDACTIE
 REDENEN = ("beheerder", "bewaartermijn", "uitwissing", "onterecht")
 
 Bereik = tuple[int, int]  # inclusive
@@ -91,15 +92,9 @@ def ongedekt(weg: Sequence[Bereik], dekking: Sequence[Bereik]) -> list[Bereik]:
     return out
 
 
-def iets_te_redigeren(session: Session, waar: ColumnElement[bool]) -> int | None:
-    """An entry ``waar`` selects that still has a payload, if any (a cheap look before locking the head)."""
-    # No ORDER BY: the database may then answer from an index on ``waar`` (the time) instead of
-    # walking the whole log in entry order when nothing is due.
-    return session.execute(
-        select(LogregelRij.volgnummer)
-        .where(waar, LogregelRij.payload.is_not(None), LogregelRij.operatie != OPERATIE)
-        .limit(1)
-    ).scalar_one_or_none()
+def iets_te_redigeren(session: Session, selectie: Selectie) -> int | None:
+    """An entry of ``selectie`` that still has a payload, if any (a cheap look before locking the head)."""
+    return opslag.iets_te_redigeren(session, selectie)
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ class Redactie:
 def redigeer(
     session: Session,
     *,
-    waar: ColumnElement[bool],
+    waar: Selectie,
     reden: str,
     actor: str,
     tijdstip: str,
@@ -126,26 +121,9 @@ def redigeer(
         raise ValueError(f"unknown reason {reden!r}")
     append = Append(session)  # holds the log head: no entry can be appended while we choose
     volgnummer = append.frontier.size
-    kies = (
-        select(LogregelRij.volgnummer)
-        .where(
-            waar,
-            LogregelRij.payload.is_not(None),
-            LogregelRij.operatie != OPERATIE,
-            LogregelRij.volgnummer < volgnummer,
-        )
-        .order_by(LogregelRij.volgnummer)
-    )
-    nummers = list(session.execute(kies).scalars())
+    nummers = opslag.te_redigeren(session, waar, onder=volgnummer)
     ranges = bereiken(nummers)
-    for a, b in ranges:
-        session.execute(
-            update(LogregelRij)
-            .where(
-                LogregelRij.volgnummer.between(a, b), LogregelRij.payload.is_not(None), LogregelRij.operatie != OPERATIE
-            )
-            .values(payload=None, payload_verwijderd=str(volgnummer))
-        )
+    opslag.verwijder_payloads(session, ranges, door=volgnummer)
     payload = json.dumps(
         {"reden": reden, "regels": [list(r) for r in ranges], "verwijderd": len(nummers), **(context or {})},
         sort_keys=True,
@@ -159,10 +137,4 @@ def redigeer(
 
 def redacties_tot(session: Session, grootte: int) -> Iterator[LogregelRij]:
     """The redaction entries of the tree of ``grootte`` entries, in log order (a bundle carries them)."""
-    return iter(
-        session.execute(
-            select(LogregelRij)
-            .where(LogregelRij.operatie == OPERATIE, LogregelRij.soort == "beheer", LogregelRij.volgnummer < grootte)
-            .order_by(LogregelRij.volgnummer)
-        ).scalars()
-    )
+    return opslag.redacties_tot(session, grootte)

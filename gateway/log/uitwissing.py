@@ -15,52 +15,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.log import redactie
 from gateway.log.redactie import Redactie
-from store.models import LogregelRij
-from store.sporen import bevat
-
-BERICHTEN = ("inkomend", "uitgaand", "fout")
+from store import logboek as opslag
+from store.logboek import Selectie
 
 
 def entries(session: Session, melding_ids: Iterable[str], teksten: Iterable[bytes] = ()) -> list[int]:
     """The numbers of the entries to redact for these meldingen (requests, answers, faults) and texts (any entry),
     still holding a payload."""
-    ids = [i.encode() for i in sorted(set(melding_ids))]
-    woorden = sorted(set(teksten))
-    if not ids and not woorden:
-        return []
-    r = LogregelRij
-    waar: list[ColumnElement[bool]] = []
-    if ids:
-        waar.append(r.soort.in_(BERICHTEN) & or_(*(bevat(session, r.payload, n) for n in ids)))
-    if woorden:  # a text (the BSN) wherever it stands, also in an operator's search
-        waar.append(or_(*(bevat(session, r.payload, n) for n in woorden)))
-    nummers: set[int] = set()
-    paren: set[tuple[str, str]] = set()
-    for volgnummer, actor, bericht_id, kruisverwijzing in session.execute(
-        select(r.volgnummer, r.actor, r.bericht_id, r.kruisverwijzing).where(r.payload.is_not(None), or_(*waar))
-    ):
-        nummers.add(volgnummer)
-        for b in (bericht_id, kruisverwijzing):
-            if b:
-                paren.add((actor, b))
-    lijst = sorted(paren)
-    for i in range(0, len(lijst), 200):
-        deel = lijst[i : i + 200]
-        nummers.update(
-            session.scalars(
-                select(r.volgnummer).where(
-                    r.soort.in_(BERICHTEN),
-                    r.payload.is_not(None),
-                    or_(*(and_(r.actor == a, or_(r.bericht_id == b, r.kruisverwijzing == b)) for a, b in deel)),
-                )
-            )
-        )
-    return sorted(nummers)
+    return opslag.regels_van_meldingen(session, melding_ids, teksten)
 
 
 def redigeer_meldingen(
@@ -78,5 +44,5 @@ def redigeer_meldingen(
     nummers = entries(session, melding_ids, teksten)
     if not nummers:
         return None
-    waar: ColumnElement[bool] = or_(*(LogregelRij.volgnummer.between(a, b) for a, b in redactie.bereiken(nummers)))
+    waar = Selectie(bereiken=redactie.bereiken(nummers))
     return redactie.redigeer(session, waar=waar, reden=reden, actor=actor, tijdstip=tijdstip, context=context)

@@ -22,6 +22,7 @@ from gateway.log.checkpoint import CheckpointData, CheckpointError
 from gateway.log.checkpoint import verify as verify_checkpoint
 from gateway.log.merkle import Frontier
 from gateway.log.regel import METADATA_KOLOMMEN, _s, leaf_of_row
+from store.logboek import ruwe_regels
 
 # What a stored column may hold when it was changed behind the gateway's back.
 _VERKEERD_TYPE = (TypeError, ValueError, AttributeError, OverflowError)
@@ -313,7 +314,6 @@ def verify_rows(
 # --- in parallel, straight from the database ---------------------------------------------------
 
 _KOLOMMEN_SQL = (*_KOLOMMEN, "payload", "payload_verwijderd", "leaf")
-_engines: dict[str, Any] = {}
 
 
 def _chunk(args: tuple[str, int, int]) -> tuple[int, bytes, list[Bevinding], bool, list[list[int]], list[Any]]:
@@ -323,26 +323,13 @@ def _chunk(args: tuple[str, int, int]) -> tuple[int, bytes, list[Bevinding], boo
     The hot loop reads plain tuples from the driver's cursor and inlines the leaf encoding: this is
     where verification spends its time (a test holds it equal to ``leaf_of_row``). Anything unusual
     (a missing payload, a redaction entry, a value of the wrong type) takes the careful path."""
-    from sqlalchemy import create_engine
-
     url, lo, hi = args
-    engine = _engines.get(url)
-    if engine is None:
-        engine = _engines[url] = create_engine(url)
-    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"SELECT {', '.join(_KOLOMMEN_SQL)} FROM logregel "  # noqa: S608 (fixed column names)
-        f"WHERE volgnummer >= {mark} AND volgnummer < {mark} ORDER BY volgnummer"
-    )
     rijen = _Rijen(lo)
     leaves = rijen.leaves
     sha256 = hashlib.sha256
     enc = _s
     redact = redactie.OPERATIE
-    raw = engine.raw_connection()
-    try:
-        cur: Any = raw.cursor()
-        cur.execute(sql, (lo, hi))
+    with ruwe_regels(url, lo, hi, _KOLOMMEN_SQL) as cur:
         for row in cur:
             v, t, so, op, ac, bid, kv, fc, cid, dig, plen, payload, _mark, leaf = row
             try:
@@ -370,8 +357,6 @@ def _chunk(args: tuple[str, int, int]) -> tuple[int, bytes, list[Bevinding], boo
             ns = SimpleNamespace(**dict(zip(_KOLOMMEN_SQL, row, strict=True)))
             if not rijen.check(ns):
                 break
-    finally:
-        raw.close()
     if not rijen.gestopt and rijen.verwacht < hi:
         rijen.bad.append(Bevinding(f"regel {rijen.verwacht}", "missing"))
         rijen.gestopt = True

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.log.merkle import Frontier
 from gateway.log.regel import Logregel, leaf_of
+from store import logboek as opslag
 from store.logboom import schrijf_knopen
-from store.models import LogHoofd, LogregelRij
 
 
 @dataclass(frozen=True)
@@ -29,15 +28,12 @@ class Ontvangstbewijs:
     leaf: bytes
 
 
-_HEAD = select(LogHoofd).where(LogHoofd.id == 1).with_for_update()
-
-
 class Append:
     """An open append: the head is locked; entries get consecutive numbers until ``close``."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        head = session.execute(_HEAD).scalar_one()
+        head = opslag.hoofd_op_slot(session)
         self.frontier = Frontier.from_bytes(head.grootte, head.frontier)
         self.rows: list[dict[str, object]] = []
         self.knopen: list[tuple[int, int, bytes]] = []
@@ -67,15 +63,9 @@ class Append:
         return Ontvangstbewijs(volgnummer, leaf)
 
     def close(self) -> None:
-        conn = self.session.connection()
-        if self.rows:
-            conn.execute(insert(LogregelRij), self.rows)
-        schrijf_knopen(conn, self.knopen)
-        conn.execute(
-            update(LogHoofd)
-            .where(LogHoofd.id == 1)
-            .values(grootte=self.frontier.size, frontier=self.frontier.to_bytes(), wortel=self.frontier.root())
-        )
+        opslag.schrijf_regels(self.session, self.rows)
+        schrijf_knopen(self.session.connection(), self.knopen)
+        opslag.zet_hoofd(self.session, opslag.Hoofd(self.frontier.size, self.frontier.to_bytes(), self.frontier.root()))
 
 
 class GeenAppend:
