@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from store import profielinhoud
 from store.models import BrpAdres, BrpPersoon, Jongere
 
 _WOONGEMEENTE = (
@@ -36,7 +37,5 @@ class Bevolkingsregister:
 
     def gemeente_van_instantie(self, instantie_id: int) -> str | None:
         """The municipality of the instantie's profile (``instantie profiel --gemeente``), if set."""
-        from store.profielen import Profielen  # it reads the store's repository, which reads this module
-
-        inhoud = Profielen(self.s).inhoud(instantie_id)
+        inhoud = profielinhoud.lees(self.s, instantie_id)
         return inhoud.gemeente if inhoud is not None else None

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store import models as m
+from store import profielinhoud
 from store.repository import ACTIEF
 
 
@@ -20,12 +21,7 @@ class Profielen:
     # --- profile content ----------------------------------------------------------------------
 
     def inhoud(self, instantie_id: int) -> m.Profielinhoud | None:
-        """The instantie's profile content, read once per transaction (also when it has none: the session's
-        identity map keeps only rows that exist)."""
-        bewaard: dict[int, m.Profielinhoud | None] = self.s.info.setdefault("profielinhoud", {})
-        if instantie_id not in bewaard:
-            bewaard[instantie_id] = self.s.get(m.Profielinhoud, instantie_id)
-        return bewaard[instantie_id]
+        return profielinhoud.lees(self.s, instantie_id)
 
     def inhoud_voor_wijziging(self, instantie_id: int) -> m.Profielinhoud:
         """The profile content of an instantie, created empty when it has none yet."""
@@ -33,7 +29,7 @@ class Profielen:
         if rij is None:
             rij = m.Profielinhoud(instantie_id=instantie_id)
             self.s.add(rij)
-        self.s.info.setdefault("profielinhoud", {})[instantie_id] = rij
+        profielinhoud.onthoud(self.s, rij)
         return rij
 
     def gedeelde_profielen(self, oin: str | None = None) -> Sequence[tuple[m.Instantie, m.Profielinhoud | None]]:
