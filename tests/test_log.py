@@ -348,7 +348,7 @@ def test_redact_keeps_the_log_verifiable(own_server: Server) -> None:
 
 
 # Filings per writer (four writers: two instanties on each of two gateways).
-CONCURRENT_FILINGS = int(os.environ.get("VIR_TEST_CONCURRENT_FILINGS", "150"))
+CONCURRENT_FILINGS = int(os.environ.get("VIR_TEST_CONCURRENT_FILINGS", "60"))
 
 
 @pytest.mark.slow
