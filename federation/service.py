@@ -57,6 +57,9 @@ def melding_doorgeven(v: Verzoek, req: Any) -> Any:
     """An answer names local parties only for a message that was accepted: a stale or repeated version (which
     anyone holding a used meldingId could send with any youth) touches nothing and reveals nothing."""
     _bron_van_afzender(v, req, "MeldingDoorgeven")
+    if v.repo.is_lokale_instantie(req.contactkaart.instantie.oin):
+        # Another system's party is (system, OIN): a card with one of our OINs would speak for our instantie.
+        raise RuleError(code="VIR-KAART-OIN-LOKAAL", xpath="/fed:MeldingDoorgeven/fed:contactkaart/g:instantie/g:oin")
     if not _wordt_verwerkt(v.repo, _bron(req)):
         return F.MeldingDoorgevenResponse(verwerkt=False, lokaleMatch=[])
     verwerkt, lokaal = v.index.ontvangen(

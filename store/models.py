@@ -26,10 +26,14 @@ class Base(DeclarativeBase):
 
 
 class Instantie(Base):
+    """An organisation: one of our chain partners (``systeem`` None, unique by OIN), or a party of another
+    verwijsindex system known through its meldingen, identified by (system, OIN) and never merged with ours
+    (migration 0012)."""
+
     __tablename__ = "instantie"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    oin: Mapped[str] = mapped_column(String(20), unique=True)
+    oin: Mapped[str] = mapped_column(String(20))
     naam: Mapped[str] = mapped_column(String(200))
     vestiging: Mapped[str | None] = mapped_column(String(200))
     actief: Mapped[bool] = mapped_column(default=True)
@@ -67,6 +71,24 @@ class Instantie(Base):
     # May its system read matches and signals without naming the professional (``gebruiker``) on whose
     # behalf it reads? None follows the mode: yes in development, no otherwise (migration 0006_systeeminzage).
     systeem_inzage: Mapped[bool | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        Index(
+            "uq_instantie_lokaal",
+            "oin",
+            unique=True,
+            sqlite_where=text("systeem IS NULL"),
+            postgresql_where=text("systeem IS NULL"),
+        ),
+        Index(
+            "uq_instantie_extern",
+            "systeem",
+            "oin",
+            unique=True,
+            sqlite_where=text("systeem IS NOT NULL"),
+            postgresql_where=text("systeem IS NOT NULL"),
+        ),
+    )
 
 
 class Jongere(Base):

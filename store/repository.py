@@ -119,7 +119,7 @@ _ACTIEVE_MATCH = select(Match).where(
 _BRP_GEVULD = select(BrpPersoon.bsn).limit(1)
 _INSTANTIES = select(Instantie).where(Instantie.id.in_(bindparam("b_ids", expanding=True)))
 _LAATSTE_AFSTEMMING = select(func.max(Afstemming.datum)).where(Afstemming.match_id == bindparam("b_match"))
-_INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"))
+_INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"), Instantie.systeem.is_(None))
 _ACTIEVE_MELDINGEN = (
     select(Melding).where(Melding.jongere_id == bindparam("b_jongere"), Melding.status == ACTIEF).order_by(Melding.id)
 )
@@ -146,6 +146,7 @@ class Repository:
     # --- instanties -------------------------------------------------------------------------
 
     def instantie(self, oin: str) -> Instantie | None:
+        """One of our own instanties (never another system's party with the same OIN)."""
         return self.s.scalars(_INSTANTIE, {"b_oin": oin}).one_or_none()
 
     def instanties(self) -> Sequence[Instantie]:
@@ -163,7 +164,9 @@ class Repository:
     def ondertekenprofiel(self, oin: str) -> tuple[str | None, bool]:
         """The registered WS-Security certificate (PEM) of an instantie and whether it must sign."""
         rij = self.s.execute(
-            select(Instantie.certificaat, Instantie.wss_verplicht).where(Instantie.oin == oin)
+            select(Instantie.certificaat, Instantie.wss_verplicht).where(
+                Instantie.oin == oin, Instantie.systeem.is_(None)
+            )
         ).one_or_none()
         if rij is not None:
             return rij[0], bool(rij[1])
@@ -175,8 +178,7 @@ class Repository:
 
     def is_lokale_instantie(self, oin: str) -> bool:
         """Whether the OIN is one of our own chain partners (not another system's organisation)."""
-        inst = self.instantie(oin)
-        return inst is not None and inst.systeem is None
+        return self.instantie(oin) is not None
 
     def zet_peer_actief(self, systeem: str, actief: bool) -> bool:
         """Suspend or reactivate a peer; False when no peer has this system code."""
@@ -287,9 +289,9 @@ class Repository:
         return _dialect_insert(self.dialect, table)
 
     def externe_instantie(self, oin: str, systeem: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
-        """The row of another system's instantie, created or refreshed from its contact card. It is never
-        active for our chain-partner service."""
-        inst = self.instantie(oin)
+        """The row of another system's instantie, known by (system, OIN), created or refreshed from its contact
+        card. It is never one of ours and never active for our chain-partner service."""
+        inst = self.s.scalars(select(Instantie).where(Instantie.systeem == systeem, Instantie.oin == oin)).one_or_none()
         if inst is None:
             inst = Instantie(
                 oin=oin,
@@ -303,7 +305,7 @@ class Repository:
             )
             self.s.add(inst)
             self.s.flush()
-        elif inst.systeem is not None and (inst.naam, inst.vestiging) != (naam, vestiging):
+        elif (inst.naam, inst.vestiging) != (naam, vestiging):
             inst.naam, inst.vestiging = naam, vestiging
         return inst
 

@@ -179,6 +179,51 @@ def test_impostors_on_the_federation_service_are_refused(
         _geweigerd_en_gelogd(tls_gateway, voor_log, code, oin)
 
 
+def test_a_card_naming_one_of_our_oins_is_refused_and_other_systems_parties_stay_apart(
+    tls_gateway: Server, peer_pki: Pki
+) -> None:
+    """Another system's party is (system, OIN): a card with the OIN of one of our instanties gets its own fault,
+    changes nothing and is logged; a party of another system never blocks registering ours with its OIN."""
+    a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
+    youth = bsn()
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+    zvj = peer_client(tls_gateway, peer_pki, PEER, "ZVJ")
+    vals = inhoud(youth)
+    vals["contactkaart"]["oin"] = A
+    voor, voor_log = snapshot(tls_gateway.db_url), log_size(tls_gateway.db_url)
+    with pytest.raises(DeliveryError) as exc:
+        zvj.forward("doorgeven", vals)
+    assert str(exc.value) == "fault VIR-KAART-OIN-LOKAAL"
+    fout = zvj.history.last_received["envelope"]
+    assert fout.findtext(".//{*}xpath") == "/fed:MeldingDoorgeven/fed:contactkaart/g:instantie/g:oin"
+    assert snapshot(tls_gateway.db_url) == voor
+    _geweigerd_en_gelogd(tls_gateway, voor_log, "VIR-KAART-OIN-LOKAAL", PEER)
+
+    # A party of ZVJ with an OIN we do not know yet, then an instantie of ours registered with that OIN: both
+    # exist side by side, and from then on ZVJ cannot speak for that OIN.
+    data = Path(tls_gateway.db_url.removeprefix("sqlite:///")).parent
+    oin = "00000009555555555000"
+    eerste = inhoud(youth)
+    eerste["contactkaart"]["oin"] = oin
+    assert zvj.forward("doorgeven", eerste).verwerkt
+    r = _cli(data, "instantie", "add", "--oin", oin, "--naam", "Eigen jeugdteam", extra=peer_pki.env())
+    assert r.returncode == 0, r.stderr
+    engine = create_engine(tls_gateway.db_url)
+    try:
+        with engine.connect() as conn:
+            rijen = conn.execute(
+                text("SELECT systeem, naam, actief FROM instantie WHERE oin = :o ORDER BY systeem"), {"o": oin}
+            ).all()
+    finally:
+        engine.dispose()
+    assert sorted(map(tuple, rijen), key=str) == sorted(
+        [(None, "Eigen jeugdteam", True), ("ZVJ", "Jeugdteam", False)], key=str
+    )
+    tweede = {**eerste, "bron": {**eerste["bron"], "versie": 2}}
+    with pytest.raises(DeliveryError, match="VIR-KAART-OIN-LOKAAL"):
+        zvj.forward("doorgeven", tweede)
+
+
 def test_a_revoked_peer_certificate_ends_at_the_handshake(tls_gateway: Server, peer_pki: Pki) -> None:
     voor, voor_log = snapshot(tls_gateway.db_url), log_size(tls_gateway.db_url)
     with pytest.raises(DeliveryError, match="unreachable"):

@@ -1,0 +1,78 @@
+"""federation on need-to-know: remote parties by (system, OIN)
+
+Revision ID: 0012_federatie_kennis
+Revises: 0009_getuigen
+Create Date: 2026-12-09
+"""
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_federatie_kennis"
+down_revision = "0009_getuigen"
+branch_labels = None
+depends_on = None
+
+
+def _zonder_fk_controle(werk: Callable[[], None]) -> None:
+    """SQLite rebuilds a table to drop a constraint, and a rebuild of a table others refer to needs foreign keys
+    off, which SQLite allows only outside a transaction: the rebuild commits on its own, checked before."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        werk()
+        return
+    bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    bind.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        werk()
+        if bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
+            raise RuntimeError("the rebuild of a table broke a foreign key")
+        bind.exec_driver_sql("COMMIT")
+    except BaseException:
+        bind.exec_driver_sql("ROLLBACK")
+        raise
+    finally:
+        bind.exec_driver_sql("PRAGMA foreign_keys=ON")
+        bind.exec_driver_sql("BEGIN IMMEDIATE")  # the migration's own transaction goes on
+
+
+def _oin_niet_uniek() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "instantie", recreate="always", naming_convention={"uq": "uq_%(table_name)s_%(column_0_name)s"}
+        ) as b:
+            b.drop_constraint("uq_instantie_oin", type_="unique")
+    else:
+        op.drop_constraint("instantie_oin_key", "instantie", type_="unique")
+
+
+def upgrade() -> None:
+    # An instantie of another system is (system, OIN): it never blocks registering one of ours with that OIN,
+    # and a card of another system never lands on one of ours.
+    _zonder_fk_controle(_oin_niet_uniek)
+    op.create_index(
+        "uq_instantie_lokaal",
+        "instantie",
+        ["oin"],
+        unique=True,
+        sqlite_where=sa.text("systeem IS NULL"),
+        postgresql_where=sa.text("systeem IS NULL"),
+    )
+    op.create_index(
+        "uq_instantie_extern",
+        "instantie",
+        ["systeem", "oin"],
+        unique=True,
+        sqlite_where=sa.text("systeem IS NOT NULL"),
+        postgresql_where=sa.text("systeem IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("uq_instantie_extern", "instantie")
+    op.drop_index("uq_instantie_lokaal", "instantie")
+    with op.batch_alter_table("instantie") as b:
+        b.create_unique_constraint("instantie_oin_key", ["oin"])
