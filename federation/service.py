@@ -47,10 +47,10 @@ def _bron_van_afzender(v: Verzoek, req: Any, op: str) -> None:
 def _wordt_verwerkt(repo: Repository, bron: dict[str, Any]) -> bool:
     """Whether receipt would process this version (as ``Verwijsindex.ontvangen`` decides): not when this or a
     newer version, or a withdrawal, is known already."""
-    bestaand = repo.melding_van_bron(bron["systeem"], bron["meldingId"])
+    bestaand = repo.federatie().melding_van_bron(bron["systeem"], bron["meldingId"])
     if bestaand is not None:
         return bestaand.status == ACTIEF and bestaand.versie < bron["versie"]
-    return (repo.intrekking(bron["systeem"], bron["meldingId"]) or -1) < bron["versie"]
+    return (repo.federatie().intrekking(bron["systeem"], bron["meldingId"]) or -1) < bron["versie"]
 
 
 def melding_doorgeven(v: Verzoek, req: Any) -> Any:

@@ -12,13 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store import eigen
+from store.federatie import FederatieOpslag
 from store.models import (
     Afstemming,
     Bericht,
     BrpAdres,
     BrpOuder,
     BrpPersoon,
-    FederatieIntrekking,
     Instantie,
     Jongere,
     LogregelRij,
@@ -264,51 +264,6 @@ class Repository:
                 uit[match_id] = datum
         return uit
 
-    def melding_van_bron(self, systeem: str, melding_id: str) -> Melding | None:
-        return self.s.scalars(
-            select(Melding).where(Melding.bron_systeem == systeem, Melding.bron_melding_id == melding_id)
-        ).one_or_none()
-
-    def intrekking(self, systeem: str, melding_id: str) -> int | None:
-        """The version of an early withdrawal of another system's melding, if any."""
-        return self.s.execute(
-            select(FederatieIntrekking.versie).where(
-                FederatieIntrekking.bron_systeem == systeem, FederatieIntrekking.bron_melding_id == melding_id
-            )
-        ).scalar_one_or_none()
-
-    def onthoud_intrekking(self, systeem: str, melding_id: str, versie: int) -> None:
-        stmt = (
-            self._insert_dialect(FederatieIntrekking)
-            .values(bron_systeem=systeem, bron_melding_id=melding_id, versie=versie)
-            .on_conflict_do_nothing(index_elements=["bron_systeem", "bron_melding_id"])
-        )
-        self.c.execute(stmt)
-
-    def _insert_dialect(self, table: Any) -> Any:
-        return _dialect_insert(self.dialect, table)
-
-    def externe_instantie(self, oin: str, systeem: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
-        """The row of another system's instantie, known by (system, OIN), created or refreshed from its contact
-        card. It is never one of ours and never active for our chain-partner service."""
-        inst = self.s.scalars(select(Instantie).where(Instantie.systeem == systeem, Instantie.oin == oin)).one_or_none()
-        if inst is None:
-            inst = Instantie(
-                oin=oin,
-                naam=naam,
-                vestiging=vestiging,
-                actief=False,
-                aangemaakt=nu,
-                signaal_uitgegeven=0,
-                signaal_bevestigd=0,
-                systeem=systeem,
-            )
-            self.s.add(inst)
-            self.s.flush()
-        elif (inst.naam, inst.vestiging) != (naam, vestiging):
-            inst.naam, inst.vestiging = naam, vestiging
-        return inst
-
     def bestaande_jongere(self, sleutel: str) -> int | None:
         return self.s.execute(select(Jongere.id).where(Jongere.sleutel == sleutel)).scalar_one_or_none()
 
@@ -340,6 +295,10 @@ class Repository:
         self, instantie_id: int, status: str | None, offset: int, limit: int
     ) -> tuple[int, Sequence[Melding]]:
         return eigen.eigen_meldingen(self.s, instantie_id, status, offset, limit)
+
+    def federatie(self) -> FederatieOpslag:
+        """Other systems' meldingen and parties, tombstones, receivers and pseudonyms (``store/federatie.py``)."""
+        return FederatieOpslag(self.s)
 
     def sporen(self) -> Sporen:
         """What meldingen leave beside their rows (``store/sporen.py``), in this transaction."""
@@ -472,7 +431,7 @@ class Repository:
     def onthoud_message_id(self, message_id: str, nu: datetime) -> bool:
         """Record a MessageID; False when it was already recorded."""
         stmt = (
-            self._insert_dialect(WsaBericht)
+            _dialect_insert(self.dialect, WsaBericht)
             .values(message_id=message_id, tijdstip=nu)
             .on_conflict_do_nothing(index_elements=["message_id"])
             .returning(WsaBericht.message_id)

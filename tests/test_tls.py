@@ -57,7 +57,9 @@ class Pki:
     def env(self) -> dict[str, str]:
         d = self.map
         return {"VIR_TLS_CA": str(d / "ca.pem"), "VIR_TLS_CRL": str(d / "crl.pem"),
-                "VIR_LOG_KEY": str(d / "log-key.pem"), "VIR_LOG_CERT": str(d / "log.pem")}  # fmt: skip
+                "VIR_LOG_KEY": str(d / "log-key.pem"), "VIR_LOG_CERT": str(d / "log.pem"),
+                "VIR_VSN_SLEUTEL": str(d / "vsn.sleutel"),
+                "VIR_FEDERATIE_SLEUTEL": str(d / "federatie.sleutel")}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

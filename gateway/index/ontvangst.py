@@ -29,12 +29,15 @@ class Ontvangst(Wijzigen):
     ) -> tuple[bool, tuple[Contactkaart, ...]]:
         """Another system's melding (new or a newer version). Returns (processed, our matching parties)."""
         jongere_id = self.repo.lock_jongere(sleutel, None)
-        bestaand = self.repo.melding_van_bron(bron["systeem"], bron["meldingId"])
+        bestaand = self.repo.federatie().melding_van_bron(bron["systeem"], bron["meldingId"])
         verwerkt = bestaand is None or bestaand.versie < bron["versie"]
-        if bestaand is None and (self.repo.intrekking(bron["systeem"], bron["meldingId"]) or -1) >= bron["versie"]:
+        if (
+            bestaand is None
+            and (self.repo.federatie().intrekking(bron["systeem"], bron["meldingId"]) or -1) >= bron["versie"]
+        ):
             verwerkt = False  # withdrawn before it arrived
         if verwerkt:
-            instantie = self.repo.externe_instantie(
+            instantie = self.repo.federatie().externe_instantie(
                 contactkaart.oin, bron["systeem"], contactkaart.naam, contactkaart.vestiging, self.nu
             )
             bronsysteem = f"{bron['systeem']}/{contactkaart.bronsysteem}"[:80]
@@ -89,10 +92,10 @@ class Ontvangst(Wijzigen):
 
     def ingetrokken(self, afzender: str, bron: dict[str, Any]) -> bool:
         """Another system withdrew (or ended) its melding."""
-        bestaand = self.repo.melding_van_bron(bron["systeem"], bron["meldingId"])
+        bestaand = self.repo.federatie().melding_van_bron(bron["systeem"], bron["meldingId"])
         if bestaand is None:
             # Unknown here (yet): remember the withdrawal so that a late, older upsert is ignored.
-            self.repo.onthoud_intrekking(bron["systeem"], bron["meldingId"], bron["versie"])
+            self.repo.federatie().onthoud_intrekking(bron["systeem"], bron["meldingId"], bron["versie"])
             return False
         self.repo.lock_jongere_by_id(bestaand.jongere_id)
         if bestaand.versie >= bron["versie"] or bestaand.status != MeldingStatus.ACTIEF:
@@ -104,7 +107,7 @@ class Ontvangst(Wijzigen):
         self._gezin_na_wijziging(jongere.id, jongere.sleutel)
         # No stale copy: the row (with its contact card) goes; a tombstone without personal data keeps a late,
         # older upsert out.
-        self.repo.onthoud_intrekking(bron["systeem"], bron["meldingId"], bron["versie"])
+        self.repo.federatie().onthoud_intrekking(bron["systeem"], bron["meldingId"], bron["versie"])
         self.repo.delete(bestaand)
         self.repo.sporen().vergeet([bestaand.melding_id])
         if self.outbox is not None and self.outbox.hub:
