@@ -56,8 +56,25 @@ MeldingIntrekkenResponse = _element(
         ("verwerkt", Boolean),
     ],
 )
+JongereAankondigen = _element(
+    "JongereAankondigen",
+    [
+        ("stuurgegevens", G.Stuurgegevens),
+        ("afzender", Unicode),
+        ("jongere", Unicode),
+    ],
+)
+JongereAankondigenResponse = _element(
+    "JongereAankondigenResponse",
+    [
+        ("stuurgegevens", G.StuurgegevensAntwoord),
+        ("bekend", Boolean),
+    ],
+)
 Ping = _element("Ping", [("stuurgegevens", G.Stuurgegevens), ("afzender", Unicode)])
-PingResponse = _element("PingResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("systeem", Unicode)])
+PingResponse = _element(
+    "PingResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("systeem", Unicode), ("hub", Boolean)]
+)
 
 CheckpointGetuigen = _element(
     "CheckpointGetuigen",

@@ -63,11 +63,11 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     try:
         with beheerlog.actie(settings, db, "federatie peer add") as actie:
             repo = Repository(actie.session)
-            repo.zet_peer(args.systeem, args.url, args.oin, pem)
+            repo.zet_peer(args.systeem, args.url, args.oin, pem, hub=args.hub)
             if checkpoint_pem:
                 Getuigen(actie.session).zet_checkpoint_certificaat(args.systeem, checkpoint_pem)
             ondertekent = any(p.certificaat for p in repo.peers_met_oin(args.oin) if p.systeem == args.systeem)
-            actie.inhoud = {"systeem": args.systeem, "url": args.url, "oin": args.oin}
+            actie.inhoud = {"systeem": args.systeem, "url": args.url, "oin": args.oin, "hub": args.hub}
             if checkpoint_pem:
                 actie.inhoud["checkpointCertificaat"] = checkpoint_pem
     except beheerlog.Geweigerd as exc:
@@ -112,7 +112,7 @@ def cmd_peer_list(args: argparse.Namespace) -> int:
     _, db = _db()
     with db.transaction(write=False) as s:
         for p in Repository(s).peers():
-            print(f"{p.systeem:<14} {'actief' if p.actief else 'uit':<7} {p.oin}  {p.url}")
+            print(f"{p.systeem:<14} {'actief' if p.actief else 'uit':<7} {p.oin}  {p.url}{'  (hub)' if p.hub else ''}")
     return 0
 
 
@@ -147,7 +147,7 @@ def cmd_dead_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
-    from federation.conformance import Kit
+    from federation.conformance import Kit, bsn_uit_testbereik
 
     settings = config.from_env()
     tls: dict[str, Any] = {}
@@ -158,8 +158,20 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         tls["verify"] = str(ca)
     wss_key, wss_cert = args.wss_key or settings.wss_key, args.wss_cert or settings.wss_cert
     ondertekening = (Path(wss_key).read_bytes(), Path(wss_cert).read_bytes()) if wss_key and wss_cert else None
+    from gateway.domain.jongere import pseudoniem
+    from gateway.domain.sleutelring import Sleutelring, SleutelringFout
+
+    # The key as configured (or the development key this node made); the kit never makes one up.
+    pad = args.federatiesleutel or settings.federatie_sleutel or settings.data_dir / "keys" / "federatie.sleutel"
+    try:
+        ring = Sleutelring.lees(Path(pad).read_text())
+    except (OSError, SleutelringFout) as exc:
+        print(f"refused: no usable federation key ({type(exc).__name__}); give --federatiesleutel", file=sys.stderr)
+        return 2
     kit = Kit(
         args.url,
+        jongere=pseudoniem(f"bsn:{args.bsn or bsn_uit_testbereik()}", ring),
+        onbekend=pseudoniem(f"bsn:{bsn_uit_testbereik()}", ring),
         ontvanger=args.ontvanger,
         systeem=args.systeem or settings.systeem,
         oin=args.oin or settings.gateway_oin,
@@ -197,6 +209,11 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--oin", required=True, help="its gateway's OIN")
     a.add_argument("--certificaat", help="PEM certificate that signs its messages (then they must be signed)")
     a.add_argument(
+        "--hub",
+        action="store_true",
+        help="it is the national hub: our meldingen always go to it, and it matches them (docs/federation.md)",
+    )
+    a.add_argument(
         "--checkpoint-certificaat",
         help="PEM certificate of the key that signs its log checkpoints (to witness its log; docs/getuigen.md)",
     )
@@ -219,6 +236,10 @@ def add_parser(sub: Any) -> None:
     k.add_argument("--ontvanger", required=True, help="the peer gateway's OIN (stuurgegevens/ontvanger)")
     k.add_argument("--systeem", help="our system code as the peer registered it (default: VIR_SYSTEEM)")
     k.add_argument("--oin", help="our OIN as the peer registered it (default: VIR_GATEWAY_OIN)")
+    k.add_argument(
+        "--bsn", help="a test youth the target holds an active melding on (needed for a node that is no hub)"
+    )
+    k.add_argument("--federatiesleutel", help="the federation key ring file (default: VIR_FEDERATIE_SLEUTEL)")
     k.add_argument("--cert", help="PEM client certificate (default: VIR_TLS_CLIENT_CERT)")
     k.add_argument("--key", help="its PEM key (default: VIR_TLS_CLIENT_KEY)")
     k.add_argument("--ca", help="PEM CA bundle for the peer's server certificate (default: VIR_TLS_CA)")

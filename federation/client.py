@@ -71,6 +71,10 @@ def verzonden_enveloppen(history: HistoryPlugin) -> tuple[bytes, bytes]:
     )
 
 
+# The operation that delivers each kind of outbox row.
+OPERATIES = {"doorgeven": "MeldingDoorgeven", "intrekken": "MeldingIntrekken", "aankondigen": "JongereAankondigen"}
+
+
 @dataclass(frozen=True)
 class Verzonden:
     verzoek: bytes
@@ -123,6 +127,12 @@ class PeerClient:
                 )
             elif soort == "intrekken":
                 r = self.svc.MeldingIntrekken(stuurgegevens=self._sg(bid), afzender=self.systeem, bron=inhoud["bron"])
+            elif soort == "aankondigen":
+                a = self.svc.JongereAankondigen(
+                    stuurgegevens=self._sg(bid), afzender=self.systeem, jongere=inhoud["jongere"]
+                )
+                verzoek, antwoord = verzonden_enveloppen(self.history)
+                return Verzonden(verzoek, antwoord, bool(a.bekend))
             else:
                 raise DeliveryError(f"unknown delivery kind {soort!r}")
         verzoek, antwoord = verzonden_enveloppen(self.history)

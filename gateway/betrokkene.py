@@ -32,7 +32,7 @@ from gateway.domain.soorten import MeldingStatus, Reden
 from gateway.index import Verwijsindex
 from gateway.log import uitwissing
 from gateway.log.logboek import key_paths
-from gateway.sleutels import sleutelring
+from gateway.sleutels import pseudoniemen, sleutelring
 from store.betrokkene import Betrokkene
 from store.db import Database
 from store.migrate import upgrade
@@ -180,11 +180,15 @@ def cmd_wissen(args: argparse.Namespace) -> int:
             s, nu = actie.session, klok()
             b, repo = Betrokkene(s), Repository(s)
             regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
-            index = Verwijsindex(repo, regels, nu, Outbox(s, settings.systeem, settings.federatie_hub, nu))
+            index = Verwijsindex(
+                repo, regels, nu, Outbox(s, settings.systeem, settings.federatie_hub, nu, pseudoniemen(settings))
+            )
             rij = _rij(b, jongere)
             meldingen = list(b.meldingen(rij.id)) if rij is not None else []
             matches = [match.match_id for match in b.matches(rij.id)] if rij is not None else []
-            for melding, _ in meldingen:
+            # Other systems' copies first (each leaves a tombstone), then ours: their ending withdraws them from
+            # the peers and would otherwise forget the copies without one.
+            for melding, _ in sorted(meldingen, key=lambda mi: mi[0].bron_systeem is None):
                 if melding.status == MeldingStatus.ACTIEF:
                     if melding.bron_systeem is not None:  # another system's copy: keep a later upsert out
                         repo.federatie().onthoud_intrekking(

@@ -88,7 +88,9 @@ class Settings:
     """This node's system code in the federation (MULTISIGNAAL, ZVJ, MOP, VIS2, LVI, …)."""
 
     federatie_hub: bool = False
-    """A hub (the national index) re-forwards every other system's melding to all its other peers."""
+    """A hub (the national index) stores every system's meldingen and forwards each to the systems with a melding
+    on the same youth (docs/federation.md). Off: this node stores another system's melding only while it has an
+    active melding on the youth itself."""
 
     federatie_sleutel: Path | None = None
     """The federation key ring (``gateway.sleutels``): youth keys cross the border only as an HMAC-SHA256

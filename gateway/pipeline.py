@@ -44,6 +44,7 @@ from gateway.log.regel import Logregel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
 from gateway.render import als_xml
+from gateway.sleutels import pseudoniemen
 from gateway.uitvoer import spoor
 from store.db import Database, DatabaseUnavailable
 from store.outbox import Outbox
@@ -74,7 +75,7 @@ class Deps:
 
     def outbox(self, session: Session, nu: datetime) -> Outbox:
         """The federation outbox of one transaction."""
-        return Outbox(session, self.settings.systeem, self.settings.federatie_hub, nu)
+        return Outbox(session, self.settings.systeem, self.settings.federatie_hub, nu, pseudoniemen(self.settings))
 
     _wss_profielen: dict[tuple[str, bool], tuple[float, tuple[bytes | None, bool] | None]] = field(
         default_factory=dict, repr=False

@@ -10,9 +10,11 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from gateway.config import Settings
+from gateway.domain.jongere import pseudoniem
 from gateway.domain.sleutelring import Sleutelring, SleutelringFout
 from gateway.errors import ServerError
 
@@ -69,3 +71,8 @@ def ontbreekt(settings: Settings, federeert: bool) -> str | None:
         except ServerError as exc:
             return exc.detail
     return None
+
+
+def pseudoniemen(settings: Settings) -> Callable[[str], str]:
+    """Youth key → federation pseudonym under the federation key in use (read when first needed)."""
+    return lambda sleutel: pseudoniem(sleutel, sleutelring(settings, "federatie"))

@@ -4,13 +4,15 @@ copy of which melding (docs/federation.md)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import FederatieIntrekking, Instantie, Jongere, Melding
+from store.models import Afstemming, FederatieIntrekking, Instantie, Jongere, Match, Melding, Signaal, Telling
 
 
 class FederatieOpslag:
@@ -84,3 +86,91 @@ class FederatieOpslag:
                 )
                 return True
         return False
+
+    def jongere_met_pseudoniem(self, pseudoniem: str) -> int | None:
+        """The youth a peer names by this pseudonym, if this node knows it."""
+        return self.s.scalar(select(Jongere.id).where(Jongere.pseudoniem == pseudoniem))
+
+    def zet_pseudoniem(self, jongere_id: int, pseudoniem: str) -> None:
+        self.s.execute(
+            update(Jongere)
+            .where(Jongere.id == jongere_id, or_(Jongere.pseudoniem.is_(None), Jongere.pseudoniem != pseudoniem))
+            .values(pseudoniem=pseudoniem),
+            execution_options={"synchronize_session": False},
+        )
+
+    def zonder_pseudoniem(self, huidig: str, aantal: int) -> Sequence[tuple[int, str]]:
+        """Up to ``aantal`` youths with an active melding of ours whose pseudonym is missing or not of the key
+        version in use (prefix ``huidig``): after an upgrade or a key rotation. (id, key)."""
+        eigen = select(Melding.id).where(
+            Melding.jongere_id == Jongere.id, Melding.status == "actief", Melding.bron_systeem.is_(None)
+        )
+        return [
+            (i, k)
+            for i, k in self.s.execute(
+                select(Jongere.id, Jongere.sleutel)
+                .where(
+                    or_(Jongere.pseudoniem.is_(None), ~Jongere.pseudoniem.startswith(huidig)),
+                    ~Jongere.sleutel.startswith("psn:"),
+                    eigen.exists(),
+                )
+                .order_by(Jongere.id)
+                .limit(aantal)
+            )
+        ]
+
+    def jongeren_met_alleen_kopieen(self, aantal: int) -> Sequence[int]:
+        """Up to ``aantal`` youths with other systems' active meldingen but no active melding of ours (on a node
+        that is no hub they are not to be here: left from before need-to-know, or by a crash between steps)."""
+        eigen = select(Melding.id).where(
+            Melding.jongere_id == Jongere.id, Melding.status == "actief", Melding.bron_systeem.is_(None)
+        )
+        kopie = select(Melding.id).where(
+            Melding.jongere_id == Jongere.id, Melding.status == "actief", Melding.bron_systeem.is_not(None)
+        )
+        return self.s.scalars(
+            select(Jongere.id).where(kopie.exists(), ~eigen.exists()).order_by(Jongere.id).limit(aantal)
+        ).all()
+
+    # --- matches a copy showed in ---------------------------------------------------------------
+
+    def matches_met(self, jongere_id: int, rij_id: int) -> list[str]:
+        """The matchIds a melding (row ``rij_id`` on youth ``jongere_id``) can have been shown in: the youth's
+        matches, and the family matches that list it."""
+        ids = list(self.s.scalars(select(Match.match_id).where(Match.jongere_id == jongere_id)))
+        for match_id, leden in self.s.execute(
+            select(Match.match_id, Match.leden).where(Match.soort == "gezinsmatch", Match.leden.is_not(None))
+        ):
+            if rij_id in _leden(leden):
+                ids.append(match_id)
+        return ids
+
+    def externe_instanties_vergeten(self) -> int:
+        """Other systems' parties that nothing here refers to any more (their meldingen all gone)."""
+        i = Instantie
+        verwezen = or_(
+            select(Melding.id).where(Melding.instantie_id == i.id).exists(),
+            select(Match.id).where(Match.regievoerder_id == i.id).exists(),
+            select(Afstemming.id).where(Afstemming.instantie_id == i.id).exists(),
+            select(Telling.id).where(Telling.instantie_id == i.id).exists(),
+            select(Signaal.id).where(Signaal.instantie_id == i.id).exists(),
+        )
+        weg = list(self.s.scalars(select(i.id).where(i.systeem.is_not(None), ~verwezen)))
+        if weg:
+            self.s.execute(delete(i).where(i.id.in_(weg)), execution_options={"synchronize_session": False})
+        return len(weg)
+
+    def aantal_actief(self, jongere_id: int, systeem: str | None) -> int:
+        """Active meldingen on the youth of ``systeem`` (None: ours)."""
+        bron = Melding.bron_systeem.is_(None) if systeem is None else Melding.bron_systeem == systeem
+        return int(
+            self.s.scalar(
+                select(func.count()).where(Melding.jongere_id == jongere_id, Melding.status == "actief", bron)
+            )
+            or 0
+        )
+
+
+def _leden(leden: str | None) -> set[int]:
+    stand = json.loads(leden or "{}")
+    return {*stand.get("leden", []), *stand.get("kijkers", [])}

@@ -99,6 +99,12 @@ class Jongere(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sleutel: Mapped[str] = mapped_column(String(40), unique=True)
     geboortedatum: Mapped[date | None] = mapped_column(Date)
+    # The youth's federation pseudonym (``psn:<version>:<hex>``, docs/federation.md), set once the youth is
+    # exchanged with other systems: what peers name it by. A hub knows a youth it has no melding of its own on
+    # by the pseudonym alone (then ``sleutel`` is the pseudonym too).
+    pseudoniem: Mapped[str | None] = mapped_column(String(40), default=None)
+
+    __table_args__ = (Index("uq_jongere_pseudoniem", "pseudoniem", unique=True),)
 
 
 class Melding(Base):
@@ -283,6 +289,9 @@ class Peer(Base):
     # PEM certificate whose key signs the peer's log checkpoints (and its cosignatures of ours): without
     # it this node neither cosigns the peer's checkpoints nor accepts its cosignatures (docs/getuigen.md).
     checkpoint_certificaat: Mapped[str | None] = mapped_column(Text, default=None)
+    # The national hub: it holds every system's meldingen, so a regional node sends its own to it always
+    # (and announces to nobody); docs/federation.md.
+    hub: Mapped[bool] = mapped_column(default=False)
 
 
 class FederatieUitgaand(Base):
@@ -305,6 +314,19 @@ class FederatieUitgaand(Base):
     aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_uitgaand_wachtend", "status", "volgende_poging"),)
+
+
+class FederatieAfnemer(Base):
+    """A peer that was sent a melding held here (ours, or on a hub another system's), so that its changes and
+    its withdrawal reach that peer and no other. Deleted with the withdrawal. No personal data."""
+
+    __tablename__ = "federatie_afnemer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    melding_id: Mapped[str] = mapped_column(String(36))  # our row's meldingId
+    peer: Mapped[str] = mapped_column(String(20))
+
+    __table_args__ = (UniqueConstraint("melding_id", "peer", name="uq_afnemer_melding_peer"),)
 
 
 class FederatieIntrekking(Base):

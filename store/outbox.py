@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.db import Database
-from store.models import FederatieUitgaand, Peer
+from store.models import FederatieAfnemer, FederatieUitgaand, Peer
 
 WACHTEND, BEZIG, AFGELEVERD, DOOD = "wachtend", "bezig", "afgeleverd", "dood"
 
@@ -41,13 +42,23 @@ def actieve_peers(session: Session) -> Sequence[Peer]:
 
 class Outbox:
     """What one transaction sends to the other systems: rows of ``federatie_uitgaand``, committed with the
-    change they carry."""
+    change they carry, and who was sent which melding (``federatie_afnemer``), so that its changes and its
+    withdrawal go there and nowhere else. ``pseudoniem`` turns a youth key into the federation pseudonym (the
+    caller's: the store knows no keys)."""
 
-    def __init__(self, session: Session, systeem: str, hub: bool, nu: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        systeem: str,
+        hub: bool,
+        nu: datetime,
+        pseudoniem: Callable[[str], str] | None = None,
+    ) -> None:
         self.session = session
         self.systeem = systeem
         self.hub = hub
         self.nu = nu
+        self.pseudoniem = pseudoniem
         self._peers: Sequence[Peer] | None = None
 
     def peers(self) -> Sequence[Peer]:
@@ -55,10 +66,31 @@ class Outbox:
             self._peers = actieve_peers(self.session)
         return self._peers
 
-    def _enqueue(self, soort: str, bron: dict[str, Any], inhoud: dict[str, Any], behalve: frozenset[str]) -> None:
+    def afnemers(self, melding_id: str) -> list[str]:
+        """The peers that were sent this melding (our row's meldingId) and have not had its withdrawal."""
+        return list(
+            self.session.scalars(
+                select(FederatieAfnemer.peer)
+                .where(FederatieAfnemer.melding_id == melding_id)
+                .order_by(FederatieAfnemer.peer)
+            )
+        )
+
+    def vergeet_afnemer(self, peer: str, melding_ids: Sequence[str]) -> None:
+        """``peer`` no longer needs these meldingen (it holds no melding on their youth any more)."""
+        if melding_ids:
+            self.session.execute(
+                delete(FederatieAfnemer).where(
+                    FederatieAfnemer.peer == peer, FederatieAfnemer.melding_id.in_(melding_ids)
+                ),
+                execution_options={"synchronize_session": False},
+            )
+
+    def _enqueue(self, soort: str, bron: dict[str, Any], inhoud: dict[str, Any], naar: Sequence[str]) -> None:
+        actief = {p.systeem for p in self.peers()}
         rows = [
             {
-                "peer": p.systeem,
+                "peer": p,
                 "soort": soort,
                 "bron_systeem": bron["systeem"],
                 "bron_melding_id": bron["meldingId"],
@@ -70,28 +102,50 @@ class Outbox:
                 "laatste_fout": None,
                 "aangemaakt": self.nu,
             }
-            for p in self.peers()
-            if p.systeem not in behalve
+            for p in sorted(set(naar) & actief)
         ]
         if rows:
             self.session.connection().execute(insert(FederatieUitgaand), rows)
 
-    def doorgeven(self, bron: dict[str, Any], inhoud: dict[str, Any], behalve: frozenset[str] = frozenset()) -> None:
-        self._enqueue("doorgeven", bron, {**inhoud, "bron": bron}, behalve)
+    def doorgeven(self, bron: dict[str, Any], inhoud: dict[str, Any], naar: Sequence[str], melding_id: str) -> None:
+        """A melding held here (our row ``melding_id``) as it is now, to the peers ``naar``, who are from now on
+        among its receivers."""
+        naar = sorted({p.systeem for p in self.peers()} & set(naar))
+        if not naar:
+            return
+        self._enqueue("doorgeven", bron, {**inhoud, "bron": bron}, naar)
+        stmt = _dialect_insert(self.session, FederatieAfnemer).values(
+            [{"melding_id": melding_id, "peer": p} for p in naar]
+        )
+        self.session.execute(stmt.on_conflict_do_nothing(index_elements=["melding_id", "peer"]))
 
-    def intrekken(self, bron: dict[str, Any], behalve: frozenset[str] = frozenset()) -> None:
-        """Withdraw a melding from the peers. Its deliveries not yet made are superseded (and carry its contact
-        card): they go, so no peer receives it after its withdrawal and nothing of it lingers here."""
+    def aankondigen(self, bron: dict[str, Any], pseudoniem: str, naar: Sequence[str]) -> None:
+        """Ask the peers ``naar`` whether they hold a melding on the youth with this pseudonym (one that does
+        sends its own; docs/federation.md). Nothing but the pseudonym."""
+        self._enqueue("aankondigen", bron, {"jongere": pseudoniem}, naar)
+
+    def intrekken(self, bron: dict[str, Any], melding_id: str) -> None:
+        """Withdraw a melding (our row ``melding_id``) from the peers that were sent it. Its deliveries not yet
+        made are superseded (and carry its contact card): they go, so no peer receives it after its withdrawal
+        and nothing of it lingers here."""
         self.session.execute(
             delete(FederatieUitgaand).where(
                 FederatieUitgaand.bron_systeem == bron["systeem"],
                 FederatieUitgaand.bron_melding_id == bron["meldingId"],
-                FederatieUitgaand.soort == "doorgeven",
+                FederatieUitgaand.soort != "intrekken",
                 FederatieUitgaand.status != AFGELEVERD,
             ),
             execution_options={"synchronize_session": False},
         )
-        self._enqueue("intrekken", bron, {"bron": bron}, behalve)
+        self._enqueue("intrekken", bron, {"bron": bron}, self.afnemers(melding_id))
+        self.session.execute(
+            delete(FederatieAfnemer).where(FederatieAfnemer.melding_id == melding_id),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def claim(db: Database, n: int, lease: timedelta, nu: datetime) -> list[Levering]:

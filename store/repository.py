@@ -194,14 +194,14 @@ class Repository:
     def peers(self) -> Sequence[Peer]:
         return self.s.execute(select(Peer).order_by(Peer.systeem)).scalars().all()
 
-    def zet_peer(self, systeem: str, url: str, oin: str, certificaat: str | None) -> None:
+    def zet_peer(self, systeem: str, url: str, oin: str, certificaat: str | None, hub: bool = False) -> None:
         """Register another verwijsindex system, or change and reactivate it (a certificate given replaces
-        the registered one)."""
+        the registered one); ``hub``: it is the national hub (docs/federation.md)."""
         peer = self.s.execute(select(Peer).where(Peer.systeem == systeem)).scalar_one_or_none()
         if peer is None:
-            self.s.add(Peer(systeem=systeem, url=url, oin=oin, actief=True, certificaat=certificaat))
+            self.s.add(Peer(systeem=systeem, url=url, oin=oin, actief=True, certificaat=certificaat, hub=hub))
             return
-        peer.url, peer.oin, peer.actief = url, oin, True
+        peer.url, peer.oin, peer.actief, peer.hub = url, oin, True, hub
         if certificaat is not None:
             peer.certificaat = certificaat
 

@@ -69,3 +69,23 @@ class Jongere:
             for v in (*sorted(ring.versies, reverse=True), 0)
         ]
         return cls(sleutels[0], geboortedatum, tuple(sleutels[1:]))
+
+
+PSEUDONIEM_DOEL = "vir-pseudoniem"
+
+
+def pseudoniem(sleutel: str, ring: Sleutelring) -> str:
+    """The youth's federation pseudonym: ``psn:<version>:`` + the first 32 hex digits of HMAC-SHA256 of its key
+    under the federation key (``VIR_FEDERATIE_SLEUTEL``) in use. Only nodes of the federation can compute it,
+    so a pseudonym cannot be tested against a list of BSNs by anyone else. A pseudonym is its own."""
+    if sleutel.startswith("psn:"):
+        return sleutel
+    return f"psn:{ring.huidig}:{ring.mac(PSEUDONIEM_DOEL, sleutel)[:16].hex()}"
+
+
+def pseudoniem_versie(waarde: str) -> int | None:
+    """The key version of a pseudonym (None: not a pseudonym)."""
+    delen = waarde.split(":")
+    if len(delen) != 3 or delen[0] != "psn" or not delen[1].isdigit():
+        return None
+    return int(delen[1])

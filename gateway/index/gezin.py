@@ -13,11 +13,12 @@ import uuid
 
 from gateway.domain.model import MatchBeeld
 from gateway.domain.soorten import MatchSoort, MatchStatus, SignaalSoort
-from gateway.index.kern import Kern, compact, kaart
+from gateway.index.kern import compact, kaart
+from gateway.index.uitwisseling import Uitwisseling
 from store import models as m
 
 
-class Gezin(Kern):
+class Gezin(Uitwisseling):
     def _gezin_na_wijziging(self, jongere_id: int, sleutel: str) -> None:
         """The youth's meldingen changed: recompute its family match and those of its related youths."""
         if not sleutel.startswith("bsn:") or not self._brp_gevuld():

@@ -126,29 +126,6 @@ class Kern:
             del self._tellingen[tellingen:]
             raise
 
-    # --- federation: our meldingen to the other systems -----------------------------------------
-
-    def _bron(self, melding: m.Melding, versie: int | None = None) -> dict[str, Any]:
-        assert self.outbox is not None
-        return {
-            "systeem": self.outbox.systeem,
-            "meldingId": melding.melding_id,
-            "versie": melding.versie if versie is None else versie,
-        }
-
-    def _doorgeven(self, melding: m.Melding, instantie: m.Instantie, sleutel: str) -> None:
-        """Our own melding, as it is now, to every peer (through the outbox)."""
-        if self.outbox is None or not self.outbox.peers():
-            return
-        self.outbox.doorgeven(
-            self._bron(melding),
-            {
-                "jongere": sleutel,
-                "contactkaart": kaart(melding, instantie).naar_json(),
-                "geplandeEinddatum": melding.geplande_einddatum.isoformat(),
-            },
-        )
-
     # --- reading ----------------------------------------------------------------------------------
 
     def _eigen_melding(self, zender: m.Instantie, melding_id: str) -> m.Melding:
@@ -235,8 +212,8 @@ class Kern:
                 # The parties the match was with, from this party's side.
                 if kennisgeving.instantie == betrokken.instantie_id:
                     anderen = [a for a in actieve if a.instantie_id != kennisgeving.instantie]
-                else:
-                    anderen = [betrokken]
+                else:  # another system's party leaves with its card (docs/federation.md)
+                    anderen = [betrokken] if betrokken.bron_systeem is None else []
                 partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in anderen)
                 beeld = self._met_regie(
                     MatchBeeld(

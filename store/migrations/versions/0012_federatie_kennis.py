@@ -1,4 +1,4 @@
-"""federation on need-to-know: remote parties by (system, OIN)
+"""federation on need-to-know: remote parties by (system, OIN), pseudonyms, receivers, the hub
 
 Revision ID: 0012_federatie_kennis
 Revises: 0009_getuigen
@@ -69,9 +69,32 @@ def upgrade() -> None:
         sqlite_where=sa.text("systeem IS NOT NULL"),
         postgresql_where=sa.text("systeem IS NOT NULL"),
     )
+    with op.batch_alter_table("jongere") as b:
+        b.add_column(sa.Column("pseudoniem", sa.String(40), nullable=True))
+    op.create_index("uq_jongere_pseudoniem", "jongere", ["pseudoniem"], unique=True)
+    with op.batch_alter_table("peer") as b:
+        b.add_column(sa.Column("hub", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_table(
+        "federatie_afnemer",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("melding_id", sa.String(36), nullable=False),
+        sa.Column("peer", sa.String(20), nullable=False),
+        sa.UniqueConstraint("melding_id", "peer", name="uq_afnemer_melding_peer"),
+    )
+    # Before this revision every melding of ours went to every active peer: they are its receivers.
+    op.execute(
+        "INSERT INTO federatie_afnemer (melding_id, peer) SELECT m.melding_id, p.systeem FROM melding m, peer p "
+        "WHERE m.status = 'actief' AND m.bron_systeem IS NULL AND p.actief"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("federatie_afnemer")
+    with op.batch_alter_table("peer") as b:
+        b.drop_column("hub")
+    op.drop_index("uq_jongere_pseudoniem", "jongere")
+    with op.batch_alter_table("jongere") as b:
+        b.drop_column("pseudoniem")
     op.drop_index("uq_instantie_extern", "instantie")
     op.drop_index("uq_instantie_lokaal", "instantie")
     with op.batch_alter_table("instantie") as b:

@@ -1,0 +1,126 @@
+"""Need-to-know across the federation, through real gateway processes and workers on loopback (the local
+federation of ``vir-gateway federatie demo``): a node holds another system's melding only while it holds one on
+the same youth itself, youths cross the border only as keyed pseudonyms, and a withdrawn melding leaves nothing
+naming its filer behind (docs/federation.md)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from federation.demo import Knooppunt
+from gateway.domain.jongere import pseudoniem
+from gateway.domain.sleutelring import Sleutelring
+from tests.support import bsn
+from tests.test_federation import cli, converge, db_url, file, hub, matches, mesh, service, signals, stuur
+
+__all__ = ["hub", "mesh"]  # fixtures
+
+
+def psn(node: Knooppunt, youth: str) -> str:
+    ring = Sleutelring.lees(Path(node.sleutels["VIR_FEDERATIE_SLEUTEL"]).read_text())
+    return pseudoniem(f"bsn:{youth}", ring)
+
+
+def in_bestanden(node: Knooppunt, *naalden: str) -> list[str]:
+    """The needles found anywhere in the node's database files: every table, the message log, free pages."""
+    pad = Path(db_url(node).removeprefix("sqlite:///"))
+    inhoud = b"".join(p.read_bytes() for p in (pad, Path(f"{pad}-wal")) if p.exists())
+    return [n for n in naalden if n.encode() in inhoud]
+
+
+def in_tabellen(node: Knooppunt, *naalden: str, behalve: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(table, needle) for every needle found in a column of a table (text or bytes), the tables ``behalve`` not."""
+    engine = create_engine(db_url(node))
+    gevonden = []
+    try:
+        with engine.connect() as conn:
+            for tabel in inspect(conn).get_table_names():
+                if tabel in behalve:
+                    continue
+                for rij in conn.execute(text(f"SELECT * FROM {tabel}")):
+                    waarden = " ".join(
+                        v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in rij if v is not None
+                    )
+                    gevonden += [(tabel, n) for n in naalden if n in waarden]
+    finally:
+        engine.dispose()
+    return sorted(set(gevonden))
+
+
+def wacht_op(voorwaarde: Any, timeout: float = 60) -> float:
+    start = time.monotonic()
+    while not voorwaarde():
+        assert time.monotonic() - start < timeout, "not within the time allowed"
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+FILER = {"naam": "Anna Filerstra", "telefoon": "06-11112222", "email": "anna.filerstra@example.org"}
+
+
+@pytest.mark.slow
+def test_hub_a_melding_reaches_only_the_nodes_that_hold_one_on_the_youth(hub: list[Knooppunt]) -> None:
+    a, zvj, c, vis2, lvi = hub  # MULTISIGNAAL, ZVJ, MOP, VIS2 and the hub LVI
+    youth = bsn()
+    p = psn(a, youth)
+    ma = service(a).MeldingAfgeven(
+        stuurgegevens=stuur(a, a.instanties()[0]), jongere={"bsn": youth}, meldingsbevoegde=FILER
+    )
+    converge(hub)
+    # The hub holds it (by pseudonym only); no regional node that has nothing on the youth holds a trace of it,
+    # in any table or the message log.
+    assert in_bestanden(lvi, youth) == [] and in_tabellen(lvi, p, FILER["naam"]) != []
+    for n in (zvj, c, vis2):
+        assert in_bestanden(n, youth, p, FILER["naam"], FILER["telefoon"]) == [], n.systeem
+
+    # A second system files on the youth: both get the match within seconds.
+    mc = file(c, 1, youth, "Carla")
+    binnen = wacht_op(lambda: matches(a, 0, ma.meldingId) and matches(c, 1, mc.meldingId))
+    print(f"hub: the cross-system match shows on both nodes {binnen:.2f} s after the filing was answered")
+    assert [p.meldingsbevoegde.naam for p in matches(c, 1, mc.meldingId)[0].partij] == [FILER["naam"]]
+    assert [p.meldingsbevoegde.naam for p in matches(a, 0, ma.meldingId)[0].partij] == ["Carla"]
+    assert binnen < 20
+    converge(hub)
+    for n in (zvj, vis2):
+        assert in_bestanden(n, youth, p, FILER["naam"], "Carla") == [], n.systeem
+
+    # The first withdraws as onterecht; once the second has run its retention it holds nothing naming the
+    # first's filer (professional or organisation) outside the signed log.
+    service(a).MeldingBeeindigen(stuurgegevens=stuur(a, a.instanties()[0]), meldingId=ma.meldingId, reden="onterecht")
+    converge(hub)
+    wacht_op(lambda: not matches(c, 1, mc.meldingId))
+    assert [s.soort for s in signals(c, 1) if s.meldingId == mc.meldingId] == ["nieuweMatch", "beeindigdeMatch"]
+    r = cli(c, "onderhoud")
+    assert r.returncode == 0, r.stderr
+    naam_org = f"{a.systeem} instantie 1"
+    assert in_tabellen(c, *FILER.values(), a.instanties()[0], naam_org, behalve=("logregel",)) == []
+    # What the second's partner was told stays: the match arose and ended, without the first's card.
+    assert [s.soort for s in signals(c, 1) if s.meldingId == mc.meldingId] == ["nieuweMatch", "beeindigdeMatch"]
+    assert all(not s.match.partij for s in signals(c, 1) if s.meldingId == mc.meldingId)
+    for n in (zvj, vis2):
+        assert in_bestanden(n, youth, p, FILER["naam"]) == [], n.systeem
+
+
+@pytest.mark.slow
+def test_mesh_no_node_but_the_filers_holds_the_bsn(mesh: list[Knooppunt]) -> None:
+    a, b, c, d = mesh
+    alleen_a, gedeeld = bsn(), bsn()
+    file(a, 0, alleen_a, FILER["naam"])
+    ma = file(a, 1, gedeeld, "Bert")
+    converge(mesh)
+    mc = file(c, 2, gedeeld, "Carla")
+    wacht_op(lambda: matches(a, 1, ma.meldingId) and matches(c, 2, mc.meldingId))
+    converge(mesh)
+    # Announcements carry the pseudonym only; the cards went between A and C alone.
+    for n in (b, c, d):
+        assert in_bestanden(n, alleen_a, FILER["naam"]) == [], n.systeem
+    for n in (b, d):
+        assert in_bestanden(n, gedeeld, "Bert", "Carla") == [], n.systeem
+        assert in_tabellen(n, psn(a, alleen_a), psn(a, gedeeld), behalve=("logregel",)) == [], n.systeem
+    assert in_bestanden(c, gedeeld) == [gedeeld]  # C's own filing
+    assert [p.meldingsbevoegde.naam for p in matches(c, 2, mc.meldingId)[0].partij] == ["Bert"]
