@@ -72,7 +72,27 @@ def verzonden_enveloppen(history: HistoryPlugin) -> tuple[bytes, bytes]:
 
 
 # The operation that delivers each kind of outbox row.
-OPERATIES = {"doorgeven": "MeldingDoorgeven", "intrekken": "MeldingIntrekken", "aankondigen": "JongereAankondigen"}
+OPERATIES = {
+    "doorgeven": "MeldingDoorgeven",
+    "intrekken": "MeldingIntrekken",
+    "aankondigen": "JongereAankondigen",
+    "regie": "RegieDoorgeven",
+}
+
+
+def _regie(staat: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The outbox's coordination (the message's shape, JSON values) as zeep takes it."""
+    if not staat:
+        return None
+    uit = dict(staat)
+    if "gekozen" in uit:
+        uit["gekozen"] = datetime.fromisoformat(uit["gekozen"])
+    if "laatsteAfstemming" in uit:
+        uit["laatsteAfstemming"] = {
+            **uit["laatsteAfstemming"],
+            "datum": date.fromisoformat(uit["laatsteAfstemming"]["datum"]),
+        }
+    return uit
 
 
 @dataclass(frozen=True)
@@ -124,9 +144,17 @@ class PeerClient:
                         "bronsysteem": k["bronsysteem"],
                     },
                     geplandeEinddatum=date.fromisoformat(inhoud["geplandeEinddatum"]),
+                    regie=_regie(inhoud.get("regie")),
                 )
             elif soort == "intrekken":
                 r = self.svc.MeldingIntrekken(stuurgegevens=self._sg(bid), afzender=self.systeem, bron=inhoud["bron"])
+            elif soort == "regie":
+                r = self.svc.RegieDoorgeven(
+                    stuurgegevens=self._sg(bid),
+                    afzender=self.systeem,
+                    jongere=inhoud["jongere"],
+                    regie=_regie(inhoud["regie"]),
+                )
             elif soort == "aankondigen":
                 a = self.svc.JongereAankondigen(
                     stuurgegevens=self._sg(bid), afzender=self.systeem, jongere=inhoud["jongere"]

@@ -18,7 +18,7 @@ from gateway.errors import RuleError
 from gateway.pipeline import Dienst, Verzoek
 from gateway.protocol import VirFault
 from gateway.sleutels import pseudoniemen, sleutelring
-from gateway.vertaling import kaart_naar_bericht, kaart_uit_bericht
+from gateway.vertaling import kaart_naar_bericht, kaart_uit_bericht, regie_uit_bericht
 
 FEDERATIE = Dienst(prefix="fed", logprefix="federatie:", authenticeer=authenticeer_peer, claimt=False)
 
@@ -59,7 +59,12 @@ def melding_doorgeven(v: Verzoek, req: Any) -> Any:
         raise RuleError(code="VIR-KAART-OIN-LOKAAL", xpath="/fed:MeldingDoorgeven/fed:contactkaart/g:instantie/g:oin")
     pseudoniem = _pseudoniem(v, req.jongere, "MeldingDoorgeven")
     verwerkt, lokaal = v.index.ontvangen(
-        req.afzender, _bron(req), pseudoniem, kaart_uit_bericht(req.contactkaart), req.geplandeEinddatum
+        req.afzender,
+        _bron(req),
+        pseudoniem,
+        kaart_uit_bericht(req.contactkaart),
+        req.geplandeEinddatum,
+        regie_uit_bericht(req.regie),
     )
     return F.MeldingDoorgevenResponse(verwerkt=verwerkt, lokaleMatch=[kaart_naar_bericht(k) for k in lokaal])
 
@@ -75,6 +80,13 @@ def melding_intrekken(v: Verzoek, req: Any) -> Any:
     return F.MeldingIntrekkenResponse(verwerkt=v.index.ingetrokken(req.afzender, _bron(req)))
 
 
+def regie_doorgeven(v: Verzoek, req: Any) -> Any:
+    """Another system's choice of coordinator, or recorded contact, on a match across systems."""
+    pseudoniem = _pseudoniem(v, req.jongere, "RegieDoorgeven")
+    staat = regie_uit_bericht(req.regie) or {}
+    return F.RegieDoorgevenResponse(verwerkt=v.index.regie_ontvangen(req.afzender, pseudoniem, staat))
+
+
 def ping(v: Verzoek, req: Any) -> Any:
     return F.PingResponse(systeem=v.deps.settings.systeem, hub=v.deps.settings.federatie_hub)
 
@@ -84,6 +96,7 @@ FEDERATIE.registreer_muterend("MeldingIntrekken", F.MeldingIntrekken, F.MeldingI
 FEDERATIE.registreer_muterend(
     "JongereAankondigen", F.JongereAankondigen, F.JongereAankondigenResponse, jongere_aankondigen
 )
+FEDERATIE.registreer_muterend("RegieDoorgeven", F.RegieDoorgeven, F.RegieDoorgevenResponse, regie_doorgeven)
 FEDERATIE.registreer("Ping", F.Ping, F.PingResponse, ping)
 FEDERATIE.registreer_muterend(
     "CheckpointGetuigen", F.CheckpointGetuigen, F.CheckpointGetuigenResponse, checkpoint_getuigen
@@ -104,6 +117,10 @@ class Federatie(ServiceBase):
     @rpc(F.JongereAankondigen, _returns=F.JongereAankondigenResponse, _body_style="bare")
     def JongereAankondigen(ctx, req):
         return FEDERATIE.uitvoeren(ctx, "JongereAankondigen", req)
+
+    @rpc(F.RegieDoorgeven, _returns=F.RegieDoorgevenResponse, _body_style="bare")
+    def RegieDoorgeven(ctx, req):
+        return FEDERATIE.uitvoeren(ctx, "RegieDoorgeven", req)
 
     @rpc(F.Ping, _returns=F.PingResponse, _body_style="bare")
     def Ping(ctx, req):

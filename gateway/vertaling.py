@@ -66,6 +66,24 @@ def jongere_uit_bericht(
     )
 
 
+def regie_uit_bericht(bericht: Any) -> dict[str, Any] | None:
+    """A match's coordination as the federation message carries it, in the message's own shape (plain values)."""
+    if bericht is None:
+        return None
+    staat: dict[str, Any] = {}
+    if bericht.regievoerder is not None and bericht.gekozen is not None:
+        staat["regievoerder"] = {"systeem": bericht.regievoerder.systeem, "oin": bericht.regievoerder.oin}
+        staat["gekozen"] = _utc(bericht.gekozen).isoformat()
+        staat["gekozenDoor"] = bericht.gekozenDoor or bericht.regievoerder.systeem
+    if bericht.laatsteAfstemming is not None:
+        af = bericht.laatsteAfstemming
+        staat["laatsteAfstemming"] = {
+            "datum": af.datum.isoformat(),
+            "partij": {"systeem": af.partij.systeem, "oin": af.partij.oin},
+        }
+    return staat or None
+
+
 # --- domain → message ---------------------------------------------------------------------------
 
 

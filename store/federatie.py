@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -145,6 +145,15 @@ class FederatieOpslag:
                 ids.append(match_id)
         return ids
 
+    def regie_vergeten(self, jongere_id: int, instantie_id: int) -> None:
+        """A party left the youth's matches: it no longer coordinates them."""
+        self.s.execute(
+            update(Match)
+            .where(Match.jongere_id == jongere_id, Match.regievoerder_id == instantie_id)
+            .values(regievoerder_id=None, regie_tijdstip=None, regie_systeem=None),
+            execution_options={"synchronize_session": "fetch"},
+        )
+
     def externe_instanties_vergeten(self) -> int:
         """Other systems' parties that nothing here refers to any more (their meldingen all gone)."""
         i = Instantie
@@ -159,6 +168,22 @@ class FederatieOpslag:
         if weg:
             self.s.execute(delete(i).where(i.id.in_(weg)), execution_options={"synchronize_session": False})
         return len(weg)
+
+    def partij(self, systeem: str, oin: str, eigen_systeem: str) -> Instantie | None:
+        """A party named by (system, OIN): one of ours when the system is ours, else another system's."""
+        voorwaarde = Instantie.systeem.is_(None) if systeem == eigen_systeem else Instantie.systeem == systeem
+        return self.s.scalars(select(Instantie).where(voorwaarde, Instantie.oin == oin)).one_or_none()
+
+    def laatste_afstemming(self, match_id: int) -> tuple[date, Instantie] | None:
+        """The latest recorded contact of a match and who recorded it."""
+        rij = self.s.execute(
+            select(Afstemming.datum, Instantie)
+            .join(Instantie, Instantie.id == Afstemming.instantie_id)
+            .where(Afstemming.match_id == match_id)
+            .order_by(Afstemming.datum.desc(), Afstemming.id.desc())
+            .limit(1)
+        ).one_or_none()
+        return None if rij is None else (rij[0], rij[1])
 
     def aantal_actief(self, jongere_id: int, systeem: str | None) -> int:
         """Active meldingen on the youth of ``systeem`` (None: ours)."""

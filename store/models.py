@@ -164,6 +164,10 @@ class Match(Base):
     ontstaan: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     regievoerder_id: Mapped[int | None] = mapped_column(ForeignKey("instantie.id"), default=None)
+    # When, and in which system, the coordinator was chosen: across systems the latest choice wins, at the same
+    # instant the one of the system whose code sorts last (docs/federation.md). None: chosen here before 0012.
+    regie_tijdstip: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    regie_systeem: Mapped[str | None] = mapped_column(String(20), default=None)
     # A gezinsmatch (one per youth): JSON list of the ids of the active meldingen on related youths
     # it was last computed with, so that a recomputation knows what changed for whom.
     leden: Mapped[str | None] = mapped_column(Text, default=None)

@@ -124,6 +124,10 @@ class Outbox:
         sends its own; docs/federation.md). Nothing but the pseudonym."""
         self._enqueue("aankondigen", bron, {"jongere": pseudoniem}, naar)
 
+    def regie(self, match_id: str, inhoud: dict[str, Any], naar: Sequence[str]) -> None:
+        """The coordination of our match ``match_id`` (a pseudonym and its state, no names) to the peers ``naar``."""
+        self._enqueue("regie", {"systeem": self.systeem, "meldingId": match_id, "versie": 0}, inhoud, naar)
+
     def intrekken(self, bron: dict[str, Any], melding_id: str) -> None:
         """Withdraw a melding (our row ``melding_id``) from the peers that were sent it. Its deliveries not yet
         made are superseded (and carry its contact card): they go, so no peer receives it after its withdrawal

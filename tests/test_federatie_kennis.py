@@ -124,3 +124,71 @@ def test_mesh_no_node_but_the_filers_holds_the_bsn(mesh: list[Knooppunt]) -> Non
         assert in_tabellen(n, psn(a, alleen_a), psn(a, gedeeld), behalve=("logregel",)) == [], n.systeem
     assert in_bestanden(c, gedeeld) == [gedeeld]  # C's own filing
     assert [p.meldingsbevoegde.naam for p in matches(c, 2, mc.meldingId)[0].partij] == ["Bert"]
+
+
+def _regie_op_hub(hub_node: Knooppunt, p: str) -> tuple[str | None, Any]:
+    engine = create_engine(db_url(hub_node))
+    try:
+        with engine.connect() as conn:
+            rij = conn.execute(
+                text(
+                    "SELECT i.oin, (SELECT max(af.datum) FROM afstemming af WHERE af.match_id = m.id) "
+                    "FROM match m JOIN jongere j ON j.id = m.jongere_id "
+                    "LEFT JOIN instantie i ON i.id = m.regievoerder_id "
+                    "WHERE j.pseudoniem = :p AND m.status = 'actief' AND m.soort = 'clientmatch'"
+                ),
+                {"p": p},
+            ).one()
+    finally:
+        engine.dispose()
+    return rij[0], rij[1]
+
+
+@pytest.mark.slow
+def test_hub_one_coordinator_per_match_and_the_latest_contact_everywhere(hub: list[Knooppunt]) -> None:
+    a, _, c, _, lvi = hub
+    for n, i in ((a, 0), (c, 1), (c, 2)):
+        assert cli(n, "instantie", "profiel", n.instanties()[i], "--regievoerder").returncode == 0
+    youth = bsn()
+    ma, mc = file(a, 0, youth, "Anna"), file(c, 1, youth, "Carla")
+    wacht_op(lambda: matches(a, 0, ma.meldingId) and matches(c, 1, mc.meldingId))
+
+    def beeld(n: Knooppunt, i: int, melding_id: str) -> Any:
+        return matches(n, i, melding_id)[0]
+
+    # A's partner names C's party as coordinator: every node shows it, the hub included.
+    service(a).RegievoerderVastleggen(
+        stuurgegevens=stuur(a, a.instanties()[0]), matchId=beeld(a, 0, ma.meldingId).matchId,
+        regievoerder=c.instanties()[1],
+    )  # fmt: skip
+    wacht_op(lambda: beeld(c, 1, mc.meldingId).regievoerder == c.instanties()[1])
+    assert [s.soort for s in signals(c, 1) if s.meldingId == mc.meldingId][-1] == "gewijzigdeMatch"
+    wacht_op(lambda: _regie_op_hub(lvi, psn(a, youth))[0] == c.instanties()[1])
+
+    # A contact recorded in C shows in A and on the hub.
+    datum = time.strftime("%Y-%m-%d")
+    service(c).AfstemmingVastleggen(
+        stuurgegevens=stuur(c, c.instanties()[1]), matchId=beeld(c, 1, mc.meldingId).matchId, datum=datum
+    )
+    wacht_op(lambda: str(beeld(a, 0, ma.meldingId).laatsteAfstemming) == datum)
+    wacht_op(lambda: str(_regie_op_hub(lvi, psn(a, youth))[1]) == datum)
+
+    # Two systems choose at once, each its own party, before hearing of the other: the later choice is the
+    # coordinator on every node (at the same instant it would be the system whose code sorts last).
+    mc2 = file(c, 2, youth, "Cees")
+    converge(hub)
+    service(a).RegievoerderVastleggen(
+        stuurgegevens=stuur(a, a.instanties()[0]), matchId=beeld(a, 0, ma.meldingId).matchId,
+        regievoerder=a.instanties()[0],
+    )  # fmt: skip
+    service(c).RegievoerderVastleggen(
+        stuurgegevens=stuur(c, c.instanties()[2]), matchId=beeld(c, 2, mc2.meldingId).matchId,
+        regievoerder=c.instanties()[2],
+    )  # fmt: skip
+    converge(hub)
+    laatste = c.instanties()[2]
+    assert beeld(a, 0, ma.meldingId).regievoerder == laatste
+    assert beeld(c, 1, mc.meldingId).regievoerder == laatste
+    assert beeld(c, 2, mc2.meldingId).regievoerder == laatste
+    assert _regie_op_hub(lvi, psn(a, youth))[0] == laatste
+    assert str(beeld(a, 0, ma.meldingId).laatsteAfstemming) == datum

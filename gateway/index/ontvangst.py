@@ -16,11 +16,12 @@ from gateway.domain import matching
 from gateway.domain.model import Contactkaart
 from gateway.domain.soorten import MeldingStatus
 from gateway.index.kern import kaart
+from gateway.index.regie import Regie
 from gateway.index.wijzigen import Wijzigen
 from store import models as m
 
 
-class Ontvangst(Wijzigen):
+class Ontvangst(Wijzigen, Regie):
     def _jongere_voor(self, pseudoniem: str) -> int | None:
         """The youth a received melding is about, locked, if this node may store it: one with an active melding
         of ours (a hub: any youth, created when new). None: not here."""
@@ -54,8 +55,10 @@ class Ontvangst(Wijzigen):
         sleutel: str,
         contactkaart: Contactkaart,
         einddatum: date,
+        regie: dict[str, Any] | None = None,
     ) -> tuple[bool, tuple[Contactkaart, ...]]:
-        """Another system's melding (new or a newer version). Returns (processed, our matching parties)."""
+        """Another system's melding (new or a newer version), with the coordination of its youth's match at the
+        sender (``regie``). Returns (processed, our matching parties)."""
         assert self.outbox is not None and self.outbox.pseudoniem is not None
         federatie = self.repo.federatie()
         bestaand = federatie.melding_van_bron(bron["systeem"], bron["meldingId"])
@@ -95,6 +98,8 @@ class Ontvangst(Wijzigen):
             jongere = self.repo.jongere(jongere_id)
             assert jongere is not None
             self._gezin_na_wijziging(jongere_id, jongere.sleutel)
+        if regie is not None:
+            self._regie_toepassen(jongere_id, regie, afzender)
         if self.outbox.hub:
             self._verspreiden(melding)
         if bestaand is None and (self.outbox.hub or not self._is_hub(afzender)):

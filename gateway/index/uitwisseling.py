@@ -20,11 +20,16 @@ leaves the signals and stored answers that showed it.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gateway.domain.soorten import MatchStatus
 from gateway.index.kern import Kern, kaart
 from store import models as m
+
+
+def _utc(tijdstip: datetime) -> datetime:
+    return tijdstip.replace(tzinfo=UTC) if tijdstip.tzinfo is None else tijdstip.astimezone(UTC)
 
 
 class Uitwisseling(Kern):
@@ -44,15 +49,84 @@ class Uitwisseling(Kern):
 
     def _inhoud(self, melding: m.Melding, instantie: m.Instantie, pseudoniem: str) -> dict[str, Any]:
         """What crosses the border of a melding: the youth's pseudonym, the contact card (another system's as
-        that system made it), the planned end date. Never a BSN, a name of the youth, or a birth date."""
+        that system made it), the planned end date, and the coordination of the youth's match if it has one.
+        Never a BSN, a name of the youth, or a birth date."""
         vorm = kaart(melding, instantie)
         if melding.bron_systeem is not None:
             vorm = replace(vorm, bronsysteem=vorm.bronsysteem.removeprefix(f"{melding.bron_systeem}/"))
-        return {
+        inhoud = {
             "jongere": pseudoniem,
             "contactkaart": vorm.naar_json(),
             "geplandeEinddatum": melding.geplande_einddatum.isoformat(),
         }
+        if (regie := self._regie_staat(melding.jongere_id)) is not None:
+            inhoud["regie"] = regie
+        return inhoud
+
+    # --- coordination across systems (one coordinator per match, nationally) ---------------------------
+
+    def _partij_van(self, instantie: m.Instantie) -> dict[str, str]:
+        assert self.outbox is not None
+        return {"systeem": instantie.systeem or self.outbox.systeem, "oin": instantie.oin}
+
+    def _regie_staat(self, jongere_id: int) -> dict[str, Any] | None:
+        """The coordination of the youth's client match as this node knows it (the federation message's shape):
+        the coordinator, when and in which system it was chosen, and the latest recorded contact."""
+        assert self.outbox is not None
+        match = self.repo.actieve_match(jongere_id)
+        if match is None or match.id is None:
+            return None
+        staat: dict[str, Any] = {}
+        if match.regievoerder_id is not None:
+            regievoerder = self.repo.instanties_by_id([match.regievoerder_id])[match.regievoerder_id]
+            staat["regievoerder"] = self._partij_van(regievoerder)
+            staat["gekozen"] = _utc(match.regie_tijdstip or match.ontstaan).isoformat()
+            staat["gekozenDoor"] = match.regie_systeem or self.outbox.systeem
+        if (laatste := self.repo.federatie().laatste_afstemming(match.id)) is not None:
+            staat["laatsteAfstemming"] = {"datum": laatste[0].isoformat(), "partij": self._partij_van(laatste[1])}
+        return staat or None
+
+    def _regie_doorgeven(self, match: m.Match, behalve: str | None = None) -> None:
+        """The coordination of a match changed here: to the peers that hold a melding on its youth (a hub: the
+        systems with one), never back to ``behalve``."""
+        if self.outbox is None or not self._federeert():
+            return
+        peers = {p.systeem: p for p in self.outbox.peers()}
+        naar = {a.bron_systeem for a in self.repo.actieve_meldingen(match.jongere_id) if a.bron_systeem}
+        if not self.outbox.hub:
+            naar |= {s for s, p in peers.items() if p.hub}
+        naar = (naar & peers.keys()) - {behalve}
+        staat = self._regie_staat(match.jongere_id)
+        if naar and staat is not None:
+            inhoud = {"jongere": self._pseudoniem_van(match.jongere_id), "regie": staat}
+            self.outbox.regie(match.match_id, inhoud, sorted(naar))
+
+    def _regie_samenvoegen(self, match: m.Match, staat: dict[str, Any]) -> tuple[bool, bool]:
+        """Another system's coordination of the youth's match, merged into ours: its coordinator when its choice
+        is later (at the same instant: the system code that sorts last), its contact when it is later. (changed,
+        coordinator changed)."""
+        assert self.outbox is not None
+        federatie = self.repo.federatie()
+        regie_anders = afstemming_anders = False
+        if (partij := staat.get("regievoerder")) is not None:
+            keuze = (datetime.fromisoformat(staat["gekozen"]), str(staat["gekozenDoor"]))
+            huidig = None
+            if match.regievoerder_id is not None:
+                huidig = (_utc(match.regie_tijdstip or match.ontstaan), match.regie_systeem or self.outbox.systeem)
+            regievoerder = federatie.partij(partij["systeem"], partij["oin"], self.outbox.systeem)
+            if regievoerder is not None and (huidig is None or keuze > huidig):
+                regie_anders = match.regievoerder_id != regievoerder.id
+                match.regievoerder_id, (match.regie_tijdstip, match.regie_systeem) = regievoerder.id, keuze
+                self.repo.flush()
+        if (afstemming := staat.get("laatsteAfstemming")) is not None:
+            datum = date.fromisoformat(afstemming["datum"])
+            laatste = federatie.laatste_afstemming(match.id)
+            wie = federatie.partij(afstemming["partij"]["systeem"], afstemming["partij"]["oin"], self.outbox.systeem)
+            if wie is not None and (laatste is None or datum > laatste[0]):
+                self.repo.insert(m.Afstemming(match_id=match.id, instantie_id=wie.id, datum=datum, vastgelegd=self.nu))
+                self._afstemming[match.id] = datum
+                afstemming_anders = True
+        return regie_anders or afstemming_anders, regie_anders
 
     def _pseudoniem_van(self, jongere_id: int, sleutel: str | None = None) -> str:
         """The youth's pseudonym under the federation key in use, recorded on its row (peers name it so)."""
@@ -153,5 +227,6 @@ class Uitwisseling(Kern):
             federatie.onthoud_intrekking(kopie.bron_systeem, kopie.bron_melding_id or "", kopie.versie)
         getoond = federatie.matches_met(kopie.jongere_id, kopie.id)
         self.repo.sporen().zonder_kaart(getoond, instantie.oin, kopie.bron_systeem)
+        federatie.regie_vergeten(kopie.jongere_id, instantie.id)
         self.repo.delete(kopie)
         self.repo.sporen().vergeet([kopie.melding_id])

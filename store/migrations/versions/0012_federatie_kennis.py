@@ -1,4 +1,4 @@
-"""federation on need-to-know: remote parties by (system, OIN), pseudonyms, receivers, the hub
+"""federation on need-to-know: remote parties by (system, OIN), pseudonyms, receivers, the hub, coordination
 
 Revision ID: 0012_federatie_kennis
 Revises: 0009_getuigen
@@ -74,6 +74,9 @@ def upgrade() -> None:
     op.create_index("uq_jongere_pseudoniem", "jongere", ["pseudoniem"], unique=True)
     with op.batch_alter_table("peer") as b:
         b.add_column(sa.Column("hub", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("match") as b:
+        b.add_column(sa.Column("regie_tijdstip", sa.DateTime(timezone=True), nullable=True))
+        b.add_column(sa.Column("regie_systeem", sa.String(20), nullable=True))
     op.create_table(
         "federatie_afnemer",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -90,6 +93,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("federatie_afnemer")
+    with op.batch_alter_table("match") as b:
+        b.drop_column("regie_systeem")
+        b.drop_column("regie_tijdstip")
     with op.batch_alter_table("peer") as b:
         b.drop_column("hub")
     op.drop_index("uq_jongere_pseudoniem", "jongere")
