@@ -96,6 +96,19 @@ RegieDoorgeven = _element(
 RegieDoorgevenResponse = _element(
     "RegieDoorgevenResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("verwerkt", Boolean)]
 )
+GezinsmatchDoorgeven = _element(
+    "GezinsmatchDoorgeven",
+    [
+        ("stuurgegevens", G.Stuurgegevens),
+        ("afzender", Unicode),
+        ("meldingId", Unicode),
+        ("tijdstip", DateTime),
+        ("partij", G.Contactkaart.customize(max_occurs="unbounded")),
+    ],
+)
+GezinsmatchDoorgevenResponse = _element(
+    "GezinsmatchDoorgevenResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("verwerkt", Boolean)]
+)
 Ping = _element("Ping", [("stuurgegevens", G.Stuurgegevens), ("afzender", Unicode)])
 PingResponse = _element(
     "PingResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("systeem", Unicode), ("hub", Boolean)]

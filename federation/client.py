@@ -77,7 +77,17 @@ OPERATIES = {
     "intrekken": "MeldingIntrekken",
     "aankondigen": "JongereAankondigen",
     "regie": "RegieDoorgeven",
+    "gezin": "GezinsmatchDoorgeven",
 }
+
+
+def _kaart(k: dict[str, Any]) -> dict[str, Any]:
+    """An outbox contact card (``Contactkaart.naar_json``) as zeep takes it."""
+    return {
+        "instantie": {"oin": k["oin"], "naam": k["naam"], "vestiging": k["vestiging"]},
+        "meldingsbevoegde": k["meldingsbevoegde"],
+        "bronsysteem": k["bronsysteem"],
+    }
 
 
 def _regie(staat: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -132,22 +142,25 @@ class PeerClient:
         bid = bericht_id or str(uuid.uuid4())
         with bezorging("peer unreachable"):
             if soort == "doorgeven":
-                k = inhoud["contactkaart"]
                 r = self.svc.MeldingDoorgeven(
                     stuurgegevens=self._sg(bid),
                     afzender=self.systeem,
                     bron=inhoud["bron"],
                     jongere=inhoud["jongere"],
-                    contactkaart={
-                        "instantie": {"oin": k["oin"], "naam": k["naam"], "vestiging": k["vestiging"]},
-                        "meldingsbevoegde": k["meldingsbevoegde"],
-                        "bronsysteem": k["bronsysteem"],
-                    },
+                    contactkaart=_kaart(inhoud["contactkaart"]),
                     geplandeEinddatum=date.fromisoformat(inhoud["geplandeEinddatum"]),
                     regie=_regie(inhoud.get("regie")),
                 )
             elif soort == "intrekken":
                 r = self.svc.MeldingIntrekken(stuurgegevens=self._sg(bid), afzender=self.systeem, bron=inhoud["bron"])
+            elif soort == "gezin":
+                r = self.svc.GezinsmatchDoorgeven(
+                    stuurgegevens=self._sg(bid),
+                    afzender=self.systeem,
+                    meldingId=inhoud["meldingId"],
+                    tijdstip=datetime.fromisoformat(inhoud["tijdstip"]),
+                    partij=[_kaart(k) for k in inhoud["kaarten"]],
+                )
             elif soort == "regie":
                 r = self.svc.RegieDoorgeven(
                     stuurgegevens=self._sg(bid),

@@ -87,6 +87,12 @@ def regie_doorgeven(v: Verzoek, req: Any) -> Any:
     return F.RegieDoorgevenResponse(verwerkt=v.index.regie_ontvangen(req.afzender, pseudoniem, staat))
 
 
+def gezinsmatch_doorgeven(v: Verzoek, req: Any) -> Any:
+    """The hub's family match of one of our meldingen: contact cards only."""
+    kaarten = [kaart_uit_bericht(k) for k in req.partij or []]
+    return F.GezinsmatchDoorgevenResponse(verwerkt=v.index.gezin_ontvangen(req.meldingId, req.tijdstip, kaarten))
+
+
 def ping(v: Verzoek, req: Any) -> Any:
     return F.PingResponse(systeem=v.deps.settings.systeem, hub=v.deps.settings.federatie_hub)
 
@@ -97,6 +103,9 @@ FEDERATIE.registreer_muterend(
     "JongereAankondigen", F.JongereAankondigen, F.JongereAankondigenResponse, jongere_aankondigen
 )
 FEDERATIE.registreer_muterend("RegieDoorgeven", F.RegieDoorgeven, F.RegieDoorgevenResponse, regie_doorgeven)
+FEDERATIE.registreer_muterend(
+    "GezinsmatchDoorgeven", F.GezinsmatchDoorgeven, F.GezinsmatchDoorgevenResponse, gezinsmatch_doorgeven
+)
 FEDERATIE.registreer("Ping", F.Ping, F.PingResponse, ping)
 FEDERATIE.registreer_muterend(
     "CheckpointGetuigen", F.CheckpointGetuigen, F.CheckpointGetuigenResponse, checkpoint_getuigen
@@ -121,6 +130,10 @@ class Federatie(ServiceBase):
     @rpc(F.RegieDoorgeven, _returns=F.RegieDoorgevenResponse, _body_style="bare")
     def RegieDoorgeven(ctx, req):
         return FEDERATIE.uitvoeren(ctx, "RegieDoorgeven", req)
+
+    @rpc(F.GezinsmatchDoorgeven, _returns=F.GezinsmatchDoorgevenResponse, _body_style="bare")
+    def GezinsmatchDoorgeven(ctx, req):
+        return FEDERATIE.uitvoeren(ctx, "GezinsmatchDoorgeven", req)
 
     @rpc(F.Ping, _returns=F.PingResponse, _body_style="bare")
     def Ping(ctx, req):

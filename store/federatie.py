@@ -12,7 +12,17 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from store.models import Afstemming, FederatieIntrekking, Instantie, Jongere, Match, Melding, Signaal, Telling
+from store.models import (
+    Afstemming,
+    BrpPersoon,
+    FederatieIntrekking,
+    Instantie,
+    Jongere,
+    Match,
+    Melding,
+    Signaal,
+    Telling,
+)
 
 
 class FederatieOpslag:
@@ -131,6 +141,27 @@ class FederatieOpslag:
         return self.s.scalars(
             select(Jongere.id).where(kopie.exists(), ~eigen.exists()).order_by(Jongere.id).limit(aantal)
         ).all()
+
+    # --- the population register on a hub --------------------------------------------------------------
+
+    def bsn_van_pseudoniem(self, pseudoniem: str) -> str | None:
+        """The register's person with this pseudonym (a hub's register carries them)."""
+        return self.s.scalar(select(BrpPersoon.bsn).where(BrpPersoon.pseudoniem == pseudoniem).limit(1))
+
+    def jongere_ids_van_bsns(self, bsns: set[str]) -> list[int]:
+        """Youths known here as these register persons: by BSN, or by the pseudonym the register gives them."""
+        if not bsns:
+            return []
+        pseudoniemen = select(BrpPersoon.pseudoniem).where(BrpPersoon.bsn.in_(bsns), BrpPersoon.pseudoniem.is_not(None))
+        return sorted(
+            set(
+                self.s.scalars(
+                    select(Jongere.id).where(
+                        or_(Jongere.sleutel.in_([f"bsn:{b}" for b in bsns]), Jongere.pseudoniem.in_(pseudoniemen))
+                    )
+                )
+            )
+        )
 
     # --- matches a copy showed in ---------------------------------------------------------------
 

@@ -393,6 +393,9 @@ class BrpPersoon(Base):
     geslacht: Mapped[str] = mapped_column(String(1))
     overlijdensdatum: Mapped[date | None] = mapped_column(Date)
     adres_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    # On a hub: the person's federation pseudonym, so that the register relates youths other systems name by
+    # pseudonym only (docs/federation.md, family matches across systems).
+    pseudoniem: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
 
 
 class BrpOuder(Base):

@@ -128,6 +128,10 @@ class Outbox:
         """The coordination of our match ``match_id`` (a pseudonym and its state, no names) to the peers ``naar``."""
         self._enqueue("regie", {"systeem": self.systeem, "meldingId": match_id, "versie": 0}, inhoud, naar)
 
+    def gezin(self, bron: dict[str, Any], inhoud: dict[str, Any], naar: Sequence[str]) -> None:
+        """(A hub) the family match of another system's melding (``bron``), contact cards only, to that system."""
+        self._enqueue("gezin", bron, inhoud, naar)
+
     def intrekken(self, bron: dict[str, Any], melding_id: str) -> None:
         """Withdraw a melding (our row ``melding_id``) from the peers that were sent it. Its deliveries not yet
         made are superseded (and carry its contact card): they go, so no peer receives it after its withdrawal

@@ -192,3 +192,54 @@ def test_hub_one_coordinator_per_match_and_the_latest_contact_everywhere(hub: li
     assert beeld(c, 2, mc2.meldingId).regievoerder == laatste
     assert _regie_op_hub(lvi, psn(a, youth))[0] == laatste
     assert str(beeld(a, 0, ma.meldingId).laatsteAfstemming) == datum
+
+
+@pytest.mark.slow
+def test_hub_a_sibling_filed_in_another_system_gives_a_family_match_with_cards_only(
+    hub: list[Knooppunt], tmp_path: Path
+) -> None:
+    """The hub holds the population register: it relates youths other systems name by pseudonym, and each
+    regional node of a party gets the family match with the other's contact card, nothing of the sibling."""
+    from datetime import date
+
+    from gateway.brp.bestand import Adres, Bevolking, Persoon, schrijf
+
+    a, _, c, _, lvi = hub
+    ouder, kind1, kind2 = bsn(), bsn(), bsn()
+    register = Bevolking(
+        date.today(),
+        [Adres("0363010000000001", "1234AB", 1, "0363"), Adres("0363010000000002", "1234AB", 2, "0363")],
+        [
+            Persoon(ouder, date(1985, 1, 1), "V", adres="0363010000000001"),
+            Persoon(kind1, date(2014, 5, 1), "M", adres="0363010000000001", ouders=(ouder,)),
+            Persoon(kind2, date(2016, 6, 1), "V", adres="0363010000000002", ouders=(ouder,)),  # the other parent's home
+        ],
+    )
+    schrijf(register, tmp_path / "brp.txt")
+    r = cli(lvi, "brp", "load", str(tmp_path / "brp.txt"))
+    assert r.returncode == 0, r.stderr
+    ma, mc = file(a, 0, kind1, "Anna"), file(c, 1, kind2, "Carla")
+
+    def gezin(n: Knooppunt, i: int, melding_id: str) -> list[Any]:
+        return [m for m in matches(n, i, melding_id) if m.soort == "gezinsmatch"]
+
+    binnen = wacht_op(lambda: gezin(a, 0, ma.meldingId) and gezin(c, 1, mc.meldingId))
+    print(f"hub: the family match across systems shows on both nodes {binnen:.2f} s after the second filing")
+    [ga], [gc] = gezin(a, 0, ma.meldingId), gezin(c, 1, mc.meldingId)
+    assert [(p.meldingsbevoegde.naam, p.bronsysteem.split("/")[0]) for p in ga.partij] == [("Carla", c.systeem)]
+    assert [(p.meldingsbevoegde.naam, p.bronsysteem.split("/")[0]) for p in gc.partij] == [("Anna", a.systeem)]
+    assert [(s.soort, s.match.soort) for s in signals(a, 0) if s.meldingId == ma.meldingId] == [
+        ("nieuweMatch", "gezinsmatch")
+    ]
+    converge(hub)
+    # Contact cards only: neither regional node holds anything of the other's youth.
+    assert in_bestanden(a, kind2, psn(a, kind2), ouder) == []
+    assert in_bestanden(c, kind1, psn(a, kind1), ouder) == []
+
+    # The sibling's melding ends: the family match ends on the other side too.
+    service(c).MeldingBeeindigen(stuurgegevens=stuur(c, c.instanties()[1]), meldingId=mc.meldingId, reden="onterecht")
+    wacht_op(lambda: not gezin(a, 0, ma.meldingId))
+    assert [(s.soort, s.match.soort) for s in signals(a, 0) if s.meldingId == ma.meldingId][-1] == (
+        "beeindigdeMatch",
+        "gezinsmatch",
+    )

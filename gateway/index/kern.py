@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gateway.domain import matching
-from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
+from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld, kaarten_uit_json
 from gateway.domain.regels import Regels
 from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, SignaalSoort
 from gateway.errors import RuleError
@@ -172,11 +172,13 @@ class Kern:
         )
 
     def _gezinsbeeld(self, match: m.Match, voor: m.Melding, status: str | None) -> MatchBeeld:
-        ids = json.loads(match.leden or "{}").get("leden", [])
-        leden = [a for a in self._meldingen(ids) if a.instantie_id != voor.instantie_id]
+        stand = json.loads(match.leden or "{}")
+        leden = [a for a in self._meldingen(stand.get("leden", [])) if a.instantie_id != voor.instantie_id]
         leden = [a for a in leden if a.status == MeldingStatus.ACTIEF]
         instanties = self.repo.instanties_by_id(a.instantie_id for a in leden)
         partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in leden)
+        # What the hub found in other systems (docs/federation.md): contact cards only.
+        partijen += kaarten_uit_json(stand.get("extern", {}).get(voor.melding_id, {}).get("kaarten", []))
         beeld = MatchBeeld(
             match.match_id, voor.melding_id, MatchSoort.GEZINSMATCH, status or match.status, match.ontstaan, partijen
         )

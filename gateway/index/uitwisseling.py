@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from gateway.domain.soorten import MatchStatus
+from gateway.domain.soorten import MatchStatus, MeldingStatus
 from gateway.index.kern import Kern, kaart
 from store import models as m
 
@@ -33,6 +33,9 @@ def _utc(tijdstip: datetime) -> datetime:
 
 
 class Uitwisseling(Kern):
+    def _gezin_na_wijziging(self, jongere_id: int, sleutel: str) -> None:
+        """The youth's family matches follow a change of its meldingen (``Gezin``)."""
+
     def _federeert(self) -> bool:
         return self.outbox is not None and bool(self.outbox.peers())
 
@@ -221,6 +224,12 @@ class Uitwisseling(Kern):
         """Another system's melding leaves this node: its row, its card from the signals and stored answers
         that showed it, and (withdrawn, expired, erased) a tombstone that keeps a late upsert out."""
         assert kopie.bron_systeem is not None
+        if kopie.status == MeldingStatus.ACTIEF:  # the family matches it is in change first, while it is known
+            kopie.status = MeldingStatus.BEEINDIGD
+            self.repo.flush()
+            jongere = self.repo.jongere(kopie.jongere_id)
+            assert jongere is not None
+            self._gezin_na_wijziging(kopie.jongere_id, jongere.sleutel)
         instantie = self.repo.instanties_by_id([kopie.instantie_id])[kopie.instantie_id]
         federatie = self.repo.federatie()
         if tombstone:

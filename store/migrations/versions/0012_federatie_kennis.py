@@ -1,4 +1,4 @@
-"""federation on need-to-know: remote parties by (system, OIN), pseudonyms, receivers, the hub, coordination
+"""federation on need-to-know: remote parties by (system, OIN), pseudonyms, receivers, the hub, coordination, the register's pseudonyms
 
 Revision ID: 0012_federatie_kennis
 Revises: 0009_getuigen
@@ -77,6 +77,9 @@ def upgrade() -> None:
     with op.batch_alter_table("match") as b:
         b.add_column(sa.Column("regie_tijdstip", sa.DateTime(timezone=True), nullable=True))
         b.add_column(sa.Column("regie_systeem", sa.String(20), nullable=True))
+    with op.batch_alter_table("brp_persoon") as b:
+        b.add_column(sa.Column("pseudoniem", sa.String(40), nullable=True))
+    op.create_index("ix_brp_persoon_pseudoniem", "brp_persoon", ["pseudoniem"])
     op.create_table(
         "federatie_afnemer",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -93,6 +96,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("federatie_afnemer")
+    op.drop_index("ix_brp_persoon_pseudoniem", "brp_persoon")
+    with op.batch_alter_table("brp_persoon") as b:
+        b.drop_column("pseudoniem")
     with op.batch_alter_table("match") as b:
         b.drop_column("regie_systeem")
         b.drop_column("regie_tijdstip")
