@@ -243,3 +243,70 @@ def test_hub_a_sibling_filed_in_another_system_gives_a_family_match_with_cards_o
         "beeindigdeMatch",
         "gezinsmatch",
     )
+
+
+@pytest.mark.slow
+def test_a_copy_expires_like_ours_and_goes_when_our_last_melding_on_the_youth_ends(tmp_path: Path) -> None:
+    """Another system's melding straight to one node (its peers not running): it expires at its planned end
+    date by the retention run and leaves a tombstone; a copy also goes, without one, when the node's own last
+    melding on the youth ends (need-to-know)."""
+    import uuid
+    from datetime import date, timedelta
+
+    import zeep
+
+    from federation.demo import federatie
+    from tests.test_federation import free_ports
+
+    nodes = federatie(tmp_path, free_ports(4))
+    node, peer = nodes[0], nodes[1]
+    node.start()
+    try:
+        fed = zeep.Client(str(Path(__file__).parent.parent / "wsdl" / "federatie.wsdl")).create_service(
+            "{urn:nl:vir:gateway:federatie:v1}FederatieSoap11Binding", f"{node.url}/v1/federatie"
+        )
+        youth = bsn()
+        local = file(node, 0, youth, "Anna")
+
+        def send(melding_id: str, einde: date, versie: int = 1) -> bool:
+            return bool(
+                fed.MeldingDoorgeven(
+                    stuurgegevens=stuur(node, peer.oin),
+                    afzender=peer.systeem,
+                    bron={"systeem": peer.systeem, "meldingId": melding_id, "versie": versie},
+                    jongere=psn(node, youth),
+                    contactkaart={
+                        "instantie": {"oin": peer.instanties()[0], "naam": "ZVJ instantie 1"},
+                        "meldingsbevoegde": {"naam": "Bert Kopie"},
+                        "bronsysteem": "ECD",
+                    },
+                    geplandeEinddatum=einde,
+                ).verwerkt
+            )
+
+        def kopieen() -> list[Any]:
+            engine = create_engine(db_url(node))
+            try:
+                with engine.connect() as conn:
+                    return list(
+                        conn.execute(text("SELECT bron_melding_id FROM melding WHERE bron_systeem IS NOT NULL"))
+                    )
+            finally:
+                engine.dispose()
+
+        verloopt = str(uuid.uuid4())
+        assert send(verloopt, date.today())
+        assert [p.meldingsbevoegde.naam for p in matches(node, 0, local.meldingId)[0].partij] == ["Bert Kopie"]
+        assert cli(node, "onderhoud").returncode == 0
+        assert kopieen() == [] and matches(node, 0, local.meldingId) == []
+        assert not send(verloopt, date.today())  # the tombstone keeps it out
+        assert send(verloopt, date.today() + timedelta(days=30), versie=2)  # a newer version (extended) comes in
+
+        service(node).MeldingBeeindigen(
+            stuurgegevens=stuur(node, node.instanties()[0]), meldingId=local.meldingId, reden="risicoWeggenomen"
+        )
+        assert kopieen() == []  # nothing of ours on the youth any more: the copy went at once
+        assert in_tabellen(node, "Bert Kopie", behalve=("logregel",)) == []
+        assert not send(str(uuid.uuid4()), date.today() + timedelta(days=30))  # and nothing new is taken in
+    finally:
+        node.stop()

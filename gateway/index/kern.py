@@ -212,9 +212,12 @@ class Kern:
             eigen = per_instantie[kennisgeving.instantie]
             if kennisgeving.soort == SignaalSoort.BEEINDIGDE_MATCH:
                 # The parties the match was with, from this party's side.
+                # Other systems' cards do not outlive the match here: a node that is no hub forgets a copy
+                # when its own last melding on the youth ends, and a copy leaves with its card
+                # (docs/federation.md).
                 if kennisgeving.instantie == betrokken.instantie_id:
-                    anderen = [a for a in actieve if a.instantie_id != kennisgeving.instantie]
-                else:  # another system's party leaves with its card (docs/federation.md)
+                    anderen = [a for a in actieve if a.instantie_id != kennisgeving.instantie and not a.bron_systeem]
+                else:
                     anderen = [betrokken] if betrokken.bron_systeem is None else []
                 partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in anderen)
                 beeld = self._met_regie(
