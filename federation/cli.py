@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import beheerlog, config
+from gateway.sleutels import ontbreekt
 from store import outbox
 from store.db import Database
 from store.getuigen import Getuigen
@@ -62,6 +63,9 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     settings, db = _db()
     try:
         with beheerlog.actie(settings, db, "federatie peer add") as actie:
+            if (fout := ontbreekt(settings, federeert=True)) is not None:
+                # Without the federation key every filing would be refused once a peer is registered.
+                raise beheerlog.Geweigerd(fout, 2)
             repo = Repository(actie.session)
             repo.zet_peer(args.systeem, args.url, args.oin, pem, hub=args.hub)
             if checkpoint_pem:

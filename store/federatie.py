@@ -36,8 +36,11 @@ class FederatieOpslag:
     # --- other systems' meldingen and parties ---------------------------------------------------
 
     def melding_van_bron(self, systeem: str, melding_id: str) -> Melding | None:
+        """Another system's melding held here, as the database has it now (read again, also when loaded)."""
         return self.s.scalars(
-            select(Melding).where(Melding.bron_systeem == systeem, Melding.bron_melding_id == melding_id)
+            select(Melding)
+            .where(Melding.bron_systeem == systeem, Melding.bron_melding_id == melding_id)
+            .execution_options(populate_existing=True)
         ).one_or_none()
 
     def intrekking(self, systeem: str, melding_id: str) -> int | None:

@@ -152,7 +152,7 @@ def omgeving(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "VIR_TLS_CERT": str(keten / "server.pem"), "VIR_TLS_KEY": str(keten / "server-key.pem"),
         "VIR_TLS_CA": str(keten / "ca.pem"), "VIR_TLS_CRL": str(keten / "crl.pem"),
         "VIR_LOG_KEY": str(keten / "log-key.pem"), "VIR_LOG_CERT": str(keten / "log.pem"),
-        "VIR_VSN_SLEUTEL": str(keten / "vsn.sleutel"),
+        "VIR_VSN_SLEUTEL": str(keten / "vsn.sleutel"), "VIR_FEDERATIE_SLEUTEL": str(keten / "federatie.sleutel"),
         "VIR_BEHEER_CA": str(beheer / "ca.pem"), "VIR_BEHEER_CRL": str(beheer / "crl.pem"),
         "VIR_DATA_DIR": str(tmp / "data"), "VIR_DATABASE_URL": db_url,
         "VIR_CHECKPOINT_REGELS": "1", "VIR_CHECKPOINT_SECONDEN": "1",

@@ -299,9 +299,14 @@ def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Se
     assert r.returncode == 0, r.stderr
     tls = {"cert": p.paar(B), "verify": str(p.ca)}
     plugins = [Ondertekenen(Path(p.paar(B)[1]).read_bytes(), Path(p.paar(B)[0]).read_bytes())]
+    # A node stores another system's melding only on a youth it holds a melding on itself (docs/federation.md).
+    youth = bsn()
+    kp_client(tls_server.url, p, p.paar(A)).MeldingAfgeven(
+        stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"}
+    )
     inhoud = {
         "bron": {"systeem": "ZVJ", "meldingId": str(_uuid.uuid4()), "versie": 1},
-        "jongere": f"bsn:{bsn()}",
+        "jongere": f"bsn:{youth}",
         "contactkaart": {"oin": "00000009777777777000", "naam": "Jeugdteam", "vestiging": None,
                          "meldingsbevoegde": {"naam": "P. Peer", "functie": None, "telefoon": None, "email": None},
                          "bronsysteem": "ECD"},

@@ -63,10 +63,8 @@ class Ontvangst(Wijzigen, Regie):
         federatie = self.repo.federatie()
         bestaand = federatie.melding_van_bron(bron["systeem"], bron["meldingId"])
         if bestaand is not None:
-            self.repo.lock_jongere_by_id(bestaand.jongere_id)
-            if bestaand.versie >= bron["versie"] or bestaand.status != MeldingStatus.ACTIEF:
-                return False, ()
             jongere_id = bestaand.jongere_id
+            self.repo.lock_jongere_by_id(jongere_id)
         else:
             if (federatie.intrekking(bron["systeem"], bron["meldingId"]) or -1) >= bron["versie"]:
                 return False, ()  # withdrawn before it arrived
@@ -74,6 +72,16 @@ class Ontvangst(Wijzigen, Regie):
             if gevonden is None:
                 return False, ()  # need-to-know: nothing of ours on this youth
             jongere_id = gevonden
+        # Again under the youth's lock: a concurrent delivery of the same melding (or its withdrawal) may have
+        # come first.
+        bestaand = federatie.melding_van_bron(bron["systeem"], bron["meldingId"])
+        if bestaand is not None and (bestaand.versie >= bron["versie"] or bestaand.status != MeldingStatus.ACTIEF):
+            return False, ()
+        if bestaand is None and (
+            (federatie.intrekking(bron["systeem"], bron["meldingId"]) or -1) >= bron["versie"]
+            or (not self.outbox.hub and federatie.aantal_actief(jongere_id, None) == 0)
+        ):
+            return False, ()
         instantie = federatie.externe_instantie(
             contactkaart.oin, bron["systeem"], contactkaart.naam, contactkaart.vestiging, self.nu
         )
@@ -143,11 +151,13 @@ class Ontvangst(Wijzigen, Regie):
         withdrawal on to the systems it sent the melding."""
         federatie = self.repo.federatie()
         bestaand = federatie.melding_van_bron(bron["systeem"], bron["meldingId"])
+        if bestaand is not None:
+            jongere = self.repo.lock_jongere_by_id(bestaand.jongere_id)
+            bestaand = federatie.melding_van_bron(bron["systeem"], bron["meldingId"])  # again, under the lock
         if bestaand is None:
             # Unknown here (yet): remember the withdrawal so that a late, older upsert is ignored.
             federatie.onthoud_intrekking(bron["systeem"], bron["meldingId"], bron["versie"])
             return False
-        jongere = self.repo.lock_jongere_by_id(bestaand.jongere_id)
         if bestaand.versie >= bron["versie"] or bestaand.status != MeldingStatus.ACTIEF:
             return False
         self._vertrek(bestaand)
