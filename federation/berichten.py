@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spyne import Boolean, ComplexModel, Date, Integer, Unicode
+from spyne import Boolean, ComplexModel, Date, DateTime, Integer, Unicode
 
 from gateway import berichten as G
 from gateway import ns
@@ -16,6 +16,23 @@ class FED(ComplexModel):
 
 class Bron(FED):
     _type_info = [("systeem", Unicode), ("meldingId", Unicode), ("versie", Integer)]
+
+
+class Partij(FED):
+    _type_info = [("systeem", Unicode), ("oin", Unicode)]
+
+
+class Afstemming(FED):
+    _type_info = [("datum", Date), ("partij", Partij)]
+
+
+class Regie(FED):
+    _type_info = [
+        ("regievoerder", Partij),
+        ("gekozen", DateTime),
+        ("gekozenDoor", Unicode),
+        ("laatsteAfstemming", Afstemming),
+    ]
 
 
 def _element(name: str, fields: list[tuple[str, Any]]) -> Any:
@@ -31,6 +48,7 @@ MeldingDoorgeven = _element(
         ("jongere", Unicode),
         ("contactkaart", G.Contactkaart),
         ("geplandeEinddatum", Date),
+        ("regie", Regie),
     ],
 )
 MeldingDoorgevenResponse = _element(
@@ -56,8 +74,45 @@ MeldingIntrekkenResponse = _element(
         ("verwerkt", Boolean),
     ],
 )
+JongereAankondigen = _element(
+    "JongereAankondigen",
+    [
+        ("stuurgegevens", G.Stuurgegevens),
+        ("afzender", Unicode),
+        ("jongere", Unicode),
+    ],
+)
+JongereAankondigenResponse = _element(
+    "JongereAankondigenResponse",
+    [
+        ("stuurgegevens", G.StuurgegevensAntwoord),
+        ("bekend", Boolean),
+    ],
+)
+RegieDoorgeven = _element(
+    "RegieDoorgeven",
+    [("stuurgegevens", G.Stuurgegevens), ("afzender", Unicode), ("jongere", Unicode), ("regie", Regie)],
+)
+RegieDoorgevenResponse = _element(
+    "RegieDoorgevenResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("verwerkt", Boolean)]
+)
+GezinsmatchDoorgeven = _element(
+    "GezinsmatchDoorgeven",
+    [
+        ("stuurgegevens", G.Stuurgegevens),
+        ("afzender", Unicode),
+        ("meldingId", Unicode),
+        ("tijdstip", DateTime),
+        ("partij", G.Contactkaart.customize(max_occurs="unbounded")),
+    ],
+)
+GezinsmatchDoorgevenResponse = _element(
+    "GezinsmatchDoorgevenResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("verwerkt", Boolean)]
+)
 Ping = _element("Ping", [("stuurgegevens", G.Stuurgegevens), ("afzender", Unicode)])
-PingResponse = _element("PingResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("systeem", Unicode)])
+PingResponse = _element(
+    "PingResponse", [("stuurgegevens", G.StuurgegevensAntwoord), ("systeem", Unicode), ("hub", Boolean)]
+)
 
 CheckpointGetuigen = _element(
     "CheckpointGetuigen",

@@ -17,6 +17,7 @@ from typing import Any
 from gateway import beheerlog, config
 from gateway.errors import ServerError
 from gateway.log.token import TokenSleutel
+from gateway.sleutels import ontbreekt
 from gateway.wss.onderteken import laad_sleutel
 from store import outbox
 from store.db import Database
@@ -65,12 +66,15 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     settings, db = _db()
     try:
         with beheerlog.actie(settings, db, "federatie peer add") as actie:
+            if (fout := ontbreekt(settings, federeert=True)) is not None:
+                # Without the federation key every filing would be refused once a peer is registered.
+                raise beheerlog.Geweigerd(fout, 2)
             repo = Repository(actie.session)
-            repo.zet_peer(args.systeem, args.url, args.oin, pem)
+            repo.zet_peer(args.systeem, args.url, args.oin, pem, hub=args.hub)
             if checkpoint_pem:
                 Getuigen(actie.session).zet_checkpoint_certificaat(args.systeem, checkpoint_pem)
             ondertekent = any(p.certificaat for p in repo.peers_met_oin(args.oin) if p.systeem == args.systeem)
-            actie.inhoud = {"systeem": args.systeem, "url": args.url, "oin": args.oin}
+            actie.inhoud = {"systeem": args.systeem, "url": args.url, "oin": args.oin, "hub": args.hub}
             if checkpoint_pem:
                 actie.inhoud["checkpointCertificaat"] = checkpoint_pem
     except beheerlog.Geweigerd as exc:
@@ -115,7 +119,7 @@ def cmd_peer_list(args: argparse.Namespace) -> int:
     _, db = _db()
     with db.transaction(write=False) as s:
         for p in Repository(s).peers():
-            print(f"{p.systeem:<14} {'actief' if p.actief else 'uit':<7} {p.oin}  {p.url}")
+            print(f"{p.systeem:<14} {'actief' if p.actief else 'uit':<7} {p.oin}  {p.url}{'  (hub)' if p.hub else ''}")
     return 0
 
 
@@ -150,7 +154,7 @@ def cmd_dead_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
-    from federation.conformance import Kit
+    from federation.conformance import Kit, bsn_uit_testbereik
 
     settings = config.from_env()
     tls: dict[str, Any] = {}
@@ -171,8 +175,20 @@ def cmd_conformance(args: argparse.Namespace) -> int:
             print(f"the WS-Security key cannot be used: {exc}", file=sys.stderr)
             return 3
         ondertekening = (sleutel, cert_pem)
+    from gateway.domain.jongere import pseudoniem
+    from gateway.domain.sleutelring import Sleutelring, SleutelringFout
+
+    # The key as configured (or the development key this node made); the kit never makes one up.
+    pad = args.federatiesleutel or settings.federatie_sleutel or settings.data_dir / "keys" / "federatie.sleutel"
+    try:
+        ring = Sleutelring.lees(Path(pad).read_text())
+    except (OSError, SleutelringFout) as exc:
+        print(f"refused: no usable federation key ({type(exc).__name__}); give --federatiesleutel", file=sys.stderr)
+        return 2
     kit = Kit(
         args.url,
+        jongere=pseudoniem(f"bsn:{args.bsn or bsn_uit_testbereik()}", ring),
+        onbekend=pseudoniem(f"bsn:{bsn_uit_testbereik()}", ring),
         ontvanger=args.ontvanger,
         systeem=args.systeem or settings.systeem,
         oin=args.oin or settings.gateway_oin,
@@ -210,6 +226,11 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--oin", required=True, help="its gateway's OIN")
     a.add_argument("--certificaat", help="PEM certificate that signs its messages (then they must be signed)")
     a.add_argument(
+        "--hub",
+        action="store_true",
+        help="it is the national hub: our meldingen always go to it, and it matches them (docs/federation.md)",
+    )
+    a.add_argument(
         "--checkpoint-certificaat",
         help="PEM certificate of the key that signs its log checkpoints (to witness its log; docs/getuigen.md)",
     )
@@ -232,6 +253,10 @@ def add_parser(sub: Any) -> None:
     k.add_argument("--ontvanger", required=True, help="the peer gateway's OIN (stuurgegevens/ontvanger)")
     k.add_argument("--systeem", help="our system code as the peer registered it (default: VIR_SYSTEEM)")
     k.add_argument("--oin", help="our OIN as the peer registered it (default: VIR_GATEWAY_OIN)")
+    k.add_argument(
+        "--bsn", help="a test youth the target holds an active melding on (needed for a node that is no hub)"
+    )
+    k.add_argument("--federatiesleutel", help="the federation key ring file (default: VIR_FEDERATIE_SLEUTEL)")
     k.add_argument("--cert", help="PEM client certificate (default: VIR_TLS_CLIENT_CERT)")
     k.add_argument("--key", help="its PEM key (default: VIR_TLS_CLIENT_KEY)")
     k.add_argument("--ca", help="PEM CA bundle for the peer's server certificate (default: VIR_TLS_CA)")

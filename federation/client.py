@@ -71,6 +71,40 @@ def verzonden_enveloppen(history: HistoryPlugin) -> tuple[bytes, bytes]:
     )
 
 
+# The operation that delivers each kind of outbox row.
+OPERATIES = {
+    "doorgeven": "MeldingDoorgeven",
+    "intrekken": "MeldingIntrekken",
+    "aankondigen": "JongereAankondigen",
+    "regie": "RegieDoorgeven",
+    "gezin": "GezinsmatchDoorgeven",
+}
+
+
+def _kaart(k: dict[str, Any]) -> dict[str, Any]:
+    """An outbox contact card (``Contactkaart.naar_json``) as zeep takes it."""
+    return {
+        "instantie": {"oin": k["oin"], "naam": k["naam"], "vestiging": k["vestiging"]},
+        "meldingsbevoegde": k["meldingsbevoegde"],
+        "bronsysteem": k["bronsysteem"],
+    }
+
+
+def _regie(staat: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The outbox's coordination (the message's shape, JSON values) as zeep takes it."""
+    if not staat:
+        return None
+    uit = dict(staat)
+    if "gekozen" in uit:
+        uit["gekozen"] = datetime.fromisoformat(uit["gekozen"])
+    if "laatsteAfstemming" in uit:
+        uit["laatsteAfstemming"] = {
+            **uit["laatsteAfstemming"],
+            "datum": date.fromisoformat(uit["laatsteAfstemming"]["datum"]),
+        }
+    return uit
+
+
 @dataclass(frozen=True)
 class Verzonden:
     verzoek: bytes
@@ -108,21 +142,38 @@ class PeerClient:
         bid = bericht_id or str(uuid.uuid4())
         with bezorging("peer unreachable"):
             if soort == "doorgeven":
-                k = inhoud["contactkaart"]
                 r = self.svc.MeldingDoorgeven(
                     stuurgegevens=self._sg(bid),
                     afzender=self.systeem,
                     bron=inhoud["bron"],
                     jongere=inhoud["jongere"],
-                    contactkaart={
-                        "instantie": {"oin": k["oin"], "naam": k["naam"], "vestiging": k["vestiging"]},
-                        "meldingsbevoegde": k["meldingsbevoegde"],
-                        "bronsysteem": k["bronsysteem"],
-                    },
+                    contactkaart=_kaart(inhoud["contactkaart"]),
                     geplandeEinddatum=date.fromisoformat(inhoud["geplandeEinddatum"]),
+                    regie=_regie(inhoud.get("regie")),
                 )
             elif soort == "intrekken":
                 r = self.svc.MeldingIntrekken(stuurgegevens=self._sg(bid), afzender=self.systeem, bron=inhoud["bron"])
+            elif soort == "gezin":
+                r = self.svc.GezinsmatchDoorgeven(
+                    stuurgegevens=self._sg(bid),
+                    afzender=self.systeem,
+                    meldingId=inhoud["meldingId"],
+                    tijdstip=datetime.fromisoformat(inhoud["tijdstip"]),
+                    partij=[_kaart(k) for k in inhoud["kaarten"]],
+                )
+            elif soort == "regie":
+                r = self.svc.RegieDoorgeven(
+                    stuurgegevens=self._sg(bid),
+                    afzender=self.systeem,
+                    jongere=inhoud["jongere"],
+                    regie=_regie(inhoud["regie"]),
+                )
+            elif soort == "aankondigen":
+                a = self.svc.JongereAankondigen(
+                    stuurgegevens=self._sg(bid), afzender=self.systeem, jongere=inhoud["jongere"]
+                )
+                verzoek, antwoord = verzonden_enveloppen(self.history)
+                return Verzonden(verzoek, antwoord, bool(a.bekend))
             else:
                 raise DeliveryError(f"unknown delivery kind {soort!r}")
         verzoek, antwoord = verzonden_enveloppen(self.history)

@@ -1,14 +1,17 @@
 """A conformance kit for peer systems: the behaviours of the federation contract (``wsdl/federatie.wsdl`` and
 the rules its schema and ``docs/faults.md`` state), run against another implementation over the wire.
 
-    vir-gateway conformance federatie URL --ontvanger OIN [--systeem S --oin OIN]
-                                          [--cert C --key K --ca CA] [--wss-key K --wss-cert C]
+    vir-gateway conformance federatie URL --ontvanger OIN [--systeem S --oin OIN] [--bsn BSN]
+                                          [--federatiesleutel F] [--cert C --key K --ca CA]
+                                          [--wss-key K --wss-cert C]
 
 The kit speaks as a registered peer of the target (``--systeem``/``--oin``, by default this node's own), with
 zeep built from the committed WSDL, over mutual TLS and signed when so configured. It judges only what the
 contract promises, never how the target does it:
 
     ping                    Ping answers the target's system code, addressed back to us (kruisverwijzing)
+    need to know            an announcement of a youth the target holds nothing on is answered bekend=false,
+                            and a melding on it is stored only by a hub (verwerkt=true), never by another node
     new melding             an unknown (systeem, meldingId) is processed: verwerkt=true
     idempotent receipt      the same version again: verwerkt=false, no fault, no lokaleMatch
     versions                a newer version is processed, an older one after it is ignored
@@ -18,8 +21,12 @@ contract promises, never how the target does it:
     faults with codes       a message for another ontvanger (VIR-ONTVANGER-ONJUIST) and one without a required
                             element (VIR-SCHEMA-ELEMENT-ONTBREEKT): Client faults with the g:fout detail
 
-Test meldingen use a youth key in the BRP test range (999…) and a contact card of a made-up organisation, and
-are withdrawn at the end. Run it against a test environment of the target, never against production.
+Youths cross the border as pseudonyms under the federation key (``--federatiesleutel``, default
+``VIR_FEDERATIE_SLEUTEL``), as between peers. A node that is no hub stores a melding only on a youth it holds a
+melding on itself, so against such a target the melding behaviours need ``--bsn``: a test youth the target's
+test environment holds an active melding on; by default (and for the need-to-know check always) a youth in the
+BRP test range (999…) is made up. Test meldingen carry a contact card of a made-up organisation and are withdrawn
+at the end. Run it against a test environment of the target, never against production.
 """
 
 from __future__ import annotations
@@ -99,7 +106,11 @@ class Kit:
         tls: dict[str, Any] | None = None,
         ondertekening: tuple[bytes | TokenSleutel, bytes] | None = None,
         timeout: float = 20.0,
+        jongere: str,
+        onbekend: str,
     ) -> None:
+        """``jongere``: the pseudonym of the youth the melding behaviours use; ``onbekend``: that of a youth the
+        target holds nothing on."""
         self.url = url
         self.ontvanger = ontvanger
         self.systeem = systeem
@@ -113,7 +124,8 @@ class Kit:
         if tls and "verify" in tls:
             self.session.trust_env = False
         self.timeout = timeout
-        self.jongere = f"bsn:{bsn_uit_testbereik()}"
+        self.jongere, self.onbekend = jongere, onbekend
+        self.hub = False  # as the target's Ping says
         self.kaart = {
             "instantie": {"oin": f"9999{secrets.randbelow(10**16):016d}", "naam": "Conformance"},
             "meldingsbevoegde": {"naam": "Conformance test"},
@@ -162,7 +174,7 @@ class Kit:
             ontvanger=kw.pop("ontvanger", None),
             afzender=kw.pop("afzender", self.systeem),
             bron={"systeem": self.systeem, "meldingId": melding_id, "versie": versie},
-            jongere=self.jongere,
+            jongere=kw.pop("jongere", self.jongere),
             contactkaart=self.kaart,
             geplandeEinddatum=date.today() + timedelta(days=200),
         )
@@ -202,10 +214,26 @@ class Kit:
             v.append(f"Ping: {antwoord}")
         elif not antwoord.systeem:
             v.append("Ping answered no system code")
+        else:
+            self.hub = bool(getattr(antwoord, "hub", False))
+
+    def nodig(self, v: list[str]) -> None:
+        antwoord = self._roep("JongereAankondigen", v, afzender=self.systeem, jongere=self.onbekend)
+        if isinstance(antwoord, Fout):
+            v.append(f"an announcement: {antwoord}, expected bekend=false")
+        elif antwoord.bekend:
+            v.append("an announcement of a youth the target holds nothing on: bekend=true, expected false")
+        melding_id = str(uuid.uuid4())
+        self.opruimen.append((melding_id, 100))
+        wat = "a melding on that youth " + ("(a hub stores it)" if self.hub else "(no hub: stores nothing)")
+        self._verwerkt(v, wat, self.doorgeven(v, melding_id, 1, jongere=self.onbekend), self.hub)
 
     def nieuw(self, v: list[str]) -> None:
         self.opruimen.append((self.hoofd, 100))
-        self._verwerkt(v, "a new melding (version 1)", self.doorgeven(v, self.hoofd, 1), True)
+        antwoord = self.doorgeven(v, self.hoofd, 1)
+        self._verwerkt(v, "a new melding (version 1)", antwoord, True)
+        if not self.hub and not isinstance(antwoord, Fout) and not antwoord.verwerkt:
+            v.append("a target that is no hub needs --bsn: a test youth it holds an active melding on")
 
     def idempotent(self, v: list[str]) -> None:
         self._verwerkt(v, "version 1 again", self.doorgeven(v, self.hoofd, 1), False)
@@ -274,6 +302,7 @@ class Kit:
 
     GEDRAGINGEN: tuple[tuple[str, str], ...] = (
         ("ping", "ping"),
+        ("need to know", "nodig"),
         ("new melding processed", "nieuw"),
         ("idempotent receipt", "idempotent"),
         ("newer version processed, older ignored", "versies"),

@@ -40,6 +40,8 @@ class Knooppunt:
     database_url: str | None = None
     hub: bool = False
     workers: int = 1
+    # The keys every node of this federation shares (gateway/sleutels.py): VIR_FEDERATIE_SLEUTEL, VIR_VSN_SLEUTEL.
+    sleutels: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -62,6 +64,7 @@ class Knooppunt:
             "VIR_DATA_DIR": str(self.map),
             "VIR_FEDERATIE_MAX_WACHTTIJD": "2",
             "VIR_FEDERATIE_TIMEOUT": "5",
+            **self.sleutels,
             **self.extra_env,
         }
         e.pop("VIR_DATABASE_URL", None)
@@ -112,7 +115,7 @@ class Knooppunt:
                             oin, f"{self.systeem} instantie {i + 1}", self.systeem.title(), datetime.now(UTC)
                         )
                 for p in peers:  # a restart on other ports moves them
-                    repo.zet_peer(p.systeem, f"{p.url}/v1/federatie", p.oin, None)
+                    repo.zet_peer(p.systeem, f"{p.url}/v1/federatie", p.oin, None, hub=p.hub)
                     Getuigen(s).zet_checkpoint_certificaat(p.systeem, p.checkpoint_certificaat())
         finally:
             db.dispose()
@@ -155,8 +158,15 @@ class Knooppunt:
 def federatie(
     basis: Path, basispoort: int, *, hub: bool = False, database_urls: list[str] | None = None, workers: int = 1
 ) -> list[Knooppunt]:
-    """Four nodes (and a hub, LVI, when ``hub``), set up but not started."""
+    """Four nodes (and a hub, LVI, when ``hub``), set up but not started. They share a federation key and a
+    national key, made under ``basis`` on first use (development keys, like the rest of the demo)."""
+    from gateway.sleutels import maak_sleutelbestand
+
     namen = (*SYSTEMEN, "LVI") if hub else SYSTEMEN
+    sleutels = {
+        "VIR_FEDERATIE_SLEUTEL": str(maak_sleutelbestand(basis / "federatie.sleutel")),
+        "VIR_VSN_SLEUTEL": str(maak_sleutelbestand(basis / "vsn.sleutel")),
+    }
     nodes = [
         Knooppunt(
             s,
@@ -166,6 +176,7 @@ def federatie(
             database_urls[i] if database_urls else None,
             hub=(s == "LVI"),
             workers=workers,
+            sleutels=sleutels,
         )
         for i, s in enumerate(namen)
     ]

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from federation import ondertekening
-from federation.client import DeliveryError, PeerClient
+from federation.client import OPERATIES, DeliveryError, PeerClient
 from federation.getuige_zender import Getuigenis
 from federation.push import Pusher
 from gateway.config import Settings, klok, tls_client
@@ -85,7 +85,7 @@ class Worker:
             )
             return False
         t = self.logboek.nu()
-        op = f"federatie:{'MeldingDoorgeven' if levering.soort == 'doorgeven' else 'MeldingIntrekken'}"
+        op = f"federatie:{OPERATIES.get(levering.soort, levering.soort)}"
         outbox.afgeleverd(
             self.db,
             levering,

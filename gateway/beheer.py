@@ -192,8 +192,11 @@ def cmd_onderhoud(args: argparse.Namespace) -> int:
 
 
 def cmd_brp_load(args: argparse.Namespace) -> int:
+
     from gateway.brp.bestand import BrpBestandFout, lees
     from gateway.brp.laden import laden
+    from gateway.sleutels import pseudoniemen
+    from store.outbox import Outbox
 
     try:
         bevolking = lees(Path(args.bestand))
@@ -205,7 +208,12 @@ def cmd_brp_load(args: argparse.Namespace) -> int:
         logboek, wie = beheerlog.logboek(settings, db), beheerlog.operator(settings)
     except beheerlog.Geweigerd as exc:
         return exc.meld()
-    r = laden(db, bevolking, _regels(settings), logboek, _nu(settings, None), actor=wie)
+    nu = _nu(settings, None)
+
+    def federatie(s: Session) -> Outbox:
+        return Outbox(s, settings.systeem, settings.federatie_hub, nu, pseudoniemen(settings))
+
+    r = laden(db, bevolking, _regels(settings), logboek, nu, actor=wie, federatie=federatie)
     print(
         f"loaded {r.personen} persons and {r.adressen} addresses (peildatum {bevolking.peildatum}); "
         f"{r.verhuisd} youths with an active melding moved, {r.verhuissignalen} signals"

@@ -26,12 +26,13 @@ from datetime import date
 from typing import Any
 
 from gateway import beheerlog, config
-from gateway.domain.jongere import Jongere, servicenummer
+from gateway.domain.jongere import Jongere
 from gateway.domain.regels import Regels
 from gateway.domain.soorten import MeldingStatus, Reden
 from gateway.index import Verwijsindex
 from gateway.log import uitwissing
 from gateway.log.logboek import key_paths
+from gateway.sleutels import pseudoniemen, sleutelring
 from store.betrokkene import Betrokkene
 from store.db import Database
 from store.migrate import upgrade
@@ -54,8 +55,16 @@ def _jongere(args: argparse.Namespace) -> Jongere:
         return Jongere.met_bsn(args.bsn, None)
     if not (args.achternaam and args.geboortedatum and args.geslacht):
         raise beheerlog.Geweigerd("give --bsn, or --achternaam, --geboortedatum and --geslacht", 2)
-    vsn = servicenummer(args.achternaam, args.voorvoegsel, args.geboortedatum, args.geslacht)
-    return Jongere(f"vsn:{vsn}", args.geboortedatum)
+    ring = sleutelring(config.from_env(), "vsn")
+    return Jongere.zonder_bsn(args.achternaam, args.voorvoegsel, args.geboortedatum, args.geslacht, ring)
+
+
+def _rij(b: Betrokkene, jongere: Jongere) -> Any:
+    """The youth's row: under its key, or (a youth without BSN) under a key of an earlier national key version."""
+    for sleutel in (jongere.sleutel, *jongere.eerdere):
+        if (rij := b.jongere(sleutel)) is not None:
+            return rij
+    return None
 
 
 def _open() -> tuple[config.Settings, Database]:
@@ -145,7 +154,7 @@ def cmd_inzage(args: argparse.Namespace) -> int:
         jongere = _jongere(args)
         with beheerlog.actie(settings, db, "betrokkene inzage", soort="inzage") as actie:
             b = Betrokkene(actie.session)
-            rij = b.jongere(jongere.sleutel)
+            rij = _rij(b, jongere)
             o = overzicht(b, rij.id if rij is not None else None)
             actie.inhoud = {
                 "jongere": zoeksleutel(settings, jongere.sleutel),
@@ -171,14 +180,20 @@ def cmd_wissen(args: argparse.Namespace) -> int:
             s, nu = actie.session, klok()
             b, repo = Betrokkene(s), Repository(s)
             regels = Regels(settings.max_melding_jaren, settings.max_leeftijd, settings.archief_jaren)
-            index = Verwijsindex(repo, regels, nu, Outbox(s, settings.systeem, settings.federatie_hub, nu))
-            rij = b.jongere(jongere.sleutel)
+            index = Verwijsindex(
+                repo, regels, nu, Outbox(s, settings.systeem, settings.federatie_hub, nu, pseudoniemen(settings))
+            )
+            rij = _rij(b, jongere)
             meldingen = list(b.meldingen(rij.id)) if rij is not None else []
             matches = [match.match_id for match in b.matches(rij.id)] if rij is not None else []
-            for melding, _ in meldingen:
+            # Other systems' copies first (each leaves a tombstone), then ours: their ending withdraws them from
+            # the peers and would otherwise forget the copies without one.
+            for melding, _ in sorted(meldingen, key=lambda mi: mi[0].bron_systeem is None):
                 if melding.status == MeldingStatus.ACTIEF:
                     if melding.bron_systeem is not None:  # another system's copy: keep a later upsert out
-                        repo.onthoud_intrekking(melding.bron_systeem, melding.bron_melding_id or "", melding.versie)
+                        repo.federatie().onthoud_intrekking(
+                            melding.bron_systeem, melding.bron_melding_id or "", melding.versie
+                        )
                     index.einde(melding, Reden.GEWIST)
                 else:
                     b.verwijder(melding)  # archived: withdrawn from the peers when it ended

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import beheer, beheerlog, betrokkene, config, pki, profielen
+from gateway import beheer, beheerlog, betrokkene, config, pki, profielen, sleutels
 from gateway.console import cli as console_cli
 from gateway.log import cli as log_cli
 from gateway.log.logboek import key_paths
@@ -83,6 +83,12 @@ def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], 
         return 2
     key, cert, created = key_paths(settings)
     db = _open_db(settings)
+    with db.transaction(write=False) as s:
+        federeert = bool(Repository(s).peers())
+    if (fout := sleutels.ontbreekt(settings, federeert)) is not None:
+        db.dispose()
+        print(f"refused: {fout}", file=sys.stderr)
+        return 2
     if args.demo and not settings.bench_zonder_log:  # a benchmark without a log registers unlogged
         for oin, naam, vestiging in DEMO_INSTANTIES:
             try:

@@ -88,7 +88,21 @@ class Settings:
     """This node's system code in the federation (MULTISIGNAAL, ZVJ, MOP, VIS2, LVI, …)."""
 
     federatie_hub: bool = False
-    """A hub (the national index) re-forwards every other system's melding to all its other peers."""
+    """A hub (the national index) stores every system's meldingen and forwards each to the systems with a melding
+    on the same youth (docs/federation.md). Off: this node stores another system's melding only while it has an
+    active melding on the youth itself."""
+
+    federatie_sleutel: Path | None = None
+    """The federation key ring (``gateway.sleutels``): youth keys cross the border only as an HMAC-SHA256
+    pseudonym under it, so a peer learns nothing of a youth it holds no melding on, and nobody outside the
+    federation can test a BSN against a pseudonym. Required outside development mode; every peer holds the
+    same file. None in development: generated under ``data_dir/keys`` on first use."""
+
+    vsn_sleutel: Path | None = None
+    """The national key ring of the verwijsindex-servicenummer (youths without BSN): the number is an
+    HMAC-SHA256 of name, birth date and sex under it, so it cannot be computed by someone who knows those (a
+    dictionary of names and dates is small). Required outside development mode; every node holds the same file.
+    None in development: generated under ``data_dir/keys`` on first use."""
 
     federatie_timeout: float = 10.0
     """Seconds a peer gets to answer one delivery."""
@@ -250,6 +264,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["systeem"] = v
     if env.get("VIR_FEDERATIE_HUB") == "1":
         changes["federatie_hub"] = True
+    if v := env.get("VIR_FEDERATIE_SLEUTEL"):
+        changes["federatie_sleutel"] = Path(v)
+    if v := env.get("VIR_VSN_SLEUTEL"):
+        changes["vsn_sleutel"] = Path(v)
     if v := env.get("VIR_FEDERATIE_TIMEOUT"):
         changes["federatie_timeout"] = float(v)
     if v := env.get("VIR_FEDERATIE_MAX_POGINGEN"):

@@ -231,6 +231,17 @@ FAULTS: dict[str, FaultSpec] = {
         "Een verwijsindexsysteem spreekt alleen voor zijn eigen meldingen, niet voor die van een gekoppeld systeem.",
         "A verwijsindex system speaks for its own meldingen only, not for those of a coupled system.",
     ),
+    "VIR-KAART-OIN-LOKAAL": FaultSpec(
+        "Client",
+        "De contactkaart noemt de OIN van een instantie van dit knooppunt; een ander systeem spreekt niet voor haar.",
+        "The contact card names the OIN of an instantie of this node; another system does not speak for it.",
+    ),
+    "VIR-PSEUDONIEM-VERSIE": FaultSpec(
+        "Client",
+        "Het pseudoniem van de jongere is gemaakt met een versie van de federatiesleutel die dit knooppunt niet "
+        "gebruikt.",
+        "The youth's pseudonym was made with a version of the federation key this node does not use.",
+    ),
     # witnesses (federation/getuige_dienst.py; docs/getuigen.md)
     "VIR-CHECKPOINT-SLEUTEL-ONBEKEND": FaultSpec(
         "Client",

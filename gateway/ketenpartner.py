@@ -24,6 +24,7 @@ from gateway.index.bevoegden import Bevoegden
 from gateway.log.bewijs import inclusie
 from gateway.pipeline import Afzender, Dienst, Verzoek, log_vraag_en_antwoord, stuurgegevens_antwoord, transactie
 from gateway.protocol import RequestInfo, VirFault, info
+from gateway.sleutels import sleutelring
 from gateway.validatie import regelbevindingen
 from gateway.vertaling import (
     archief_naar_bericht,
@@ -53,10 +54,20 @@ KETENPARTNER = Dienst(prefix="kp", logprefix="", authenticeer=_afzender)
 
 
 def _jongere(v: Verzoek, bericht: Any, xpath: str) -> Any:
+    """The youth of the request; a youth without BSN known under a key of an earlier version of the national
+    key takes its current key first (``gateway.domain.jongere``)."""
     index = v.index
-    return jongere_uit_bericht(
-        bericht, bsn_toegestaan=v.zender.bsn_toegestaan, regels=index.regels, vandaag=index.vandaag, xpath=xpath
+    jongere = jongere_uit_bericht(
+        bericht,
+        bsn_toegestaan=v.zender.bsn_toegestaan,
+        regels=index.regels,
+        vandaag=index.vandaag,
+        xpath=xpath,
+        vsn_ring=lambda: sleutelring(v.deps.settings, "vsn"),
     )
+    if jongere.eerdere:
+        v.repo.federatie().sleutel_overnemen(jongere.eerdere, jongere.sleutel)
+    return jongere
 
 
 def _meldingsbevoegde(req: Any) -> Meldingsbevoegde | None:

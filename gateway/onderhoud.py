@@ -13,7 +13,10 @@ What the law asks (each number configurable, see ``gateway.config``):
   window (``herhaalvenster_dagen``), signals until acknowledged (and pushed) or ``signaal_dagen`` old,
   WS-Addressing MessageIDs for twice the timestamp window; on SQLite the write-ahead log is then emptied
   into the file (whose deleted rows ``secure_delete`` has zeroed).
-- log payloads older than the log retention are removed by a logged redaction (``gateway/log/redactie.py``).
+- log payloads older than the log retention are removed by a logged redaction (``gateway/log/redactie.py``);
+- federation (docs/federation.md): another system's copy expires like ours (and leaves a tombstone); on a node
+  that is no hub, copies on a youth without an active melding of ours go; our youths get the pseudonym under
+  the federation key in use; other systems' instanties that nothing refers to any more are forgotten.
 
 Birth and death dates come from the melding (birth date given by the filer) and from the embedded
 population register. Each run works in transactions of at most ``PARTIJ`` meldingen, so a nightly
@@ -36,8 +39,10 @@ from gateway.domain.soorten import Reden
 from gateway.index import Verwijsindex
 from gateway.log.logboek import Logboek, plus_jaren_tijd
 from gateway.log.regel import Logregel, tijdstempel
+from gateway.sleutels import pseudoniemen, sleutelring
 from store import models as m
 from store.db import Database
+from store.federatie import FederatieOpslag
 from store.getuigen import Getuigen
 from store.outbox import Outbox
 from store.repository import Repository
@@ -60,6 +65,8 @@ class Verslag:
     signalen_vergeten: int = 0  # signals handled, or past their lifetime
     getuigen_vergeten: int = 0  # witness records past the log retention
     beheerders_vergeten: int = 0  # revoked console operators and designated professionals past the log retention
+    kopieen_vergeten: int = 0  # other systems' meldingen on youths without one of ours (no hub)
+    partijen_vergeten: int = 0  # other systems' instanties nothing refers to any more
 
     def json(self) -> bytes:
         return json.dumps(
@@ -72,6 +79,8 @@ class Verslag:
                 "signalenVergeten": self.signalen_vergeten,
                 "getuigenVergeten": self.getuigen_vergeten,
                 "beheerdersVergeten": self.beheerders_vergeten,
+                "kopieenVergeten": self.kopieen_vergeten,
+                "partijenVergeten": self.partijen_vergeten,
             },
             sort_keys=True,
         ).encode()
@@ -81,7 +90,8 @@ class Verslag:
         return (
             f"beëindigd: {per_reden}; archief vernietigd: {len(self.vernietigd)}; "
             f"verloopsignalen: {len(self.verloopsignalen)}; jongeren vergeten: {self.jongeren_vergeten}; "
-            f"antwoorden vergeten: {self.antwoorden_vergeten}; signalen vergeten: {self.signalen_vergeten}"
+            f"antwoorden vergeten: {self.antwoorden_vergeten}; signalen vergeten: {self.signalen_vergeten}; "
+            f"kopieën vergeten: {self.kopieen_vergeten}; partijen vergeten: {self.partijen_vergeten}"
         )
 
 
@@ -99,7 +109,12 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
                 ids = kies(retentie)
                 if not ids:
                     return
-                index = Verwijsindex(Repository(s), regels, nu, Outbox(s, settings.systeem, settings.federatie_hub, nu))
+                index = Verwijsindex(
+                    Repository(s),
+                    regels,
+                    nu,
+                    Outbox(s, settings.systeem, settings.federatie_hub, nu, pseudoniemen(settings)),
+                )
                 for rij_id in ids:
                     melding = retentie.melding(rij_id)
                     if melding is not None:
@@ -107,6 +122,27 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
                 index.afronden()
             if len(ids) < PARTIJ:
                 return
+
+    def in_jongeren(kies: Callable[[FederatieOpslag], Sequence[int]], doe: Callable[[Verwijsindex, int], None]) -> None:
+        while True:
+            with db.transaction() as s:
+                repo = Repository(s)
+                ids = kies(repo.federatie())
+                index = Verwijsindex(
+                    repo, regels, nu, Outbox(s, settings.systeem, settings.federatie_hub, nu, pseudoniemen(settings))
+                )
+                for jongere_id in ids:
+                    doe(index, jongere_id)
+                index.afronden()
+            if len(ids) < PARTIJ:
+                return
+
+    def _kennis_vervalt(index: Verwijsindex, jongere_id: int) -> None:
+        repo = index.repo
+        repo.lock_jongere_by_id(jongere_id)
+        kopieen = [a for a in repo.actieve_meldingen(jongere_id) if a.bron_systeem is not None]
+        verslag.kopieen_vergeten += len(kopieen)
+        index.kennis_vervalt(jongere_id, kopieen)
 
     def beeindig(reden: Reden) -> Callable[[Verwijsindex, m.Melding], None]:
         def doe(index: Verwijsindex, melding: m.Melding) -> None:
@@ -135,11 +171,30 @@ def onderhoud(settings: Settings, db: Database, logboek: Logboek, nu: datetime, 
     # 2. Planned end date reached: expiry, archived.
     in_partijen(lambda retentie: retentie.verlopen_meldingen(vandaag, PARTIJ), beeindig(Reden.VERLOPEN))
 
+    # 2b. Federation (docs/federation.md): on a node that is no hub, other systems' copies on youths without a
+    # melding of ours go; and our youths are known to the peers by the pseudonym under the key in use.
+    if not settings.federatie_hub:
+        in_jongeren(lambda f: f.jongeren_met_alleen_kopieen(PARTIJ), _kennis_vervalt)
+    with db.transaction(write=False) as s:
+        federeert = bool(Repository(s).peers())
+    if federeert:
+        huidig = f"psn:{sleutelring(settings, 'federatie').huidig}:"
+        naar_pseudoniem = pseudoniemen(settings)
+        while True:
+            with db.transaction() as s:
+                federatie = Repository(s).federatie()
+                rijen = federatie.zonder_pseudoniem(huidig, PARTIJ)
+                for jongere_id, sleutel in rijen:
+                    federatie.zet_pseudoniem(jongere_id, naar_pseudoniem(sleutel))
+            if len(rijen) < PARTIJ:
+                break
+
     # 3. The archive: destroyed after its period, or at 23 / death; 4. youths with nothing left are forgotten.
     with db.transaction() as s:
         retentie = Retentie(s)
         verslag.vernietigd.extend(retentie.vernietig_archief(vandaag, weg))
         verslag.jongeren_vergeten = retentie.vergeet_lege_jongeren()
+        verslag.partijen_vergeten = Repository(s).federatie().externe_instanties_vergeten()
 
     # 5. Advance notice of expiry, once per planned end date, to our own instanties.
     grens = vandaag + timedelta(days=settings.verloop_waarschuwing_dagen)

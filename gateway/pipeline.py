@@ -45,6 +45,7 @@ from gateway.log.token import TokenSleutel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
 from gateway.render import als_xml
+from gateway.sleutels import pseudoniemen
 from gateway.uitvoer import spoor
 from gateway.wss.onderteken import laad_sleutel
 from store.db import Database, DatabaseUnavailable
@@ -84,7 +85,14 @@ class Deps:
 
     def outbox(self, repo: Repository, nu: datetime) -> Outbox:
         """The federation outbox of one transaction."""
-        return Outbox(repo.s, self.settings.systeem, self.settings.federatie_hub, nu, peers=repo.actieve_peers)
+        return Outbox(
+            repo.s,
+            self.settings.systeem,
+            self.settings.federatie_hub,
+            nu,
+            peers=repo.actieve_peers,
+            pseudoniem=pseudoniemen(self.settings),
+        )
 
     _wss_profielen: dict[tuple[str, bool], tuple[float, tuple[bytes | None, bool] | None]] = field(
         default_factory=dict, repr=False

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from gateway.sleutels import maak_sleutelbestand
+
 
 @dataclass(frozen=True)
 class Paar:
@@ -132,6 +134,9 @@ def maak(
     (map_ / "log.pem").write_bytes(_pem(log))
     _schrijf_sleutel(map_ / "log-key.pem", log_key)
     _schrijf_crl(map_, ca, ca_key, [], nu)
+    # The secret keys every node of a federation shares (gateway/sleutels.py), for this development setup.
+    maak_sleutelbestand(map_ / "vsn.sleutel")
+    maak_sleutelbestand(map_ / "federatie.sleutel")
 
 
 def client(
@@ -234,10 +239,14 @@ def intrekken(map_: Path, oin: str, nu: dt.datetime | None = None) -> None:
 def cmd_maak(args: argparse.Namespace) -> int:
     maak(Path(args.map), args.oin or [], server_naam=args.server_naam, ca_naam=args.ca_naam)
     d = Path(args.map)
-    print(f"development PKI in {d}: ca.pem, server.pem, crl.pem, log.pem and per instantie <OIN>.pem")
+    print(
+        f"development PKI in {d}: ca.pem, server.pem, crl.pem, log.pem, vsn.sleutel, federatie.sleutel and per "
+        "instantie <OIN>.pem"
+    )
     print(
         f"serve with: VIR_TLS_CERT={d}/server.pem VIR_TLS_KEY={d}/server-key.pem VIR_TLS_CA={d}/ca.pem "
-        f"VIR_TLS_CRL={d}/crl.pem VIR_LOG_KEY={d}/log-key.pem VIR_LOG_CERT={d}/log.pem vir-gateway serve"
+        f"VIR_TLS_CRL={d}/crl.pem VIR_LOG_KEY={d}/log-key.pem VIR_LOG_CERT={d}/log.pem "
+        f"VIR_VSN_SLEUTEL={d}/vsn.sleutel VIR_FEDERATIE_SLEUTEL={d}/federatie.sleutel vir-gateway serve"
     )
     return 0
 

@@ -8,6 +8,7 @@ Nothing here reads the store or applies a business rule beyond what the message 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from gateway import berichten as B
 from gateway.domain.jongere import Jongere
 from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
 from gateway.domain.regels import Regels
+from gateway.domain.sleutelring import Sleutelring
 from gateway.errors import GatewayError, RuleError
 
 
@@ -39,9 +41,18 @@ def kaart_uit_bericht(bericht: Any) -> Contactkaart:
     )
 
 
-def jongere_uit_bericht(bericht: Any, *, bsn_toegestaan: bool, regels: Regels, vandaag: date, xpath: str) -> Jongere:
+def jongere_uit_bericht(
+    bericht: Any,
+    *,
+    bsn_toegestaan: bool,
+    regels: Regels,
+    vandaag: date,
+    xpath: str,
+    vsn_ring: Callable[[], Sleutelring],
+) -> Jongere:
     """The youth of a request, checked as far as the message itself allows (BSN check digit, age).
-    ``xpath``: where the youth stands in the request, for the faults."""
+    ``xpath``: where the youth stands in the request, for the faults; ``vsn_ring``: the national key of the
+    verwijsindex-servicenummer, asked only for a youth without BSN."""
     if bericht.bsn is not None:
         if not bsn_toegestaan:
             raise RuleError(code="VIR-BSN-NIET-TOEGESTAAN", xpath=f"{xpath}/g:bsn")
@@ -50,7 +61,27 @@ def jongere_uit_bericht(bericht: Any, *, bsn_toegestaan: bool, regels: Regels, v
         return Jongere.met_bsn(bericht.bsn, bericht.geboortedatum)
     zonder = bericht.zonderBsn
     regels.controleer_leeftijd(zonder.geboortedatum, vandaag, f"{xpath}/g:zonderBsn/g:geboortedatum")
-    return Jongere.zonder_bsn(zonder.geslachtsnaam, zonder.voorvoegsel, zonder.geboortedatum, zonder.geslacht)
+    return Jongere.zonder_bsn(
+        zonder.geslachtsnaam, zonder.voorvoegsel, zonder.geboortedatum, zonder.geslacht, vsn_ring()
+    )
+
+
+def regie_uit_bericht(bericht: Any) -> dict[str, Any] | None:
+    """A match's coordination as the federation message carries it, in the message's own shape (plain values)."""
+    if bericht is None:
+        return None
+    staat: dict[str, Any] = {}
+    if bericht.regievoerder is not None and bericht.gekozen is not None:
+        staat["regievoerder"] = {"systeem": bericht.regievoerder.systeem, "oin": bericht.regievoerder.oin}
+        staat["gekozen"] = _utc(bericht.gekozen).isoformat()
+        staat["gekozenDoor"] = bericht.gekozenDoor or bericht.regievoerder.systeem
+    if bericht.laatsteAfstemming is not None:
+        af = bericht.laatsteAfstemming
+        staat["laatsteAfstemming"] = {
+            "datum": af.datum.isoformat(),
+            "partij": {"systeem": af.partij.systeem, "oin": af.partij.oin},
+        }
+    return staat or None
 
 
 # --- domain → message ---------------------------------------------------------------------------

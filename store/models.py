@@ -26,10 +26,14 @@ class Base(DeclarativeBase):
 
 
 class Instantie(Base):
+    """An organisation: one of our chain partners (``systeem`` None, unique by OIN), or a party of another
+    verwijsindex system known through its meldingen, identified by (system, OIN) and never merged with ours
+    (migration 0012)."""
+
     __tablename__ = "instantie"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    oin: Mapped[str] = mapped_column(String(20), unique=True)
+    oin: Mapped[str] = mapped_column(String(20))
     naam: Mapped[str] = mapped_column(String(200))
     vestiging: Mapped[str | None] = mapped_column(String(200))
     actief: Mapped[bool] = mapped_column(default=True)
@@ -68,6 +72,24 @@ class Instantie(Base):
     # behalf it reads? None follows the mode: yes in development, no otherwise (migration 0006_systeeminzage).
     systeem_inzage: Mapped[bool | None] = mapped_column(default=None)
 
+    __table_args__ = (
+        Index(
+            "uq_instantie_lokaal",
+            "oin",
+            unique=True,
+            sqlite_where=text("systeem IS NULL"),
+            postgresql_where=text("systeem IS NULL"),
+        ),
+        Index(
+            "uq_instantie_extern",
+            "systeem",
+            "oin",
+            unique=True,
+            sqlite_where=text("systeem IS NOT NULL"),
+            postgresql_where=text("systeem IS NOT NULL"),
+        ),
+    )
+
 
 class Jongere(Base):
     """One row per youth key; its row lock serialises every change to the youth's meldingen."""
@@ -77,6 +99,12 @@ class Jongere(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sleutel: Mapped[str] = mapped_column(String(40), unique=True)
     geboortedatum: Mapped[date | None] = mapped_column(Date)
+    # The youth's federation pseudonym (``psn:<version>:<hex>``, docs/federation.md), set once the youth is
+    # exchanged with other systems: what peers name it by. A hub knows a youth it has no melding of its own on
+    # by the pseudonym alone (then ``sleutel`` is the pseudonym too).
+    pseudoniem: Mapped[str | None] = mapped_column(String(40), default=None)
+
+    __table_args__ = (Index("uq_jongere_pseudoniem", "pseudoniem", unique=True),)
 
 
 class Melding(Base):
@@ -141,6 +169,10 @@ class Match(Base):
     ontstaan: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     regievoerder_id: Mapped[int | None] = mapped_column(ForeignKey("instantie.id"), default=None)
+    # When, and in which system, the coordinator was chosen: across systems the latest choice wins, at the same
+    # instant the one of the system whose code sorts last (docs/federation.md). None: chosen here before 0012.
+    regie_tijdstip: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    regie_systeem: Mapped[str | None] = mapped_column(String(20), default=None)
     # A gezinsmatch (one per youth): JSON list of the ids of the active meldingen on related youths
     # it was last computed with, so that a recomputation knows what changed for whom.
     leden: Mapped[str | None] = mapped_column(Text, default=None)
@@ -266,6 +298,9 @@ class Peer(Base):
     # PEM certificate whose key signs the peer's log checkpoints (and its cosignatures of ours): without
     # it this node neither cosigns the peer's checkpoints nor accepts its cosignatures (docs/getuigen.md).
     checkpoint_certificaat: Mapped[str | None] = mapped_column(Text, default=None)
+    # The national hub: it holds every system's meldingen, so a regional node sends its own to it always
+    # (and announces to nobody); docs/federation.md.
+    hub: Mapped[bool] = mapped_column(default=False)
 
 
 class Registerstand(Base):
@@ -301,6 +336,19 @@ class FederatieUitgaand(Base):
     aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_uitgaand_wachtend", "status", "volgende_poging"),)
+
+
+class FederatieAfnemer(Base):
+    """A peer that was sent a melding held here (ours, or on a hub another system's), so that its changes and
+    its withdrawal reach that peer and no other. Deleted with the withdrawal. No personal data."""
+
+    __tablename__ = "federatie_afnemer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    melding_id: Mapped[str] = mapped_column(String(36))  # our row's meldingId
+    peer: Mapped[str] = mapped_column(String(20))
+
+    __table_args__ = (UniqueConstraint("melding_id", "peer", name="uq_afnemer_melding_peer"),)
 
 
 class FederatieIntrekking(Base):
@@ -367,6 +415,9 @@ class BrpPersoon(Base):
     geslacht: Mapped[str] = mapped_column(String(1))
     overlijdensdatum: Mapped[date | None] = mapped_column(Date)
     adres_id: Mapped[str | None] = mapped_column(String(16), index=True)
+    # On a hub: the person's federation pseudonym, so that the register relates youths other systems name by
+    # pseudonym only (docs/federation.md, family matches across systems).
+    pseudoniem: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
 
 
 class BrpOuder(Base):

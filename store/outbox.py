@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.db import Database
-from store.models import FederatieUitgaand, Peer
+from store.models import FederatieAfnemer, FederatieUitgaand, Peer
 from store.register import PeerGegevens, lees_actieve_peers
 
 WACHTEND, BEZIG, AFGELEVERD, DOOD = "wachtend", "bezig", "afgeleverd", "dood"
@@ -38,7 +39,9 @@ class Levering:
 
 class Outbox:
     """What one transaction sends to the other systems: rows of ``federatie_uitgaand``, committed with the
-    change they carry."""
+    change they carry, and who was sent which melding (``federatie_afnemer``), so that its changes and its
+    withdrawal go there and nowhere else. ``pseudoniem`` turns a youth key into the federation pseudonym (the
+    caller's: the store knows no keys)."""
 
     def __init__(
         self,
@@ -46,6 +49,8 @@ class Outbox:
         systeem: str,
         hub: bool,
         nu: datetime,
+        pseudoniem: Callable[[str], str] | None = None,
+        *,
         peers: Callable[[], Sequence[PeerGegevens]] | None = None,
     ) -> None:
         self.session = session
@@ -55,16 +60,38 @@ class Outbox:
         # Where the active peers come from: the register a process keeps (``store/register.py``), or a query.
         self._lees_peers = peers or (lambda: lees_actieve_peers(session.connection()))
         self._peers: Sequence[PeerGegevens] | None = None
+        self.pseudoniem = pseudoniem
 
     def peers(self) -> Sequence[PeerGegevens]:
         if self._peers is None:
             self._peers = self._lees_peers()
         return self._peers
 
-    def _enqueue(self, soort: str, bron: dict[str, Any], inhoud: dict[str, Any], behalve: frozenset[str]) -> None:
+    def afnemers(self, melding_id: str) -> list[str]:
+        """The peers that were sent this melding (our row's meldingId) and have not had its withdrawal."""
+        return list(
+            self.session.scalars(
+                select(FederatieAfnemer.peer)
+                .where(FederatieAfnemer.melding_id == melding_id)
+                .order_by(FederatieAfnemer.peer)
+            )
+        )
+
+    def vergeet_afnemer(self, peer: str, melding_ids: Sequence[str]) -> None:
+        """``peer`` no longer needs these meldingen (it holds no melding on their youth any more)."""
+        if melding_ids:
+            self.session.execute(
+                delete(FederatieAfnemer).where(
+                    FederatieAfnemer.peer == peer, FederatieAfnemer.melding_id.in_(melding_ids)
+                ),
+                execution_options={"synchronize_session": False},
+            )
+
+    def _enqueue(self, soort: str, bron: dict[str, Any], inhoud: dict[str, Any], naar: Sequence[str]) -> None:
+        actief = {p.systeem for p in self.peers()}
         rows = [
             {
-                "peer": p.systeem,
+                "peer": p,
                 "soort": soort,
                 "bron_systeem": bron["systeem"],
                 "bron_melding_id": bron["meldingId"],
@@ -76,28 +103,58 @@ class Outbox:
                 "laatste_fout": None,
                 "aangemaakt": self.nu,
             }
-            for p in self.peers()
-            if p.systeem not in behalve
+            for p in sorted(set(naar) & actief)
         ]
         if rows:
             self.session.connection().execute(insert(FederatieUitgaand), rows)
 
-    def doorgeven(self, bron: dict[str, Any], inhoud: dict[str, Any], behalve: frozenset[str] = frozenset()) -> None:
-        self._enqueue("doorgeven", bron, {**inhoud, "bron": bron}, behalve)
+    def doorgeven(self, bron: dict[str, Any], inhoud: dict[str, Any], naar: Sequence[str], melding_id: str) -> None:
+        """A melding held here (our row ``melding_id``) as it is now, to the peers ``naar``, who are from now on
+        among its receivers."""
+        naar = sorted({p.systeem for p in self.peers()} & set(naar))
+        if not naar:
+            return
+        self._enqueue("doorgeven", bron, {**inhoud, "bron": bron}, naar)
+        stmt = _dialect_insert(self.session, FederatieAfnemer).values(
+            [{"melding_id": melding_id, "peer": p} for p in naar]
+        )
+        self.session.execute(stmt.on_conflict_do_nothing(index_elements=["melding_id", "peer"]))
 
-    def intrekken(self, bron: dict[str, Any], behalve: frozenset[str] = frozenset()) -> None:
-        """Withdraw a melding from the peers. Its deliveries not yet made are superseded (and carry its contact
-        card): they go, so no peer receives it after its withdrawal and nothing of it lingers here."""
+    def aankondigen(self, bron: dict[str, Any], pseudoniem: str, naar: Sequence[str]) -> None:
+        """Ask the peers ``naar`` whether they hold a melding on the youth with this pseudonym (one that does
+        sends its own; docs/federation.md). Nothing but the pseudonym."""
+        self._enqueue("aankondigen", bron, {"jongere": pseudoniem}, naar)
+
+    def regie(self, match_id: str, inhoud: dict[str, Any], naar: Sequence[str]) -> None:
+        """The coordination of our match ``match_id`` (a pseudonym and its state, no names) to the peers ``naar``."""
+        self._enqueue("regie", {"systeem": self.systeem, "meldingId": match_id, "versie": 0}, inhoud, naar)
+
+    def gezin(self, bron: dict[str, Any], inhoud: dict[str, Any], naar: Sequence[str]) -> None:
+        """(A hub) the family match of another system's melding (``bron``), contact cards only, to that system."""
+        self._enqueue("gezin", bron, inhoud, naar)
+
+    def intrekken(self, bron: dict[str, Any], melding_id: str) -> None:
+        """Withdraw a melding (our row ``melding_id``) from the peers that were sent it. Its deliveries not yet
+        made are superseded (and carry its contact card): they go, so no peer receives it after its withdrawal
+        and nothing of it lingers here."""
         self.session.execute(
             delete(FederatieUitgaand).where(
                 FederatieUitgaand.bron_systeem == bron["systeem"],
                 FederatieUitgaand.bron_melding_id == bron["meldingId"],
-                FederatieUitgaand.soort == "doorgeven",
+                FederatieUitgaand.soort != "intrekken",
                 FederatieUitgaand.status != AFGELEVERD,
             ),
             execution_options={"synchronize_session": False},
         )
-        self._enqueue("intrekken", bron, {"bron": bron}, behalve)
+        self._enqueue("intrekken", bron, {"bron": bron}, self.afnemers(melding_id))
+        self.session.execute(
+            delete(FederatieAfnemer).where(FederatieAfnemer.melding_id == melding_id),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def claim(db: Database, n: int, lease: timedelta, nu: datetime) -> list[Levering]:

@@ -58,6 +58,7 @@ class PeerGegevens:
     systeem: str
     url: str
     oin: str
+    hub: bool
 
 
 PROFIELKOLOMMEN = tuple(f.name for f in fields(Profiel))
@@ -65,10 +66,10 @@ _KOLOMMEN = [getattr(Instantie, k) for k in PROFIELKOLOMMEN]
 
 VERSIE = select(Registerstand.versie).where(Registerstand.id == 1).scalar_subquery()
 _VERSIE = select(VERSIE)
-_PER_OIN = select(*_KOLOMMEN).where(Instantie.oin == bindparam("b_oin"))
+_PER_OIN = select(*_KOLOMMEN).where(Instantie.oin == bindparam("b_oin"), Instantie.systeem.is_(None))
 _PER_ID = select(*_KOLOMMEN).where(Instantie.id.in_(bindparam("b_ids", expanding=True)))
 _HOOGSTENS = 20_000
-_ACTIEVE_PEERS = select(Peer.systeem, Peer.url, Peer.oin).where(Peer.actief.is_(True)).order_by(Peer.systeem)
+_ACTIEVE_PEERS = select(Peer.systeem, Peer.url, Peer.oin, Peer.hub).where(Peer.actief.is_(True)).order_by(Peer.systeem)
 
 
 def profiel(rij: Any) -> Profiel:
@@ -241,14 +242,14 @@ class Registertoegang:
     def peers(self) -> Sequence[Peer]:
         return self.s.execute(select(Peer).order_by(Peer.systeem)).scalars().all()
 
-    def zet_peer(self, systeem: str, url: str, oin: str, certificaat: str | None) -> None:
+    def zet_peer(self, systeem: str, url: str, oin: str, certificaat: str | None, hub: bool = False) -> None:
         """Register another verwijsindex system, or change and reactivate it (a certificate given replaces
-        the registered one)."""
+        the registered one); ``hub``: it is the national hub (docs/federation.md)."""
         self.register_gewijzigd()
         peer = self.s.execute(select(Peer).where(Peer.systeem == systeem)).scalar_one_or_none()
         if peer is None:
-            self.s.add(Peer(systeem=systeem, url=url, oin=oin, actief=True, certificaat=certificaat))
+            self.s.add(Peer(systeem=systeem, url=url, oin=oin, actief=True, certificaat=certificaat, hub=hub))
             return
-        peer.url, peer.oin, peer.actief = url, oin, True
+        peer.url, peer.oin, peer.actief, peer.hub = url, oin, True, hub
         if certificaat is not None:
             peer.certificaat = certificaat

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from store import eigen
 from store.bevolkingsregister import Bevolkingsregister
+from store.federatie import FederatieOpslag
 from store.models import (
     Afstemming,
     Bericht,
     BrpAdres,
     BrpOuder,
     BrpPersoon,
-    FederatieIntrekking,
     Instantie,
     Jongere,
     LogregelRij,
@@ -122,7 +122,7 @@ _ACTIEVE_MATCH = select(Match).where(
 )
 _BRP_GEVULD = select(BrpPersoon.bsn).limit(1)
 _LAATSTE_AFSTEMMING = select(func.max(Afstemming.datum)).where(Afstemming.match_id == bindparam("b_match"))
-_INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"))
+_INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"), Instantie.systeem.is_(None))
 _ACTIEVE_MELDINGEN = (
     select(Melding).where(Melding.jongere_id == bindparam("b_jongere"), Melding.status == ACTIEF).order_by(Melding.id)
 )
@@ -150,7 +150,8 @@ class Repository(Registertoegang):
     # --- instanties -------------------------------------------------------------------------
 
     def instantie(self, oin: str) -> Instantie | None:
-        """The instantie's row, to change it (the services read a ``profiel``)."""
+        """One of our own instanties (never another system's party with the same OIN), its row to change it
+        (the services read a ``profiel``)."""
         return self.s.scalars(_INSTANTIE, {"b_oin": oin}).one_or_none()
 
     def instanties(self) -> Sequence[Instantie]:
@@ -159,7 +160,9 @@ class Repository(Registertoegang):
     def ondertekenprofiel(self, oin: str) -> tuple[str | None, bool]:
         """The registered WS-Security certificate (PEM) of an instantie and whether it must sign."""
         rij = self.s.execute(
-            select(Instantie.certificaat, Instantie.wss_verplicht).where(Instantie.oin == oin)
+            select(Instantie.certificaat, Instantie.wss_verplicht).where(
+                Instantie.oin == oin, Instantie.systeem.is_(None)
+            )
         ).one_or_none()
         if rij is not None:
             return rij[0], bool(rij[1])
@@ -167,8 +170,7 @@ class Repository(Registertoegang):
 
     def is_lokale_instantie(self, oin: str) -> bool:
         """Whether the OIN is one of our own chain partners (not another system's organisation)."""
-        inst = self.instantie(oin)
-        return inst is not None and inst.systeem is None
+        return self.instantie(oin) is not None
 
     def add_instantie(self, oin: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
         inst = Instantie(
@@ -231,54 +233,6 @@ class Repository(Registertoegang):
                 uit[match_id] = datum
         return uit
 
-    def melding_van_bron(self, systeem: str, melding_id: str) -> Melding | None:
-        return self.s.scalars(
-            select(Melding).where(Melding.bron_systeem == systeem, Melding.bron_melding_id == melding_id)
-        ).one_or_none()
-
-    def intrekking(self, systeem: str, melding_id: str) -> int | None:
-        """The version of an early withdrawal of another system's melding, if any."""
-        return self.s.execute(
-            select(FederatieIntrekking.versie).where(
-                FederatieIntrekking.bron_systeem == systeem, FederatieIntrekking.bron_melding_id == melding_id
-            )
-        ).scalar_one_or_none()
-
-    def onthoud_intrekking(self, systeem: str, melding_id: str, versie: int) -> None:
-        stmt = (
-            self._insert_dialect(FederatieIntrekking)
-            .values(bron_systeem=systeem, bron_melding_id=melding_id, versie=versie)
-            .on_conflict_do_nothing(index_elements=["bron_systeem", "bron_melding_id"])
-        )
-        self.c.execute(stmt)
-
-    def _insert_dialect(self, table: Any) -> Any:
-        return _dialect_insert(self.dialect, table)
-
-    def externe_instantie(self, oin: str, systeem: str, naam: str, vestiging: str | None, nu: datetime) -> Instantie:
-        """The row of another system's instantie, created or refreshed from its contact card. It is never
-        active for our chain-partner service."""
-        inst = self.instantie(oin)
-        if inst is None:
-            inst = Instantie(
-                oin=oin,
-                naam=naam,
-                vestiging=vestiging,
-                actief=False,
-                aangemaakt=nu,
-                signaal_uitgegeven=0,
-                signaal_bevestigd=0,
-                systeem=systeem,
-            )
-            self.s.add(inst)
-            self.s.flush()
-            self.register_gewijzigd()
-        elif inst.systeem is not None and (inst.naam, inst.vestiging) != (naam, vestiging):
-            inst.naam, inst.vestiging = naam, vestiging
-            self.s.flush()
-            self.register_gewijzigd()
-        return inst
-
     def bestaande_jongere(self, sleutel: str) -> int | None:
         return self.s.execute(select(Jongere.id).where(Jongere.sleutel == sleutel)).scalar_one_or_none()
 
@@ -318,6 +272,10 @@ class Repository(Registertoegang):
         """What the population register says about a youth (``store/bevolkingsregister.py``), in this
         transaction."""
         return Bevolkingsregister(self.s)
+
+    def federatie(self) -> FederatieOpslag:
+        """Other systems' meldingen and parties, tombstones, receivers and pseudonyms (``store/federatie.py``)."""
+        return FederatieOpslag(self.s)
 
     def sporen(self) -> Sporen:
         """What meldingen leave beside their rows (``store/sporen.py``), in this transaction."""
@@ -452,7 +410,7 @@ class Repository(Registertoegang):
     def onthoud_message_id(self, message_id: str, nu: datetime) -> bool:
         """Record a MessageID; False when it was already recorded."""
         stmt = (
-            self._insert_dialect(WsaBericht)
+            _dialect_insert(self.dialect, WsaBericht)
             .values(message_id=message_id, tijdstip=nu)
             .on_conflict_do_nothing(index_elements=["message_id"])
             .returning(WsaBericht.message_id)

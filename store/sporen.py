@@ -7,10 +7,11 @@ own: they run when a melding is deleted or destroyed, or a youth erased, which i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, delete, func, literal, or_
+from sqlalchemy import ColumnElement, LargeBinary, delete, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from store import models as m
@@ -18,6 +19,12 @@ from store import models as m
 # The signal that tells a filer its melding ended: the reason only, so it outlives the melding it names.
 MELDING_BEEINDIGD = "meldingBeeindigd"
 DOORGEVEN = "doorgeven"
+
+
+def _van(kaart: dict[str, Any], oin: str, systeem: str) -> bool:
+    """Whether a stored contact card is that of party ``oin`` of another system ``systeem`` (whose cards here
+    carry ``bronsysteem`` ``systeem/…``)."""
+    return bool(kaart.get("oin") == oin and str(kaart.get("bronsysteem", "")).startswith(f"{systeem}/"))
 
 
 def bevat(session: Session, kolom: Any, needle: bytes) -> ColumnElement[bool]:
@@ -58,7 +65,41 @@ class Sporen:
                 execution_options={"synchronize_session": False},
             )
             weg += int(result.rowcount)
+            self.s.execute(
+                delete(m.FederatieAfnemer).where(m.FederatieAfnemer.melding_id.in_(meldingen)),
+                execution_options={"synchronize_session": False},
+            )
         return weg
+
+    def zonder_kaart(self, match_ids: Iterable[str], oin: str, systeem: str) -> int:
+        """Another system's party (``systeem``, ``oin``) left: the signals that show one of these matches no longer
+        carry its contact card (nor name it as coordinator), and the stored answers that show them go (a retry
+        is then a new request). The number of rows changed."""
+        ids = sorted(set(match_ids))
+        if not ids:
+            return 0
+        geraakt = 0
+        signalen = self.s.execute(
+            select(m.Signaal).where(or_(*(m.Signaal.inhoud.contains(i, autoescape=True) for i in ids)))
+        ).scalars()
+        for signaal in signalen:
+            inhoud = json.loads(signaal.inhoud or "null")
+            if not isinstance(inhoud, dict):
+                continue
+            partijen = inhoud.get("partijen", [])
+            blijven = [p for p in partijen if not _van(p, oin, systeem)]
+            if len(blijven) != len(partijen) or inhoud.get("regievoerder") == oin:
+                inhoud["partijen"] = blijven
+                if inhoud.get("regievoerder") == oin:
+                    inhoud["regievoerder"] = None
+                signaal.inhoud = json.dumps(inhoud, separators=(",", ":"))
+                geraakt += 1
+        result: Any = self.s.execute(
+            delete(m.Bericht).where(or_(*(bevat(self.s, m.Bericht.antwoord, i.encode()) for i in ids))),
+            execution_options={"synchronize_session": False},
+        )
+        self.s.flush()
+        return geraakt + int(result.rowcount)
 
     def vergeet_afgeleverd(self) -> int:
         """Deliveries to other systems that were made: the peer has them; nothing here needs them again."""

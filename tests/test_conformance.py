@@ -6,16 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from lxml import etree
 
-from tests.support import GATEWAY_OIN, Server
+from gateway.sleutels import maak_sleutelbestand
+from tests.support import GATEWAY_OIN, A, Server, bsn, client, sg
 from vir.cli import main
 
 FED = "urn:nl:vir:gateway:federatie:v1"
@@ -24,9 +27,13 @@ SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 KIT_OIN = "00000008123456789000"
 
 
-def kit(url: str, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, list[str]]:
+def kit(
+    url: str, capsys: pytest.CaptureFixture[str], *extra: str, sleutel: Path | None = None
+) -> tuple[int, list[str]]:
+    if sleutel is None:
+        sleutel = maak_sleutelbestand(Path(tempfile.mkdtemp()) / "federatie.sleutel")
     code = main(["conformance", "federatie", url, "--ontvanger", GATEWAY_OIN, "--systeem", "CONFORM", "--oin",
-                 KIT_OIN, *extra])  # fmt: skip
+                 KIT_OIN, "--federatiesleutel", str(sleutel), *extra])  # fmt: skip
     return code, capsys.readouterr().out.splitlines()
 
 
@@ -37,10 +44,16 @@ def test_the_kit_passes_against_this_gateway(server: Server, capsys: pytest.Capt
          "--url", "http://127.0.0.1:9/v1/federatie", "--oin", KIT_OIN],
         env=env, check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    code, regels = kit(f"{server.url}/v1/federatie", capsys)
+    # A node that is no hub stores another system's melding only on a youth it holds a melding on itself: the kit
+    # is given such a test youth, and the key the node and its peers share.
+    youth = bsn()
+    client(server).MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "Anna"})
+    sleutel = maak_sleutelbestand(server.log.parent / "data" / "keys" / "federatie.sleutel")
+    code, regels = kit(f"{server.url}/v1/federatie", capsys, "--bsn", youth, sleutel=sleutel)
     assert code == 0, regels
-    assert [r.split()[0] for r in regels[:-1]] == ["OK"] * 8, regels
-    assert regels[-1] == "8/8 behaviours conform"
+    assert [r.split()[0] for r in regels[:-1]] == ["OK"] * 9, regels
+    assert regels[-1] == "9/9 behaviours conform"
+    assert youth not in " ".join(regels)
     assert not any(c.isdigit() and len(c) == 9 for c in " ".join(regels).split()), "no youth key in the output"
 
 
@@ -67,7 +80,8 @@ def _fout(faultcode: str, code: str | None) -> bytes:
 
 def kapotte_peer(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     """Answers in the contract's shape, but: Ping with a wrong kruisverwijzing, every upsert and withdrawal
-    processed (no idempotence, no versions, no tombstones, any afzender), a message for another ontvanger
+    processed (no idempotence, no versions, no tombstones, any afzender, no need-to-know: every announcement
+    known, every youth stored without being a hub), a message for another ontvanger
     with a Server fault without code, a schema-invalid message with the wrong code."""
     body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
     envelope = etree.fromstring(body)
@@ -78,6 +92,8 @@ def kapotte_peer(environ: dict[str, Any], start_response: Callable[..., Any]) ->
         status, antwoord = "500 Internal Server Error", _fout("Client", "VIR-SCHEMA-ONGELDIG")
     elif verzoek.findtext(f".//{{{G}}}ontvanger/{{{G}}}oin") != GATEWAY_OIN:
         status, antwoord = "500 Internal Server Error", _fout("Server", None)
+    elif operatie == "JongereAankondigen":
+        antwoord = _antwoord(operatie, verzoek, "<fed:bekend>true</fed:bekend>")
     elif operatie == "Ping":
         antwoord = _antwoord(operatie, verzoek, "<fed:systeem>KAPOT</fed:systeem>", kruisverwijzing=str(uuid.uuid4()))
     else:
@@ -105,6 +121,8 @@ def test_the_kit_names_every_difference_of_a_broken_peer(kapot: str, capsys: pyt
     assert code == 1
     assert regels == [
         "FOUT  ping: Ping answer's kruisverwijzing is not the request's berichtId",
+        "FOUT  need to know: an announcement of a youth the target holds nothing on: bekend=true, expected false; "
+        "a melding on that youth (no hub: stores nothing): verwerkt=true, expected false",
         "OK    new melding processed",
         "FOUT  idempotent receipt: version 1 again: verwerkt=true, expected false",
         "FOUT  newer version processed, older ignored: version 2 after 3: verwerkt=true, expected false",
@@ -112,14 +130,14 @@ def test_the_kit_names_every_difference_of_a_broken_peer(kapot: str, capsys: pyt
         "expected false",
         "FOUT  withdrawal before upsert keeps it out: version 1 after its withdrawal (version 2): verwerkt=true, "
         "expected false",
-        regels[6],
+        regels[7],
         "FOUT  faults with codes: a message for another ontvanger: fault Server (without g:fout/g:code), expected "
         "fault Client VIR-ONTVANGER-ONJUIST; a MeldingIntrekken without bron: fault Client VIR-SCHEMA-ONGELDIG, "
         "expected fault Client VIR-SCHEMA-ELEMENT-ONTBREEKT",
-        "1/8 behaviours conform; 7 differ from the contract",
+        "1/9 behaviours conform; 8 differ from the contract",
     ]
-    assert regels[6].startswith("FOUT  unknown system refused: afzender ONBEKEND")
-    assert regels[6].endswith("answered without a fault, expected Client fault VIR-SYSTEEM-ONBEKEND")
+    assert regels[7].startswith("FOUT  unknown system refused: afzender ONBEKEND")
+    assert regels[7].endswith("answered without a fault, expected Client fault VIR-SYSTEEM-ONBEKEND")
 
 
 def test_an_unreachable_peer_fails_every_behaviour(capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,4 +146,4 @@ def test_an_unreachable_peer_fails_every_behaviour(capsys: pytest.CaptureFixture
     code, regels = kit(f"http://127.0.0.1:{free_port()}/v1/federatie", capsys, "--timeout", "2")
     assert code == 1
     assert all(r.startswith("FOUT") and "no connection" in r for r in regels[:-1]), regels
-    assert regels[-1] == "0/8 behaviours conform; 8 differ from the contract"
+    assert regels[-1] == "0/9 behaviours conform; 9 differ from the contract"

@@ -154,6 +154,7 @@ def omgeving(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "VIR_TLS_CERT": str(keten / "server.pem"), "VIR_TLS_KEY": str(keten / "server-key.pem"),
         "VIR_TLS_CA": str(keten / "ca.pem"), "VIR_TLS_CRL": str(keten / "crl.pem"),
         "VIR_LOG_KEY": str(keten / "log-key.pem"), "VIR_LOG_CERT": str(keten / "log.pem"),
+        "VIR_VSN_SLEUTEL": str(keten / "vsn.sleutel"), "VIR_FEDERATIE_SLEUTEL": str(keten / "federatie.sleutel"),
         "VIR_BEHEER_CA": str(beheer / "ca.pem"), "VIR_BEHEER_CRL": str(beheer / "crl.pem"),
         "VIR_DATA_DIR": str(tmp / "data"), "VIR_DATABASE_URL": db_url,
         "VIR_CHECKPOINT_REGELS": "1", "VIR_CHECKPOINT_SECONDEN": "1",
@@ -474,7 +475,7 @@ def test_behind_a_proxy_the_forwarded_certificate_is_checked_against_the_operato
     env = {"VIR_DATA_DIR": str(tmp_path), "VIR_DATABASE_URL": db_url, "VIR_PROXY_ADRESSEN": "10.0.0.9",
            "VIR_TLS_CA": str(keten / "ca.pem"), "VIR_LOG_KEY": str(keten / "log-key.pem"),
            "VIR_LOG_CERT": str(keten / "log.pem"), "VIR_BEHEER_CA": str(beheer / "ca.pem"),
-           "VIR_BEHEER_CRL": str(beheer / "crl.pem")}  # fmt: skip
+           "VIR_BEHEER_CRL": str(beheer / "crl.pem"), "VIR_VSN_SLEUTEL": str(keten / "vsn.sleutel")}  # fmt: skip
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)

@@ -126,6 +126,7 @@ def achter_proxy(cas: Cas, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "VIR_TLS_CRL": str(cas.crl),
         "VIR_LOG_KEY": str(cas.een / "log-key.pem"),
         "VIR_LOG_CERT": str(cas.een / "log.pem"),
+        "VIR_VSN_SLEUTEL": str(cas.een / "vsn.sleutel"),
     }
     srv = start_server(tmp_path_factory.mktemp("proxy"), None, extra_env={**os.environ, **env})
     yield srv

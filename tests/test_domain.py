@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from gateway.domain import matching
 from gateway.domain.jongere import Jongere, normaliseer_naam
 from gateway.domain.regels import Regels, bsn_is_geldig, plus_jaren
+from gateway.domain.sleutelring import Sleutelring, SleutelringFout
 from gateway.errors import RuleError
 
 
@@ -58,17 +60,38 @@ def test_planned_end_date_defaults_to_and_is_capped_at_the_legal_maximum() -> No
     assert Regels(max_melding_jaren=1).geplande_einddatum(None, d, d, "/x") == date(2027, 11, 23)
 
 
+RING = Sleutelring({1: b"\x01" * 32})
+
+
 def test_servicenummer_is_deterministic_and_normalised() -> None:
-    a = Jongere.zonder_bsn("Çelik-de Vries", None, date(2015, 3, 1), "V")
-    b = Jongere.zonder_bsn("celik de vries", None, date(2015, 3, 1), "V")
-    c = Jongere.zonder_bsn("Celik de Vries", None, date(2015, 3, 2), "V")
+    a = Jongere.zonder_bsn("Çelik-de Vries", None, date(2015, 3, 1), "V", RING)
+    b = Jongere.zonder_bsn("celik de vries", None, date(2015, 3, 1), "V", RING)
+    c = Jongere.zonder_bsn("Celik de Vries", None, date(2015, 3, 2), "V", RING)
     assert a.sleutel == b.sleutel != c.sleutel
-    assert a.sleutel.startswith("vsn:")
+    assert a.sleutel.startswith("vsn:1:") and len(a.sleutel) == len("vsn:1:") + 32
     assert normaliseer_naam("Dijk, van") == "dijkvan"
     assert (
-        Jongere.zonder_bsn("Dijk", "van", date(2015, 3, 1), "M").sleutel
-        == Jongere.zonder_bsn("vanDijk", None, date(2015, 3, 1), "M").sleutel
+        Jongere.zonder_bsn("Dijk", "van", date(2015, 3, 1), "M", RING).sleutel
+        == Jongere.zonder_bsn("vanDijk", None, date(2015, 3, 1), "M", RING).sleutel
     )
+
+
+def test_servicenummer_is_keyed_and_versioned() -> None:
+    """Without the national key nobody computes the number from a name and a date; every version in the ring
+    and the unkeyed number of earlier releases (version 0) are the youth's earlier keys."""
+    ander = Sleutelring({1: b"\x02" * 32})
+    gedraaid = Sleutelring({1: b"\x01" * 32, 2: b"\x03" * 32})
+    args = ("Çelik", None, date(2015, 3, 1), "V")
+    eigen, vreemd, nieuw = (Jongere.zonder_bsn(*args, r) for r in (RING, ander, gedraaid))
+    assert eigen.sleutel != vreemd.sleutel
+    assert nieuw.sleutel.startswith("vsn:2:") and nieuw.eerdere[0] == eigen.sleutel
+    onversleuteld = "vsn:" + hashlib.sha256(b"v1|celik|2015-03-01|V").hexdigest()[:16]
+    assert nieuw.eerdere[-1] == eigen.eerdere[-1] == onversleuteld
+    with pytest.raises(SleutelringFout):
+        Sleutelring.lees("1 abcd\n")  # too short a secret
+    with pytest.raises(SleutelringFout):
+        Sleutelring.lees(f"1 {'aa' * 32}\n1 {'bb' * 32}\n")
+    assert Sleutelring.lees(f"# comment\n1 {'aa' * 32}\n3 {'bb' * 32}  # new\n").huidig == 3
 
 
 def test_matching_transitions() -> None:

@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, text
 
 from federation.client import DeliveryError, PeerClient
 from federation.ondertekening import Ondertekenen
+from gateway.domain.jongere import pseudoniem
+from gateway.domain.sleutelring import Sleutelring
 from tests.support import (
     GATEWAY_OIN,
     ROOT,
@@ -183,6 +185,94 @@ def test_impostors_on_the_federation_service_are_refused(
         _geweigerd_en_gelogd(tls_gateway, voor_log, code, oin)
 
 
+def test_a_card_naming_one_of_our_oins_is_refused_and_other_systems_parties_stay_apart(
+    tls_gateway: Server, peer_pki: Pki
+) -> None:
+    """Another system's party is (system, OIN): a card with the OIN of one of our instanties gets its own fault,
+    changes nothing and is logged; a party of another system never blocks registering ours with its OIN."""
+    a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
+    youth = bsn()
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+    zvj = peer_client(tls_gateway, peer_pki, PEER, "ZVJ")
+    vals = inhoud(youth)
+    vals["contactkaart"]["oin"] = A
+    voor, voor_log = snapshot(tls_gateway.db_url), log_size(tls_gateway.db_url)
+    with pytest.raises(DeliveryError) as exc:
+        zvj.forward("doorgeven", vals)
+    assert str(exc.value) == "fault VIR-KAART-OIN-LOKAAL"
+    fout = zvj.history.last_received["envelope"]
+    assert fout.findtext(".//{*}xpath") == "/fed:MeldingDoorgeven/fed:contactkaart/g:instantie/g:oin"
+    assert snapshot(tls_gateway.db_url) == voor
+    _geweigerd_en_gelogd(tls_gateway, voor_log, "VIR-KAART-OIN-LOKAAL", PEER)
+
+    # A party of ZVJ with an OIN we do not know yet, then an instantie of ours registered with that OIN: both
+    # exist side by side, and from then on ZVJ cannot speak for that OIN.
+    data = Path(tls_gateway.db_url.removeprefix("sqlite:///")).parent
+    oin = "00000009555555555000"
+    eerste = inhoud(youth)
+    eerste["contactkaart"]["oin"] = oin
+    assert zvj.forward("doorgeven", eerste).verwerkt
+    r = _cli(data, "instantie", "add", "--oin", oin, "--naam", "Eigen jeugdteam", extra=peer_pki.env())
+    assert r.returncode == 0, r.stderr
+    engine = create_engine(tls_gateway.db_url)
+    try:
+        with engine.connect() as conn:
+            rijen = conn.execute(
+                text("SELECT systeem, naam, actief FROM instantie WHERE oin = :o ORDER BY systeem"), {"o": oin}
+            ).all()
+    finally:
+        engine.dispose()
+    assert sorted(map(tuple, rijen), key=str) == sorted(
+        [(None, "Eigen jeugdteam", True), ("ZVJ", "Jeugdteam", False)], key=str
+    )
+    tweede = {**eerste, "bron": {**eerste["bron"], "versie": 2}}
+    with pytest.raises(DeliveryError, match="VIR-KAART-OIN-LOKAAL"):
+        zvj.forward("doorgeven", tweede)
+
+
+def _psn(p: Pki, youth: str) -> str:
+    """The youth's pseudonym under the federation key the peers share (the PKI's development key)."""
+    return pseudoniem(f"bsn:{youth}", Sleutelring.lees((p.map / "federatie.sleutel").read_text()))
+
+
+def test_odd_but_valid_federated_messages_never_end_in_an_internal_error(tls_gateway: Server, peer_pki: Pki) -> None:
+    """Messages the schema allows but this node cannot use get a fault with their own code or a plain answer, never
+    VIR-INTERN; a pseudonym of another key version is refused with its own fault and changes nothing."""
+    a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
+    youth = bsn()
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+    zvj = peer_client(tls_gateway, peer_pki, PEER, "ZVJ")
+    eigen = _psn(peer_pki, youth)
+    vreemd = "psn:99:" + eigen.split(":")[2]
+    voor, voor_log = snapshot(tls_gateway.db_url), log_size(tls_gateway.db_url)
+    for soort, vals in (("doorgeven", {**inhoud(youth), "jongere": vreemd}), ("aankondigen", {"jongere": vreemd})):
+        with pytest.raises(DeliveryError, match="VIR-PSEUDONIEM-VERSIE"):
+            zvj.forward(soort, vals)
+    assert snapshot(tls_gateway.db_url) == voor
+    assert [r["foutcode"] for r in log_tail(tls_gateway.db_url, voor_log) if r["soort"] == "fout"] == [
+        "VIR-PSEUDONIEM-VERSIE"
+    ] * 2
+
+    dubbel = inhoud(youth)
+    dubbel["jongere"] = eigen
+    vreemde_einde = {**inhoud(youth), "jongere": eigen, "geplandeEinddatum": "2001-01-01"}
+    vreemde_einde["contactkaart"] = {**vreemde_einde["contactkaart"], "oin": "0" * 20}
+    berichten: list[tuple[str, dict[str, Any], bool]] = [
+        ("aankondigen", {"jongere": eigen}, True),  # we hold a melding on it: known
+        ("aankondigen", {"jongere": _psn(peer_pki, bsn())}, False),
+        ("doorgeven", {**inhoud(bsn()), "jongere": _psn(peer_pki, bsn())}, False),  # nothing here on that youth
+        ("doorgeven", dubbel, True),
+        ("doorgeven", {**dubbel, "bron": {**dubbel["bron"], "meldingId": str(uuid.uuid4())}}, True),  # re-filed
+        ("doorgeven", {**inhoud(youth), "bron": {**dubbel["bron"], "versie": 2147483647}}, True),  # a clear key
+        ("intrekken", {"bron": {"systeem": "ZVJ", "meldingId": str(uuid.uuid4()), "versie": 1}}, False),
+        ("doorgeven", vreemde_einde, True),  # ended already, anonymous card: expires at the next retention run
+    ]
+    for soort, vals, verwerkt in berichten:
+        assert zvj.forward(soort, vals).verwerkt is verwerkt, (soort, vals)
+    fouten = [r["foutcode"] for r in log_tail(tls_gateway.db_url, voor_log) if r["soort"] == "fout"]
+    assert "VIR-INTERN" not in fouten
+
+
 def test_a_revoked_peer_certificate_ends_at_the_handshake(tls_gateway: Server, peer_pki: Pki) -> None:
     voor, voor_log = snapshot(tls_gateway.db_url), log_size(tls_gateway.db_url)
     with pytest.raises(DeliveryError, match="unreachable"):
@@ -204,14 +294,18 @@ def test_peers_cannot_use_the_chain_partner_service(tls_gateway: Server, peer_pk
 def test_the_conformance_kit_passes_as_a_peer_over_mutual_tls(tls_gateway: Server, peer_pki: Pki) -> None:
     """``vir-gateway conformance federatie`` as a process, with the peer's client certificate and signing key."""
     cert, key = peer_pki.paar(PEER)
+    youth = bsn()
+    a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
     r = subprocess.run(
         [sys.executable, "-m", "vir", "conformance", "federatie", f"{tls_gateway.url}/v1/federatie",
          "--ontvanger", GATEWAY_OIN, "--systeem", "ZVJ", "--oin", PEER, "--cert", cert, "--key", key,
-         "--ca", str(peer_pki.ca), "--wss-key", key, "--wss-cert", cert],
+         "--ca", str(peer_pki.ca), "--wss-key", key, "--wss-cert", cert, "--bsn", youth,
+         "--federatiesleutel", str(peer_pki.map / "federatie.sleutel")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.splitlines()[-1] == "8/8 behaviours conform"
+    assert r.stdout.splitlines()[-1] == "9/9 behaviours conform"
 
 
 def test_the_refusals_are_in_the_verified_log(tls_gateway: Server, peer_pki: Pki) -> None:
@@ -278,7 +372,10 @@ def test_an_unsigned_peer_is_heard_only_when_the_setting_relaxes_it(
         assert r.returncode == 0 and "without --certificaat its messages are refused" in r.stderr, r.stderr
         r = _cli(tmp / "data", *peer_add, extra=env)
         assert r.returncode == 0 and r.stderr == "", r.stderr
-        assert peer_client(srv, peer_pki, PEER, "ZVJ", ondertekend=False).forward("doorgeven", inhoud(bsn())).verwerkt
+        youth = bsn()
+        a = kp_client(srv.url, peer_pki, peer_pki.paar(A))
+        a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+        assert peer_client(srv, peer_pki, PEER, "ZVJ", ondertekend=False).forward("doorgeven", inhoud(youth)).verwerkt
     finally:
         srv.stop()
 

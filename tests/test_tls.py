@@ -57,7 +57,9 @@ class Pki:
     def env(self) -> dict[str, str]:
         d = self.map
         return {"VIR_TLS_CA": str(d / "ca.pem"), "VIR_TLS_CRL": str(d / "crl.pem"),
-                "VIR_LOG_KEY": str(d / "log-key.pem"), "VIR_LOG_CERT": str(d / "log.pem")}  # fmt: skip
+                "VIR_LOG_KEY": str(d / "log-key.pem"), "VIR_LOG_CERT": str(d / "log.pem"),
+                "VIR_VSN_SLEUTEL": str(d / "vsn.sleutel"),
+                "VIR_FEDERATIE_SLEUTEL": str(d / "federatie.sleutel")}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -305,9 +307,14 @@ def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Se
     assert r.returncode == 0, r.stderr
     tls = {"cert": p.paar(B), "verify": str(p.ca)}
     plugins = [Ondertekenen(Path(p.paar(B)[1]).read_bytes(), Path(p.paar(B)[0]).read_bytes())]
+    # A node stores another system's melding only on a youth it holds a melding on itself (docs/federation.md).
+    youth = bsn()
+    kp_client(tls_server.url, p, p.paar(A)).MeldingAfgeven(
+        stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"}
+    )
     inhoud = {
         "bron": {"systeem": "ZVJ", "meldingId": str(_uuid.uuid4()), "versie": 1},
-        "jongere": f"bsn:{bsn()}",
+        "jongere": f"bsn:{youth}",
         "contactkaart": {"oin": "00000009777777777000", "naam": "Jeugdteam", "vestiging": None,
                          "meldingsbevoegde": {"naam": "P. Peer", "functie": None, "telefoon": None, "email": None},
                          "bronsysteem": "ECD"},

@@ -153,9 +153,12 @@ def test_messages_to_peers_are_signed_and_peer_messages_verified(ondertekenend: 
     _cli(ondertekenend, "federatie", "peer", "add", "--systeem", "ZVJ", "--url", "http://127.0.0.1:9/v1/federatie",
          "--oin", OIN_GATEWAY, "--certificaat", str(pki.gateway.cert_pad))  # fmt: skip
     url = f"{ondertekenend.url}/v1/federatie"
+    # A node stores another system's melding only on a youth it holds a melding on itself (docs/federation.md).
+    youth = bsn()
+    client(ondertekenend).MeldingAfgeven(stuurgegevens=sg(B), jongere={"bsn": youth}, meldingsbevoegde={"naam": "B"})
     inhoud = {
         "bron": {"systeem": "ZVJ", "meldingId": str(uuid.uuid4()), "versie": 1},
-        "jongere": "bsn:111222333",
+        "jongere": f"bsn:{youth}",
         "contactkaart": {"oin": "00000009888888888000", "naam": "Jeugdteam", "vestiging": None,
                          "meldingsbevoegde": {"naam": "P. Peer", "functie": None, "telefoon": None, "email": None},
                          "bronsysteem": "ECD"},

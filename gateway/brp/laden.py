@@ -14,6 +14,7 @@ parents may have changed.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -27,6 +28,7 @@ from gateway.log.logboek import Logboek
 from gateway.log.regel import Logregel
 from store.bevolking import Bevolkingstabellen
 from store.db import Database
+from store.outbox import Outbox
 from store.repository import Repository
 
 
@@ -63,8 +65,19 @@ class Geladen:
     verhuissignalen: int
 
 
-def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, nu: datetime, *, actor: str) -> Geladen:
-    """Replace the register; the load and its ``beheer`` entry (naming ``actor``, the operator) commit together."""
+def laden(
+    db: Database,
+    bevolking: Bevolking,
+    regels: Regels,
+    logboek: Logboek,
+    nu: datetime,
+    *,
+    actor: str,
+    federatie: Callable[[Session], Outbox] | None = None,
+) -> Geladen:
+    """Replace the register; the load and its ``beheer`` entry (naming ``actor``, the operator) commit together.
+    ``federatie``: this node's outbox. On a hub the register carries every person's federation pseudonym, so it
+    relates youths other systems name by pseudonym only, and their systems learn the family matches."""
     with db.transaction() as s:
         tabellen = Bevolkingstabellen(s)
         voor = tabellen.adressen_van_jongeren()
@@ -73,16 +86,19 @@ def laden(db: Database, bevolking: Bevolking, regels: Regels, logboek: Logboek, 
              "instelling": a.instelling}
             for a in bevolking.adressen
         ]  # fmt: skip
+        outbox = federatie(s) if federatie is not None else None
+        pseudoniem = outbox.pseudoniem if outbox is not None and outbox.hub else None
         personen = [
             {"bsn": p.bsn, "geboortedatum": p.geboortedatum, "geslacht": p.geslacht,
-             "overlijdensdatum": p.overlijdensdatum, "adres_id": p.adres}
+             "overlijdensdatum": p.overlijdensdatum, "adres_id": p.adres,
+             "pseudoniem": pseudoniem(f"bsn:{p.bsn}") if pseudoniem is not None else None}
             for p in bevolking.personen
         ]  # fmt: skip
         ouders = [{"kind_bsn": p.bsn, "ouder_bsn": o} for p in bevolking.personen for o in dict.fromkeys(p.ouders)]
         tabellen.vervang(adressen, personen, ouders)
         na = tabellen.adressen_van_jongeren()
         repo = Repository(s)
-        index = Verwijsindex(repo, regels, nu)
+        index = Verwijsindex(repo, regels, nu, outbox)
         verhuisd = sorted(b for b, adres in voor.items() if b in na and na[b] != adres)
         signalen = 0
         for bsn in verhuisd:

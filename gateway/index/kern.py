@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from gateway.domain import matching
-from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
+from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld, kaarten_uit_json
 from gateway.domain.regels import Regels
 from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, SignaalSoort
 from gateway.errors import RuleError
@@ -150,29 +150,6 @@ class Kern:
             del self._tellingen[tellingen:]
             raise
 
-    # --- federation: our meldingen to the other systems -----------------------------------------
-
-    def _bron(self, melding: m.Melding, versie: int | None = None) -> dict[str, Any]:
-        assert self.outbox is not None
-        return {
-            "systeem": self.outbox.systeem,
-            "meldingId": melding.melding_id,
-            "versie": melding.versie if versie is None else versie,
-        }
-
-    def _doorgeven(self, melding: m.Melding, instantie: Profiel | m.Instantie, sleutel: str) -> None:
-        """Our own melding, as it is now, to every peer (through the outbox)."""
-        if self.outbox is None or not self.outbox.peers():
-            return
-        self.outbox.doorgeven(
-            self._bron(melding),
-            {
-                "jongere": sleutel,
-                "contactkaart": kaart(melding, instantie).naar_json(),
-                "geplandeEinddatum": melding.geplande_einddatum.isoformat(),
-            },
-        )
-
     # --- reading ----------------------------------------------------------------------------------
 
     def _eigen_melding(self, zender: Profiel, melding_id: str) -> m.Melding:
@@ -219,11 +196,13 @@ class Kern:
         )
 
     def _gezinsbeeld(self, match: m.Match, voor: m.Melding, status: str | None) -> MatchBeeld:
-        ids = json.loads(match.leden or "{}").get("leden", [])
-        leden = [a for a in self._meldingen(ids) if a.instantie_id != voor.instantie_id]
+        stand = json.loads(match.leden or "{}")
+        leden = [a for a in self._meldingen(stand.get("leden", [])) if a.instantie_id != voor.instantie_id]
         leden = [a for a in leden if a.status == MeldingStatus.ACTIEF]
         instanties = self.repo.instanties_by_id(a.instantie_id for a in leden)
         partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in leden)
+        # What the hub found in other systems (docs/federation.md): contact cards only.
+        partijen += kaarten_uit_json(stand.get("extern", {}).get(voor.melding_id, {}).get("kaarten", []))
         beeld = MatchBeeld(
             match.match_id, voor.melding_id, MatchSoort.GEZINSMATCH, status or match.status, match.ontstaan, partijen
         )
@@ -257,10 +236,13 @@ class Kern:
             eigen = per_instantie[kennisgeving.instantie]
             if kennisgeving.soort == SignaalSoort.BEEINDIGDE_MATCH:
                 # The parties the match was with, from this party's side.
+                # Other systems' cards do not outlive the match here: a node that is no hub forgets a copy
+                # when its own last melding on the youth ends, and a copy leaves with its card
+                # (docs/federation.md).
                 if kennisgeving.instantie == betrokken.instantie_id:
-                    anderen = [a for a in actieve if a.instantie_id != kennisgeving.instantie]
+                    anderen = [a for a in actieve if a.instantie_id != kennisgeving.instantie and not a.bron_systeem]
                 else:
-                    anderen = [betrokken]
+                    anderen = [betrokken] if betrokken.bron_systeem is None else []
                 partijen = tuple(kaart(a, instanties[a.instantie_id]) for a in anderen)
                 beeld = self._met_regie(
                     MatchBeeld(

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 from gateway.domain import matching
 from gateway.domain.model import MatchBeeld
 from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, SignaalSoort
 from gateway.errors import RuleError
-from gateway.index.kern import Kern
+from gateway.index.uitwisseling import Uitwisseling
 from store import models as m
 from store.register import Profiel
 
 
-class Regie(Kern):
+class Regie(Uitwisseling):
     def regievoerder(self, zender: Profiel, match_id: str, oin: str) -> MatchBeeld:
         """The party ``oin`` coordinates the care of the match; refusals name ``matchId`` or
         ``regievoerder``."""
@@ -23,13 +24,18 @@ class Regie(Kern):
         partijen = [a for a in self._partijen_van(match) if a.status == MeldingStatus.ACTIEF]
         instanties = self.repo.instanties_by_id(a.instantie_id for a in partijen)
         kandidaat = next((a for a in partijen if instanties[a.instantie_id].oin == oin and not a.afgeschermd), None)
-        if kandidaat is None or not instanties[kandidaat.instantie_id].mag_regievoeren:
+        # Another system's party: its own system keeps its profile, as it does for its own partners' choices.
+        if kandidaat is None or not (
+            instanties[kandidaat.instantie_id].mag_regievoeren or instanties[kandidaat.instantie_id].systeem
+        ):
             raise RuleError(code="VIR-REGIEVOERDER-NIET-TOEGESTAAN", veld="regievoerder")
         if match.regievoerder_id != kandidaat.instantie_id:
             match.regievoerder_id = kandidaat.instantie_id
+            match.regie_tijdstip, match.regie_systeem = self.nu, self.outbox.systeem if self.outbox else None
             self.repo.flush()
             self._tel(kandidaat.instantie_id, "regie", jongere_id=match.jongere_id)
             self._regie_gewijzigd(match, zender.id)
+            self._regie_doorgeven(match)
         return self._beeld(match, eigen, self.repo.actieve_meldingen(match.jongere_id), instanties)
 
     def afstemming(self, zender: Profiel, match_id: str, datum: date) -> MatchBeeld:
@@ -43,8 +49,30 @@ class Regie(Kern):
         self.repo.insert(m.Afstemming(match_id=match.id, instantie_id=zender.id, datum=datum, vastgelegd=self.nu))
         dagen = (datum - match.ontstaan.date()).days if eerste else None
         self._tel(zender.id, "afstemmingen", jongere_id=match.jongere_id, waarde=dagen)
+        self._regie_doorgeven(match)
         actieve = self.repo.actieve_meldingen(match.jongere_id)
         return self._beeld(match, eigen, actieve, self.repo.instanties_by_id(a.instantie_id for a in actieve))
+
+    def regie_ontvangen(self, afzender: str, pseudoniem: str, staat: dict[str, Any]) -> bool:
+        """Another system chose a coordinator or recorded a contact on the match on this youth: merged
+        (``Uitwisseling._regie_samenvoegen``); our parties learn a new coordinator; a hub passes a change on to the
+        other systems. Whether it changed anything here."""
+        jongere_id = self.repo.federatie().jongere_met_pseudoniem(pseudoniem)
+        if jongere_id is None:
+            return False
+        self.repo.lock_jongere_by_id(jongere_id)
+        return self._regie_toepassen(jongere_id, staat, afzender)
+
+    def _regie_toepassen(self, jongere_id: int, staat: dict[str, Any], afzender: str) -> bool:
+        match = self.repo.actieve_match(jongere_id)
+        if match is None:
+            return False
+        anders, regievoerder_anders = self._regie_samenvoegen(match, staat)
+        if regievoerder_anders:
+            self._regie_gewijzigd(match, -1)
+        if anders and self.outbox is not None and self.outbox.hub:
+            self._regie_doorgeven(match, behalve=afzender)
+        return anders
 
     def _eigen_match(self, zender: Profiel, match_id: str) -> tuple[m.Match, m.Melding]:
         """An active match on which the caller has an active melding (and so may see it)."""

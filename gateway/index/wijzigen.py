@@ -74,16 +74,16 @@ class Wijzigen(Indienen):
         jongere = self.repo.lock_jongere_by_id(melding.jongere_id)
         beeindigde = self._vertrek(melding)
         eigen = melding.bron_systeem is None
-        if self.outbox is not None and eigen:
-            self.outbox.intrekken(self._bron(melding, melding.versie + 1))
+        if eigen:
+            self._intrekken(melding)
+            melding.versie += 1
         melding.status = MeldingStatus.GEARCHIVEERD if eigen and reden in ARCHIVEREN else MeldingStatus.BEEINDIGD
         melding.beeindigd, melding.reden = self.nu, reden
-        melding.versie += 1
         self.repo.flush()
         self._gezin_na_wijziging(melding.jongere_id, jongere.sleutel)
         # Counted where its filing was counted (None for one filed before counts had a municipality), so
         # the stock per municipality adds up (docs/rapportage.md).
-        if reden == Reden.VERLOPEN:
+        if reden == Reden.VERLOPEN and eigen:
             self._tel_in(melding.gemeente, melding.instantie_id, "verlopen")
         if eigen:  # management information: endings by reason
             self._tel_in(melding.gemeente, melding.instantie_id, EINDE_TELLING[Reden(reden)])
@@ -94,6 +94,9 @@ class Wijzigen(Indienen):
             melding.archief_tot = plus_jaren(self.vandaag, self.regels.archief_jaren)
             self.repo.flush()
             return Beeindigd(melding.melding_id, "gearchiveerd", beeindigde)
+        if not eigen:  # another system's copy (expired, the youth erased, 23, died): gone, with a tombstone
+            self._kopie_weg(melding, tombstone=True)
+            return Beeindigd(melding.melding_id, "verwijderd", beeindigde)
         self.repo.delete(melding)
         self.repo.sporen().vergeet([melding.melding_id])
         if reden == Reden.ONTERECHT:

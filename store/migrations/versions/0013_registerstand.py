@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_registerstand"
-down_revision = "0011_profielinhoud"
+down_revision = "0012_federatie_kennis"
 branch_labels = None
 depends_on = None
 
