@@ -192,7 +192,7 @@ def test_a_card_naming_one_of_our_oins_is_refused_and_other_systems_parties_stay
     changes nothing and is logged; a party of another system never blocks registering ours with its OIN."""
     a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
     youth = bsn()
-    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde=DEMO_MB)
     zvj = peer_client(tls_gateway, peer_pki, PEER, "ZVJ")
     vals = inhoud(youth)
     vals["contactkaart"]["oin"] = A
@@ -240,7 +240,7 @@ def test_odd_but_valid_federated_messages_never_end_in_an_internal_error(tls_gat
     VIR-INTERN; a pseudonym of another key version is refused with its own fault and changes nothing."""
     a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
     youth = bsn()
-    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde=DEMO_MB)
     zvj = peer_client(tls_gateway, peer_pki, PEER, "ZVJ")
     eigen = _psn(peer_pki, youth)
     vreemd = "psn:99:" + eigen.split(":")[2]
@@ -296,7 +296,7 @@ def test_the_conformance_kit_passes_as_a_peer_over_mutual_tls(tls_gateway: Serve
     cert, key = peer_pki.paar(PEER)
     youth = bsn()
     a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
-    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde=DEMO_MB)
     r = subprocess.run(
         [sys.executable, "-m", "vir", "conformance", "federatie", f"{tls_gateway.url}/v1/federatie",
          "--ontvanger", GATEWAY_OIN, "--systeem", "ZVJ", "--oin", PEER, "--cert", cert, "--key", key,
@@ -374,7 +374,7 @@ def test_an_unsigned_peer_is_heard_only_when_the_setting_relaxes_it(
         assert r.returncode == 0 and r.stderr == "", r.stderr
         youth = bsn()
         a = kp_client(srv.url, peer_pki, peer_pki.paar(A))
-        a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"})
+        a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde=DEMO_MB)
         assert peer_client(srv, peer_pki, PEER, "ZVJ", ondertekend=False).forward("doorgeven", inhoud(youth)).verwerkt
     finally:
         srv.stop()
