@@ -23,9 +23,9 @@ from federation.demo import Knooppunt, federatie
 from tests.support import bsn, run_cli, sg
 
 KP = "{urn:nl:vir:gateway:ketenpartner:v1}KetenpartnerSoap11Binding"
-MELDINGEN = int(os.environ.get("VIR_TEST_FEDERATIE_MELDINGEN", "1000"))
+MELDINGEN = int(os.environ.get("VIR_TEST_FEDERATIE_MELDINGEN", "300"))
 # A killed peer comes back once every delivery waiting for it has failed this many times.
-DOWN_RETRIES = int(os.environ.get("VIR_TEST_FEDERATIE_DOWN_RETRIES", "3"))
+DOWN_RETRIES = int(os.environ.get("VIR_TEST_FEDERATIE_DOWN_RETRIES", "2"))
 
 
 def free_ports(n: int) -> int:
