@@ -18,11 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class Base(DeclarativeBase):
-    pass
+from store.basis import Base
 
 
 class Instantie(Base):
@@ -452,98 +450,8 @@ class Beheerder(Base):
     ingetrokken: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
-# --- witnesses (docs/getuigen.md): checkpoints cosigned across systems ---------------------------------
+# Tables kept in modules of their own, gathered here so that ``store.models`` names every table.
+from store.models_getuigen import Cosignatuur, GesplitstZicht, GetuigdCheckpoint  # noqa: E402
+from store.models_profiel import MeldingsbevoegdeRij, Profielinhoud  # noqa: E402
 
-
-class GetuigdCheckpoint(Base):
-    """A peer's checkpoint that this node cosigned, with the cosignature it returned: the witness's memory
-    of that log. The newest per peer is where the next consistency proof must start. No personal data."""
-
-    __tablename__ = "getuigd_checkpoint"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    peer: Mapped[str] = mapped_column(String(20))
-    grootte: Mapped[int] = mapped_column(BigInteger)
-    wortel: Mapped[bytes] = mapped_column(LargeBinary(32))
-    checkpoint: Mapped[bytes] = mapped_column(LargeBinary)  # the peer's signed checkpoint, byte for byte
-    cosignatuur: Mapped[bytes] = mapped_column(LargeBinary)  # ours over it, byte for byte
-    tijdstip: Mapped[str] = mapped_column(String(32))  # when we cosigned, RFC 3339 UTC
-
-    __table_args__ = (UniqueConstraint("peer", "grootte", name="uq_getuigd_peer_grootte"),)
-
-
-class Cosignatuur(Base):
-    """A peer's cosignature of one of our checkpoints (``checkpoint.grootte``), as it returned it. No
-    personal data."""
-
-    __tablename__ = "cosignatuur"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    peer: Mapped[str] = mapped_column(String(20))
-    grootte: Mapped[int] = mapped_column(BigInteger, index=True)
-    xml: Mapped[bytes] = mapped_column(LargeBinary)
-    tijdstip: Mapped[str] = mapped_column(String(32))  # when we received it
-
-    __table_args__ = (UniqueConstraint("peer", "grootte", name="uq_cosignatuur_peer_grootte"),)
-
-
-class GesplitstZicht(Base):
-    """A peer that presented a checkpoint inconsistent with one this node had cosigned (a split view): both
-    checkpoints as evidence, and why they cannot both be true. Reported by ``vir-gateway log getuigen``
-    until an operator acknowledges it. No personal data."""
-
-    __tablename__ = "gesplitst_zicht"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    peer: Mapped[str] = mapped_column(String(20), index=True)
-    tijdstip: Mapped[str] = mapped_column(String(32))
-    reden: Mapped[str] = mapped_column(String(200))
-    bekend_grootte: Mapped[int] = mapped_column(BigInteger)
-    bekend_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
-    nieuw_grootte: Mapped[int] = mapped_column(BigInteger)
-    nieuw_checkpoint: Mapped[bytes] = mapped_column(LargeBinary)
-    volgnummer: Mapped[int | None] = mapped_column(BigInteger, default=None)  # its entry in our log
-
-
-# --- profile content and designated professionals (``gateway/profielen.py``) ---------------------------
-
-
-class Profielinhoud(Base):
-    """What an instantie's profile says to its chain partners (agreed with the municipality): the privacy
-    protocol in force, target group, signalling criteria, procedures and coordination role; and where it
-    stands (municipality, sector) and whether its filers must be designated. No personal data."""
-
-    __tablename__ = "profielinhoud"
-
-    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"), primary_key=True)
-    privacy_titel: Mapped[str | None] = mapped_column(String(200), default=None)
-    privacy_versie: Mapped[str | None] = mapped_column(String(40), default=None)
-    privacy_link: Mapped[str | None] = mapped_column(String(400), default=None)
-    doelgroep: Mapped[str | None] = mapped_column(Text, default=None)
-    signaleringscriteria: Mapped[str | None] = mapped_column(Text, default=None)
-    procedures: Mapped[str | None] = mapped_column(Text, default=None)
-    regierol: Mapped[str | None] = mapped_column(Text, default=None)
-    regievoorkeur: Mapped[int | None] = mapped_column(Integer, default=None)  # 1 = the municipality's first
-    gemeente: Mapped[str | None] = mapped_column(String(4), default=None)  # CBS municipality code
-    sector: Mapped[str | None] = mapped_column(String(40), default=None)
-    aanwijzing: Mapped[bool | None] = mapped_column(default=None)  # None: on outside development mode
-
-
-class MeldingsbevoegdeRij(Base):
-    """A professional the instantie designated to file (Jeugdwet art. 7.1.3.1): personal data, see
-    docs/privacy.md. A revoked designation keeps its row (log entries and meldingen name the person)."""
-
-    __tablename__ = "meldingsbevoegde"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
-    code: Mapped[str] = mapped_column(String(80))  # the professional's id in the instantie's own system
-    naam: Mapped[str] = mapped_column(String(200))
-    functie: Mapped[str | None] = mapped_column(String(200), default=None)
-    telefoon: Mapped[str | None] = mapped_column(String(40), default=None)
-    email: Mapped[str | None] = mapped_column(String(254), default=None)
-    actief: Mapped[bool] = mapped_column(default=True)
-    aangewezen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ingetrokken: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-
-    __table_args__ = (UniqueConstraint("instantie_id", "code", name="uq_meldingsbevoegde_code"),)
+__all__ = ["Base", "Cosignatuur", "GesplitstZicht", "GetuigdCheckpoint", "MeldingsbevoegdeRij", "Profielinhoud"]

@@ -45,6 +45,7 @@ from gateway.config import Settings
 from gateway.domain.jongere import Jongere
 from gateway.domain.model import Meldingsbevoegde
 from gateway.domain.regels import Regels, plus_jaren
+from gateway.domain.sleutelring import Sleutelring
 from gateway.domain.soorten import Reden
 from gateway.index import Verwijsindex
 from gateway.onderhoud import onderhoud
@@ -58,6 +59,7 @@ from tests.support import log_size, log_tail, run_cli
 JAAR = 2026
 PERSONEN = int(os.environ.get("VIR_TEST_JAAR_PERSONEN", "10000"))
 REGELS = Regels()
+RING = Sleutelring({1: b"\x01" * 32})  # the national key of the simulated index (a test's own)
 REDEN_SOORT = {"onterecht": "onterecht", "risicoWeggenomen": "risicoWeggenomen", "verlopen": "verlopen",
                "leeftijd": "leeftijd", "overlijden": "overlijden", "gewist": "gewist"}  # fmt: skip
 KOLOMMEN = ("stand_begin", "meldingen", "beeindigd", *REDEN_SOORT, "stand_eind", "clientmatches",
@@ -177,7 +179,7 @@ class Simulatie:
 
     def afgeven(self, nu: datetime, jongere: str, oin: str, einddatum: date | None) -> None:
         if jongere.startswith("vsn:"):
-            sleutel = Jongere.zonder_bsn(jongere[4:], None, date(2012, 5, 1), "V")
+            sleutel = Jongere.zonder_bsn(jongere[4:], None, date(2012, 5, 1), "V", RING)
         else:
             sleutel = Jongere.met_bsn(jongere, self.register.personen[jongere].geboortedatum)
         with self.index(nu) as (repo, index):

@@ -52,7 +52,7 @@ def _melding(oin: str, nummer: str) -> bytes:
 </kp:MeldingAfgeven></soap:Body></soap:Envelope>""".encode()
 
 
-def test_a_filing_runs_thirteen_statements_and_a_match_twenty(db: Database, tmp_path: Path) -> None:
+def test_a_filing_runs_fourteen_statements_and_a_match_twenty_one(db: Database, tmp_path: Path) -> None:
     from vir.app import create_app
 
     with db.transaction() as s:
@@ -80,8 +80,9 @@ def test_a_filing_runs_thirteen_statements_and_a_match_twenty(db: Database, tmp_
     eerste = statements(A, jongere)
     match = statements(B, jongere)
     # Ten and sixteen before the profile's content (designation, the municipality of a count: one read per
-    # instantie and transaction) and the family matches a filing's answer shows (two reads) came in.
-    assert (len(alleen), len(eerste), len(match)) == (13, 13, 20), "\n".join(match)
+    # instantie and transaction), the family matches a filing's answer shows (two reads) and the federation's
+    # need-to-know (one read of the youth's matches) came in.
+    assert (len(alleen), len(eerste), len(match)) == (14, 14, 21), "\n".join(match)
     for sql in alleen + match:
         assert not sql.startswith(("SELECT instantie.", "SELECT peer.")), sql
     assert sum(sql.startswith("SELECT loghoofd.") for sql in match) == 1

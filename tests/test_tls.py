@@ -310,7 +310,9 @@ def test_a_peer_calls_the_federation_service_with_its_certificate(tls_server: Se
     # A node stores another system's melding only on a youth it holds a melding on itself (docs/federation.md).
     youth = bsn()
     kp_client(tls_server.url, p, p.paar(A)).MeldingAfgeven(
-        stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde={"naam": "A. Professional"}
+        stuurgegevens=sg(A),
+        jongere={"bsn": youth},
+        meldingsbevoegde={"naam": "A. Professional", "medewerkerId": "demo"},
     )
     inhoud = {
         "bron": {"systeem": "ZVJ", "meldingId": str(_uuid.uuid4()), "versie": 1},
