@@ -20,6 +20,7 @@ from store.getuigen import Getuigen, Stand
 from store.logboek import checkpoint as checkpoint
 from store.logboek import checkpoints_tot as checkpoints_tot
 from store.logboek import laatste_checkpoint as laatste_checkpoint
+from store.logboek import met_filter
 from store.logboek import regel as regel
 from store.logboek import regels_tussen as regels_tussen
 from store.models import Beheerder, Checkpoint, FederatieUitgaand, Instantie, LogregelRij, Peer
@@ -97,20 +98,9 @@ def zoek(s: Session, vraag: Zoekvraag, *, voor: int | None, limit: int) -> list[
     q = select(LogregelRij).order_by(LogregelRij.volgnummer.desc()).limit(limit)
     if voor is not None:
         q = q.where(LogregelRij.volgnummer < voor)
-    if vraag.van:
-        q = q.where(LogregelRij.tijdstip >= vraag.van)
-    if vraag.tot:
-        q = q.where(LogregelRij.tijdstip < vraag.tot)
-    for waarde, kolom in (
-        (vraag.operatie, LogregelRij.operatie),
-        (vraag.instantie, LogregelRij.actor),
-        (vraag.foutcode, LogregelRij.foutcode),
-        (vraag.soort, LogregelRij.soort),
-    ):
-        if waarde:
-            q = q.where(kolom == waarde)
-    if vraag.bericht_id:
-        q = q.where((LogregelRij.bericht_id == vraag.bericht_id) | (LogregelRij.kruisverwijzing == vraag.bericht_id))
+    q = met_filter(
+        q, vraag.van, vraag.tot, vraag.operatie, vraag.instantie, vraag.foutcode, vraag.soort, vraag.bericht_id
+    )
     return list(s.execute(q).scalars())
 
 

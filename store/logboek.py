@@ -133,23 +133,39 @@ class Zoekvraag:
     bsn: str | None = None  # a payload holding it as an element's whole text
 
 
-def zoek(s: Session, vraag: Zoekvraag, *, limit: int) -> list[LogregelRij]:
-    """The newest ``limit`` entries matching ``vraag``, in log order."""
-    q = select(LogregelRij).order_by(LogregelRij.volgnummer.desc()).limit(limit)
-    if vraag.van:
-        q = q.where(LogregelRij.tijdstip >= vraag.van)
-    if vraag.tot:
-        q = q.where(LogregelRij.tijdstip < vraag.tot)
+def met_filter(
+    q: Any,
+    van: str | None,
+    tot: str | None,
+    operatie: str | None,
+    actor: str | None,
+    foutcode: str | None,
+    soort: str | None,
+    bericht_id: str | None,
+) -> Any:
+    """``q`` narrowed to the entries in [van, tot) with these values (empty: any); a berichtId also finds the
+    answer that names it as kruisverwijzing. Shared by ``log search`` and the console."""
+    if van:
+        q = q.where(LogregelRij.tijdstip >= van)
+    if tot:
+        q = q.where(LogregelRij.tijdstip < tot)
     for waarde, kolom in (
-        (vraag.operatie, LogregelRij.operatie),
-        (vraag.actor, LogregelRij.actor),
-        (vraag.foutcode, LogregelRij.foutcode),
-        (vraag.soort, LogregelRij.soort),
+        (operatie, LogregelRij.operatie),
+        (actor, LogregelRij.actor),
+        (foutcode, LogregelRij.foutcode),
+        (soort, LogregelRij.soort),
     ):
         if waarde:
             q = q.where(kolom == waarde)
-    if vraag.bericht_id:
-        q = q.where((LogregelRij.bericht_id == vraag.bericht_id) | (LogregelRij.kruisverwijzing == vraag.bericht_id))
+    if bericht_id:
+        q = q.where((LogregelRij.bericht_id == bericht_id) | (LogregelRij.kruisverwijzing == bericht_id))
+    return q
+
+
+def zoek(s: Session, vraag: Zoekvraag, *, limit: int) -> list[LogregelRij]:
+    """The newest ``limit`` entries matching ``vraag``, in log order."""
+    q = select(LogregelRij).order_by(LogregelRij.volgnummer.desc()).limit(limit)
+    q = met_filter(q, vraag.van, vraag.tot, vraag.operatie, vraag.actor, vraag.foutcode, vraag.soort, vraag.bericht_id)
     if vraag.bsn:
         q = q.where(bevat(s, LogregelRij.payload, f">{vraag.bsn}<".encode()))
     return list(reversed(s.execute(q).scalars().all()))
