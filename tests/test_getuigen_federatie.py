@@ -123,10 +123,14 @@ def test_every_node_is_witnessed_by_the_others_and_a_rolled_back_log_is_a_split_
         assert xmlsec1(xml, cert(peers[cos.getuige]), tmp_path).returncode == 0
         assert xmlsec1(xml, cert(a), tmp_path).returncode != 0  # not A's own signature
 
-    # A's log is rolled back and re-extended while A is down: its peers refuse and report the split view.
+    # A's log is rolled back (behind the newest checkpoint every peer cosigned: a cut after it would leave a
+    # history no witness can tell from the true one) and re-extended while A is down: its peers refuse it and
+    # report the split view.
     a.stop()
     grootte = log_size(db_url(a))
-    _roll_back(db_url(a), grootte // 2)
+    gecosigneerd = query(a, "SELECT min(g) FROM (SELECT max(grootte) AS g FROM cosignatuur GROUP BY peer)")[0][0]
+    assert gecosigneerd > 1
+    _roll_back(db_url(a), gecosigneerd // 2)
     db = Database(db_url(a))
     with db.transaction() as s:
         append(s, [Logregel("2026-12-02T00:00:00.000000Z", "beheer", "x", "insider", b"<x/>") for _ in range(grootte)])
