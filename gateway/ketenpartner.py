@@ -92,9 +92,8 @@ def melding_afgeven(v: Verzoek, req: Any) -> Any:
     meldingsbevoegde = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
     code = _aangewezen(v, req.meldingsbevoegde, req.stuurgegevens, "/kp:MeldingAfgeven")
     r = v.index.afgeven(
-        v.zender, jongere, meldingsbevoegde, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd)
+        v.zender, jongere, meldingsbevoegde, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd), code
     )
-    profielen.bevoegden(v).vastleggen(r.melding_id, code)
     return B.MeldingAfgevenResponse(
         meldingId=r.melding_id,
         geplandeEinddatum=r.geplande_einddatum,

@@ -63,7 +63,7 @@ def gedeeld_profiel(
         "regie": {"magRegievoeren": inst.mag_regievoeren, "omschrijving": p.regierol, "voorkeur": p.regievoorkeur},
         "gemeente": p.gemeente,
         "sector": p.sector,
-        "aanwijzingVerplicht": aanwijzing_verplicht(inhoud, development),
+        "aanwijzingVerplicht": aanwijzing_verplicht(inhoud.aanwijzing if inhoud is not None else None, development),
     }
 
 

@@ -9,7 +9,6 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from store import profielinhoud
 from store.models import BrpAdres, BrpPersoon, Jongere
 
 _WOONGEMEENTE = (
@@ -34,8 +33,3 @@ class Bevolkingsregister:
         if jongere is None or not jongere.sleutel.startswith("bsn:"):
             return None
         return self.s.scalar(_WOONGEMEENTE, {"b_bsn": jongere.sleutel[4:]})
-
-    def gemeente_van_instantie(self, instantie_id: int) -> str | None:
-        """The municipality of the instantie's profile (``instantie profiel --gemeente``), if set."""
-        inhoud = profielinhoud.lees(self.s, instantie_id)
-        return inhoud.gemeente if inhoud is not None else None

@@ -1,11 +1,12 @@
-"""The register a process keeps: the instanties' profiles and the active peers, as long as the
-``registerstand`` it reads stays the same.
+"""The register a process keeps: the instanties' profiles (with what a filing needs of their profile content)
+and the active peers, as long as the ``registerstand`` it reads stays the same.
 
-Every request reads who sent it and, when it files, which peers to forward to; both change a few times a
-year, and reading them cost a fifth of a filing. Triggers raise ``registerstand.versie`` in the transaction of
-every change to an instantie's identity or profile and to any peer (migration 0013; ``tests/test_register.py``
-changes every column). A transaction reads the counter once (a filing in the statement that claims its
-berichtId) and uses what this process read under that same counter; otherwise it reads the rows again.
+Every request reads who sent it and, when it files, which peers to forward to and whether its professional
+must be designated; these change a few times a year, and reading them cost a fifth of a filing. Triggers raise
+``registerstand.versie`` in the transaction of every change to an instantie's identity or profile, to its
+profile content and to any peer (migrations 0013 and 0014; ``tests/test_register.py`` changes every column).
+A transaction reads the counter once (a filing in the statement that claims its berichtId) and uses what this
+process read under that same counter; otherwise it reads the rows again.
 
 Why that is right: a row read after the counter showed ``v`` is at least as new as ``v`` (the change and its
 raise of the counter commit together), so a kept row is never older than the counter it is kept under; and a
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from store.models import Instantie, Peer, Registerstand
+from store.models import Instantie, Peer, Profielinhoud, Registerstand
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,15 @@ class Profiel:
 
 
 @dataclass(frozen=True)
+class Inhoudkern:
+    """What a filing needs of an instantie's profile content (``profielinhoud``): whether its filers must be
+    designated (None: the default of the mode) and its municipality."""
+
+    aanwijzing: bool | None = None
+    gemeente: str | None = None
+
+
+@dataclass(frozen=True)
 class PeerGegevens:
     """An active peer, as the outbox addresses it."""
 
@@ -68,6 +78,9 @@ VERSIE = select(Registerstand.versie).where(Registerstand.id == 1).scalar_subque
 _VERSIE = select(VERSIE)
 _PER_OIN = select(*_KOLOMMEN).where(Instantie.oin == bindparam("b_oin"), Instantie.systeem.is_(None))
 _PER_ID = select(*_KOLOMMEN).where(Instantie.id.in_(bindparam("b_ids", expanding=True)))
+_INHOUDKERN = select(Profielinhoud.aanwijzing, Profielinhoud.gemeente).where(
+    Profielinhoud.instantie_id == bindparam("b_id")
+)
 _HOOGSTENS = 20_000
 _ACTIEVE_PEERS = select(Peer.systeem, Peer.url, Peer.oin, Peer.hub).where(Peer.actief.is_(True)).order_by(Peer.systeem)
 
@@ -89,6 +102,11 @@ def lees_profielen(c: Connection, ids: Sequence[int]) -> list[Profiel]:
     return [profiel(r) for r in c.execute(_PER_ID, {"b_ids": list(ids)})] if ids else []
 
 
+def lees_inhoudkern(c: Connection, instantie_id: int) -> Inhoudkern:
+    rij = c.execute(_INHOUDKERN, {"b_id": instantie_id}).first()
+    return Inhoudkern() if rij is None else Inhoudkern(rij[0], rij[1])
+
+
 def lees_actieve_peers(c: Connection) -> tuple[PeerGegevens, ...]:
     return tuple(PeerGegevens(*r) for r in c.execute(_ACTIEVE_PEERS))
 
@@ -103,12 +121,13 @@ class Register:
         self._per_oin: dict[str, Profiel | None] = {}
         self._per_id: dict[int, Profiel] = {}
         self._peers: tuple[PeerGegevens, ...] | None = None
+        self._inhoud: dict[int, Inhoudkern] = {}
 
     def _onder(self, versie: int) -> None:
         """Make ``versie`` the kept one (forgetting what was kept under another)."""
         if self.versie != versie:
             self.versie = versie
-            self._per_oin, self._per_id, self._peers = {}, {}, None
+            self._per_oin, self._per_id, self._peers, self._inhoud = {}, {}, None, {}
 
     def profiel(self, c: Connection, versie: int, oin: str) -> Profiel | None:
         with self._lock:
@@ -140,6 +159,19 @@ class Register:
                         self._per_oin[p.oin] = p
             uit.update((p.id, p) for p in gelezen)
         return uit
+
+    def inhoudkern(self, c: Connection, versie: int, instantie_id: int) -> Inhoudkern:
+        with self._lock:
+            self._onder(versie)
+            if (kern := self._inhoud.get(instantie_id)) is not None:
+                return kern
+        gelezen = lees_inhoudkern(c, instantie_id)
+        with self._lock:
+            if self.versie == versie:
+                if len(self._inhoud) >= _HOOGSTENS:
+                    self._inhoud = {}
+                self._inhoud[instantie_id] = gelezen
+        return gelezen
 
     def actieve_peers(self, c: Connection, versie: int) -> tuple[PeerGegevens, ...]:
         with self._lock:
@@ -209,6 +241,17 @@ class Registertoegang:
         for p in lees_profielen(self.c, missen):
             self._profielen[p.id] = p
         return {i: self._profielen[i] for i in gevraagd if i in self._profielen}
+
+    def inhoudkern(self, instantie_id: int) -> Inhoudkern:
+        """The designation setting and municipality of an instantie's profile content: what this transaction
+        wrote of it itself, else from the kept register, else read."""
+        eigen = self.s.info.get("profielinhoud", {}).get(instantie_id, False)
+        if eigen is not False:
+            return Inhoudkern() if eigen is None else Inhoudkern(eigen.aanwijzing, eigen.gemeente)
+        bewaard = self._bewaard()
+        if bewaard is not None:
+            return bewaard[0].inhoudkern(self.c, bewaard[1], instantie_id)
+        return lees_inhoudkern(self.c, instantie_id)
 
     def actieve_peers(self) -> tuple[PeerGegevens, ...]:
         bewaard = self._bewaard()

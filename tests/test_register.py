@@ -94,11 +94,15 @@ def test_a_profile_change_raises_the_counter_and_traffic_does_not(db: Database) 
             assert na > voor, kolom.key
 
 
-def test_peers_and_new_instanties_raise_the_counter(db: Database) -> None:
+def test_peers_profile_content_and_new_instanties_raise_the_counter(db: Database) -> None:
     stappen = [
         "INSERT INTO peer (systeem, url, oin, actief) VALUES ('ZVJ', 'http://p', '00000009000000000001', true)",
         "UPDATE peer SET actief = false WHERE systeem = 'ZVJ'",
         "DELETE FROM peer WHERE systeem = 'ZVJ'",
+        "INSERT INTO profielinhoud (instantie_id, gemeente) SELECT id, '0014' FROM instantie WHERE oin = "
+        "'00000001555555555000'",
+        "UPDATE profielinhoud SET gemeente = '0363'",
+        "DELETE FROM profielinhoud",
         "DELETE FROM instantie WHERE oin = '00000001555555555000'",
     ]
     with db.transaction() as s:
@@ -171,3 +175,17 @@ def test_one_process_sees_every_change_in_its_next_request(db: Database, tmp_pat
     assert status.startswith("500") and _fout(out) == "VIR-INSTANTIE-ONBEKEND"
     # Traffic on another instantie's counters keeps what the process read: A still files.
     assert wsgi_post(app, _melding(A))[0].startswith("200")
+    # A's profile content, written by another process: the next filing follows each change of it.
+    gezet = [
+        ("INSERT INTO profielinhoud (instantie_id, aanwijzing) SELECT id, true FROM instantie WHERE oin = :a", 500),
+        ("UPDATE profielinhoud SET aanwijzing = false", 200),
+        ("UPDATE profielinhoud SET aanwijzing = true", 500),
+        ("DELETE FROM profielinhoud", 200),
+    ]
+    for sql, verwacht in gezet:
+        with db.transaction() as s:
+            s.execute(text(sql), {"a": A})
+        status, out = wsgi_post(app, _melding(A))
+        assert status.startswith(str(verwacht)), sql
+        if verwacht == 500:
+            assert _fout(out) == "VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN", sql

@@ -19,12 +19,10 @@ from store.profielen import Profielen
 from store.repository import Repository
 
 
-def aanwijzing_verplicht(inhoud: m.Profielinhoud | None, development: bool) -> bool:
-    """Whether the instantie's filers must be designated: its profile's choice, else on outside
-    development mode."""
-    if inhoud is not None and inhoud.aanwijzing is not None:
-        return inhoud.aanwijzing
-    return not development
+def aanwijzing_verplicht(aanwijzing: bool | None, development: bool) -> bool:
+    """Whether the instantie's filers must be designated: its profile's choice (``aanwijzing``), else on
+    outside development mode."""
+    return aanwijzing if aanwijzing is not None else not development
 
 
 @dataclass
@@ -39,7 +37,7 @@ class Bevoegden:
         return Profielen(self.repo.s)
 
     def verplicht(self, zender: m.Instantie) -> bool:
-        return aanwijzing_verplicht(self._profielen.inhoud(zender.id), self.development)
+        return aanwijzing_verplicht(self.repo.inhoudkern(zender.id).aanwijzing, self.development)
 
     def controleer(self, zender: m.Instantie, code: str | None, xpath: str) -> str | None:
         """The professional ``code`` may act for ``zender``: returns the code to keep with the melding, or

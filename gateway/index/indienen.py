@@ -49,10 +49,11 @@ class Indienen(Gezin):
         gevraagde_einddatum: date | None,
         bronsysteem: str,
         afgeschermd: bool = False,
+        mb_code: str | None = None,
     ) -> Afgegeven:
-        """A new melding of ``zender``. Refusals name the field of the request: ``afgeschermd``,
-        ``geplandeEinddatum`` or ``jongere`` (also when the loaded population register says the youth died
-        or turned 23)."""
+        """A new melding of ``zender`` (``mb_code``: the id of its designated professional). Refusals name the
+        field of the request: ``afgeschermd``, ``geplandeEinddatum`` or ``jongere`` (also when the loaded
+        population register says the youth died or turned 23)."""
         if afgeschermd and not zender.mag_afschermen:
             raise RuleError(code="VIR-AFSCHERMEN-NIET-TOEGESTAAN", veld="afgeschermd")
         einddatum = self.einddatum(zender, gevraagde_einddatum, self.vandaag)
@@ -69,6 +70,7 @@ class Indienen(Gezin):
             raise RuleError(code="VIR-MELDING-BESTAAT-AL", veld="jongere")
         melding = self._nieuwe_melding(zender.id, jongere_id, meldingsbevoegde, einddatum, bronsysteem, afgeschermd)
         melding.gemeente = self._gemeente(zender.id, jongere_id)
+        melding.mb_code = mb_code
         self.repo.insert(melding)
         self._tel_in(melding.gemeente, zender.id, "meldingen")
         self._doorgeven(melding, zender, jongere.sleutel)

@@ -104,9 +104,7 @@ class Kern:
             if (woont := self._gemeenten["jongere", jongere_id]) is not None:
                 return woont
         if ("instantie", instantie_id) not in self._gemeenten:
-            self._gemeenten["instantie", instantie_id] = self.repo.bevolkingsregister().gemeente_van_instantie(
-                instantie_id
-            )
+            self._gemeenten["instantie", instantie_id] = self.repo.inhoudkern(instantie_id).gemeente
         return self._gemeenten["instantie", instantie_id]
 
     def _tel(self, instantie_id: int, soort: str, *, jongere_id: int | None = None, waarde: int | None = None) -> None:
