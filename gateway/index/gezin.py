@@ -29,10 +29,18 @@ from store.register import Profiel
 
 
 class Gezin(Uitwisseling):
+    # The youth and its family match as ``_gezin_na_wijziging`` read it and left it unchanged: a filing's
+    # answer shows that match without reading it again. Any recomputation forgets it.
+    _gezinsmatch: tuple[int, m.Match | None] | None = None
+
     def _gezinsbeelden(self, melding: m.Melding) -> tuple[MatchBeeld, ...]:
         """The family match of the melding's youth as its party sees it, when it sees anyone (a filing's
         answer shows it next to the client match: cards only, flagged by its kind)."""
-        match = self.repo.actieve_match(melding.jongere_id, MatchSoort.GEZINSMATCH)
+        gelezen, self._gezinsmatch = self._gezinsmatch, None
+        if gelezen is not None and gelezen[0] == melding.jongere_id:
+            match = gelezen[1]
+        else:
+            match = self.repo.actieve_match(melding.jongere_id, MatchSoort.GEZINSMATCH)
         if match is None or melding.id not in json.loads(match.leden or "{}").get("kijkers", []):
             return ()
         beeld = self._gezinsbeeld(match, melding, None)
@@ -57,6 +65,8 @@ class Gezin(Uitwisseling):
         if match is not None and '"extern"' in (match.leden or ""):
             self.herbereken_gezin(jongere_id)  # what the hub sent about a melding that ended goes with it
         if not self._brp_gevuld() or (bsn := self._bsn_van(sleutel)) is None:
+            if match is None or '"extern"' not in (match.leden or ""):
+                self._gezinsmatch = (jongere_id, match)
             return  # only the population register relates youths, and it knows them by BSN
         verwanten = self.repo.verwanten(bsn)
         if not verwanten and self.repo.actieve_match(jongere_id, MatchSoort.GEZINSMATCH) is None:
@@ -68,6 +78,7 @@ class Gezin(Uitwisseling):
     def herbereken_gezin(self, jongere_id: int) -> None:
         """Bring one youth's family match up to date and notify each of our parties whose view changed (another
         system's party, on a hub: its system)."""
+        self._gezinsmatch = None
         jongere = self.repo.jongere(jongere_id)
         assert jongere is not None
         bsn = self._bsn_van(jongere.sleutel)
