@@ -421,3 +421,49 @@ def test_the_federation_answer_sent_is_the_answer_logged(server: Server) -> None
         return etree.tostring(el, method="c14n", exclusive=True)
 
     assert c14n(verzonden) == c14n(etree.fromstring(bytes(gelogd["payload"])))
+
+
+_WIE_NIET = [
+    ("a chain partner's certificate", A, "ZVJ", "VIR-FEDERATIE-KETENPARTNER"),
+    ("an unregistered certificate", ONBEKEND, "ZVJ", "VIR-PEER-ONBEKEND"),
+    ("a suspended peer", GESCHORST, "MOP", "VIR-PEER-GESCHORST"),
+]
+
+
+@pytest.mark.parametrize("operatie", ["doorgeven", "intrekken", "aankondigen", "regie", "gezin", "checkpoint"])
+@pytest.mark.parametrize(("wie", "oin", "systeem", "code"), _WIE_NIET)
+def test_every_federation_operation_refuses_the_wrong_callers(
+    tls_gateway: Server, peer_pki: Pki, operatie: str, wie: str, oin: str, systeem: str, code: str
+) -> None:
+    """Each operation of the federation service, by name, with a valid message from a caller that is no active
+    peer: its own fault, no local party in the answer, nothing stored, the refusal logged with the caller."""
+    a = kp_client(tls_gateway.url, peer_pki, peer_pki.paar(A))
+    youth = bsn()
+    a.MeldingAfgeven(stuurgegevens=sg(A), jongere={"bsn": youth}, meldingsbevoegde=DEMO_MB)
+    psn = _psn(peer_pki, youth)
+    nu = dt.datetime.now(dt.UTC).isoformat()
+    berichten: dict[str, dict[str, Any]] = {
+        "doorgeven": {**inhoud(youth, systeem=systeem), "jongere": psn},
+        "intrekken": {"bron": {"systeem": systeem, "meldingId": str(uuid.uuid4()), "versie": 1}},
+        "aankondigen": {"jongere": psn},
+        "regie": {
+            "jongere": psn,
+            "regie": {
+                "regievoerder": {"systeem": systeem, "oin": "00000009777777777000"},
+                "gekozen": nu,
+                "gekozenDoor": systeem,
+            },
+        },
+        "gezin": {"meldingId": str(uuid.uuid4()), "tijdstip": nu, "kaarten": [inhoud(youth)["contactkaart"]]},
+    }
+    impostor = peer_client(tls_gateway, peer_pki, oin, systeem)
+    voor, voor_log = snapshot(tls_gateway.db_url), log_size(tls_gateway.db_url)
+    with pytest.raises(DeliveryError) as exc:
+        if operatie == "checkpoint":
+            impostor.checkpoint_getuigen(b"<checkpoint/>", 0, [], str(uuid.uuid4()))
+        else:
+            impostor.forward(operatie, berichten[operatie])
+    assert str(exc.value) == f"fault {code}", (wie, operatie)
+    assert "A. Professional" not in impostor.history.last_received["envelope"].xpath("string()")
+    assert snapshot(tls_gateway.db_url) == voor, (wie, operatie)
+    _geweigerd_en_gelogd(tls_gateway, voor_log, code, oin)
