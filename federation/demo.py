@@ -15,9 +15,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import requests
 
@@ -27,6 +29,41 @@ SYSTEMEN = ("MULTISIGNAAL", "ZVJ", "MOP", "VIS2")
 def instantie_oin(nummer: int, i: int) -> str:
     """The OIN of demo instantie i (0-based) of node number ``nummer``: unique across the federation."""
     return f"{nummer:08d}{i + 1:03d}000000000"
+
+
+class Proces(Protocol):
+    """A started process: what ``subprocess.Popen`` offers and a node uses."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def nieuw_proces(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    out: Path,
+    *,
+    append: bool = False,
+    new_session: bool = False,
+) -> Proces:
+    """``vir-gateway ARGV`` as a new interpreter, with ``env`` as its environment, output to ``out``."""
+    with out.open("ab" if append else "wb") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "vir", *argv],
+            env=dict(env),
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=new_session,
+        )
+
+
+Starter = Callable[..., Proces]
 
 
 @dataclass
@@ -43,7 +80,9 @@ class Knooppunt:
     # The keys every node of this federation shares (gateway/sleutels.py): VIR_FEDERATIE_SLEUTEL, VIR_VSN_SLEUTEL.
     sleutels: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # How its processes start (``nieuw_proces``, with the arguments it takes); the tests fork them instead.
+    starter: Starter = nieuw_proces
+    procs: list[Proces] = field(default_factory=list)
 
     @property
     def oin(self) -> str:
@@ -122,13 +161,12 @@ class Knooppunt:
 
     def start(self) -> None:
         env = self.env()
-        commands = [[sys.executable, "-m", "vir", "serve", "--port", str(self.poort), "--workers", "2"]]
-        commands += [[sys.executable, "-m", "vir", "worker"]] * self.workers
-        with (self.map / "node.log").open("ab") as log:  # the children keep their own descriptors
-            for command in commands:
-                self.procs.append(
-                    subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-                )
+        commands = [["serve", "--port", str(self.poort), "--workers", "2"]]
+        commands += [["worker"]] * self.workers
+        for command in commands:
+            self.procs.append(
+                self.starter(command, env, self.map, self.map / "node.log", append=True, new_session=True)
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -156,7 +194,13 @@ class Knooppunt:
 
 
 def federatie(
-    basis: Path, basispoort: int, *, hub: bool = False, database_urls: list[str] | None = None, workers: int = 1
+    basis: Path,
+    basispoort: int,
+    *,
+    hub: bool = False,
+    database_urls: list[str] | None = None,
+    workers: int = 1,
+    starter: Starter = nieuw_proces,
 ) -> list[Knooppunt]:
     """Four nodes (and a hub, LVI, when ``hub``), set up but not started. They share a federation key and a
     national key, made under ``basis`` on first use (development keys, like the rest of the demo)."""
@@ -177,6 +221,7 @@ def federatie(
             hub=(s == "LVI"),
             workers=workers,
             sleutels=sleutels,
+            starter=starter,
         )
         for i, s in enumerate(namen)
     ]
@@ -191,6 +236,10 @@ def federatie(
 
 def run(basispoort: int, hub: bool, data_dir: Path) -> int:
     """Set up (or pick up again) and start the nodes under ``data_dir``, one directory per node, until Ctrl-C."""
+    # Ctrl-C stops the nodes, also when the demo was started from a script in the background (where a shell
+    # has it ignore SIGINT), and so does SIGTERM.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     topologie = "hub" if hub else "mesh"
     basis = (data_dir / f"federatie-{topologie}").resolve()
     nodes = federatie(basis, basispoort, hub=hub)
@@ -205,7 +254,6 @@ def run(basispoort: int, hub: bool, data_dir: Path) -> int:
         print("Address a node's chain-partner service with its OIN as stuurgegevens/ontvanger and one of its")
         print("instanties as zender; file the same BSN in two nodes and both get a match naming the other system.")
         print(f"Ctrl-C stops all nodes. Their data stays for the next start; to clean up: rm -r {basis}", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -12,7 +12,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,6 +26,8 @@ import zeep
 from lxml import etree
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import Pool
+
+from tests import zygote
 
 ROOT = Path(__file__).resolve().parent.parent
 WSDL = ROOT / "wsdl" / "ketenpartner.wsdl"
@@ -76,7 +77,7 @@ def invalid_bsn() -> str:
 class Server:
     url: str
     db_url: str
-    proc: subprocess.Popen[bytes]
+    proc: zygote.Process | subprocess.Popen[bytes]
     log: Path
 
     @property
@@ -111,22 +112,8 @@ def start_server(
     env = {**os.environ, "VIR_DATA_DIR": str(tmp / "data"), **(extra_env or {})}
     if db_url:
         env["VIR_DATABASE_URL"] = db_url
-    cmd = [
-        sys.executable,
-        "-m",
-        "vir",
-        "serve",
-        "--demo",
-        "--port",
-        "0",
-        "--port-file",
-        str(port_file),
-        "--workers",
-        str(workers),
-        *args,
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
+    argv = ["serve", "--demo", "--port", "0", "--port-file", str(port_file), "--workers", str(workers), *args]
+    proc = zygote.start(argv, env, tmp, log)
     # A generous bound: on a busy shared machine three interpreters importing everything take a while.
     deadline = time.monotonic() + 120
     try:
@@ -309,3 +296,10 @@ def committed_address(served: bytes, committed: bytes) -> bytes:
     """``served`` with its addresses put back to those of ``committed`` (byte for byte otherwise)."""
     originals = iter(m.group(2) for m in _ADDRESS.finditer(committed))
     return _ADDRESS.sub(lambda m: m.group(1) + next(originals) + m.group(3), served)
+
+
+def federatie(basis: Path, basispoort: int, **kwargs: Any) -> list[Any]:
+    """``federation.demo.federatie``: the demo's nodes, their gateways and workers forked from the zygote."""
+    from federation import demo
+
+    return demo.federatie(basis, basispoort, starter=zygote.start, **kwargs)

@@ -333,10 +333,10 @@ def test_eight_years_after_filing_nothing_is_left(backend: str, tmp_path: Path) 
 
 @pytest.mark.slow
 def test_erasure_withdraws_the_copies_a_peer_holds(tmp_path: Path) -> None:
-    from federation.demo import federatie
+    from tests.support import federatie
     from tests.test_federation import cli, converge, db_url, file, free_ports
 
-    nodes = federatie(tmp_path, free_ports(2))
+    nodes = federatie(tmp_path, free_ports(4))
     try:
         for n in nodes:
             n.start()

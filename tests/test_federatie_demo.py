@@ -18,6 +18,16 @@ from federation.demo import SYSTEMEN, instantie_oin
 from tests.test_federation import free_ports
 
 
+def _signalen(pid: int) -> str:
+    """The signal state of a process (blocked, ignored, caught) and where it waits, for a failure message."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+    except OSError as exc:
+        return str(exc)
+    return " ".join(r for r in status if r.startswith(("SigBlk", "SigIgn", "SigCgt", "State"))) + f" wchan {wchan}"
+
+
 @pytest.mark.slow
 def test_the_demo_prints_what_a_user_needs_and_keeps_its_data_under_vir_data_dir(tmp_path: Path) -> None:
     env = {**os.environ, "VIR_DATA_DIR": str(tmp_path)}
@@ -39,10 +49,12 @@ def test_the_demo_prints_what_a_user_needs_and_keeps_its_data_under_vir_data_dir
             except queue.Empty:
                 continue
     finally:
+        signalen = _signalen(proc.pid)
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(120)
         except subprocess.TimeoutExpired:
+            uitvoer.append(f"no exit within 120 s of SIGINT; before it: {signalen}; now: {_signalen(proc.pid)}\n")
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     lezer.join(30)

@@ -255,7 +255,7 @@ def test_a_copy_expires_like_ours_and_goes_when_our_last_melding_on_the_youth_en
 
     import zeep
 
-    from federation.demo import federatie
+    from tests.support import federatie
     from tests.test_federation import free_ports
 
     nodes = federatie(tmp_path, free_ports(4))

@@ -19,8 +19,8 @@ import pytest
 import zeep
 from sqlalchemy import create_engine, text
 
-from federation.demo import Knooppunt, federatie
-from tests.support import bsn, run_cli, sg
+from federation.demo import Knooppunt
+from tests.support import bsn, federatie, run_cli, sg
 
 KP = "{urn:nl:vir:gateway:ketenpartner:v1}KetenpartnerSoap11Binding"
 MELDINGEN = int(os.environ.get("VIR_TEST_FEDERATIE_MELDINGEN", "300"))
@@ -29,9 +29,10 @@ DOWN_RETRIES = int(os.environ.get("VIR_TEST_FEDERATIE_DOWN_RETRIES", "2"))
 
 
 def free_ports(n: int) -> int:
-    """A base port with n free ports after it (best effort; the nodes need fixed ports to restart)."""
+    """A base port with n free ports after it (best effort; the nodes need fixed ports to restart). Below the
+    ephemeral range, where no client connection takes one as its own port meanwhile."""
     for _ in range(50):
-        base = random.randint(20000, 60000)
+        base = random.randint(20000, 32000 - n)
         socks = []
         try:
             for i in range(n):

@@ -14,14 +14,14 @@ import pytest
 from lxml import etree
 from sqlalchemy import create_engine, text
 
-from federation.demo import Knooppunt, federatie
+from federation.demo import Knooppunt
 from gateway.log import merkle
 from gateway.log.checkpoint import verify
 from gateway.log.getuige import verifieer_cosignatuur
 from gateway.log.regel import Logregel
 from gateway.log.writer import append
 from store.db import Database
-from tests.support import bsn, log_size
+from tests.support import bsn, federatie, log_size
 from tests.test_federation import cli, db_url, file, free_ports, service, stuur
 from tests.test_getuigen import xmlsec1
 from tests.test_log_verantwoording import _roll_back

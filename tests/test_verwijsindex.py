@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 
 from gateway.brp.bestand import Adres, Bevolking, schrijf
 from gateway.brp.genereer import genereer, verhuis
+from tests import zygote
 from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
 from tests.support import (
     ROOT,
@@ -685,14 +686,7 @@ def test_push_endpoint_that_was_down_gets_everything_in_order(omgeving: Omgeving
     port = free_port()
     o.signalen(B)
     o.cli("instantie", "profiel", B, "--callback", f"http://127.0.0.1:{port}/signalen", "--callback-vanaf-nu")
-    worker_log = (o.tmp / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "vir", "worker"],
-        env=o.env,
-        stdout=worker_log,
-        stderr=subprocess.STDOUT,
-        cwd=o.tmp,
-    )
+    worker = zygote.start(["worker"], o.env, o.tmp, o.tmp / "worker.log")
     try:
         eerste = o.sql("SELECT signaal_uitgegeven FROM instantie WHERE oin = :b", b=B)[0][0]
         meldingen = []
@@ -729,7 +723,6 @@ def test_push_endpoint_that_was_down_gets_everything_in_order(omgeving: Omgeving
     finally:
         worker.terminate()
         worker.wait(15)
-        worker_log.close()
         o.cli("instantie", "profiel", B, "--geen-callback")
         for a, b in meldingen:
             for oin, m in ((A, a), (B, b)):
