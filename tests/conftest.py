@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -46,6 +47,21 @@ def drop_pg_database(url: str) -> None:
         conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     engine.dispose()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with the most slow tests first, each in its own order (after pytest has grouped the tests by
+    backend). The processes of ``--dist loadfile`` take modules in this order, so the long federation and
+    load modules start early and the many short ones fill up the end: both processes finish together. (The
+    scheduler's own order, most tests first, left the long single-test modules for last.)"""
+    slow = Counter(_module(item) for item in items if item.get_closest_marker("slow"))
+    first_seen = {name: i for i, name in enumerate(dict.fromkeys(_module(item) for item in items))}
+    items.sort(key=lambda item: (-slow[_module(item)], first_seen[_module(item)]))
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

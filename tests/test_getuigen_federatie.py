@@ -29,8 +29,10 @@ from tests.test_log_verantwoording import _roll_back
 
 @pytest.fixture
 def mesh(tmp_path: Path) -> Iterator[list[Knooppunt]]:
-    """The demo's four nodes with the demo's settings (a checkpoint and a round of witnessing every 10 s)."""
+    """The demo's four nodes, with a checkpoint and a round of witnessing every 2 s (the demo: every 10 s)."""
     nodes = federatie(tmp_path, free_ports(4))
+    for n in nodes:
+        n.extra_env.update({"VIR_CHECKPOINT_SECONDEN": "2", "VIR_GETUIGEN_SECONDEN": "2"})
     try:
         for n in nodes:
             n.start()
