@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from federation.demo import nieuw_proces
+
 ROOT = Path(__file__).resolve().parent.parent
 # What ``vir-gateway serve`` and ``vir-gateway worker`` import before they fork or serve.
 PRELOAD = ("vir.cli", "gateway.server", "federation.worker", "gunicorn.app.base", "gunicorn.arbiter")
@@ -80,16 +82,7 @@ class _Zygote:
         self.proc: subprocess.Popen[bytes] | None = None
         self.counter = 0
 
-    def start(
-        self,
-        argv: Sequence[str],
-        env: Mapping[str, str],
-        cwd: Path,
-        out: Path,
-        *,
-        append: bool = False,
-        new_session: bool = False,
-    ) -> Process:
+    def start(self, request: dict[str, Any]) -> Process:
         with self.lock:
             if self.proc is None or self.proc.poll() is not None:
                 self.proc = subprocess.Popen(
@@ -97,22 +90,14 @@ class _Zygote:
                 )
             assert self.proc.stdin is not None and self.proc.stdout is not None
             self.counter += 1
-            status = out.parent / f".exit-{os.getpid()}-{self.counter}"
-            request = {
-                "argv": list(argv),
-                "env": dict(env),
-                "cwd": str(cwd),
-                "out": str(out),
-                "append": append,
-                "new_session": new_session,
-                "status": str(status),
-            }
+            status = Path(request["out"]).parent / f".exit-{os.getpid()}-{self.counter}"
+            request = {**request, "status": str(status)}
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
             self.proc.stdin.flush()
             answer = self.proc.stdout.readline()
         if not answer:
             raise RuntimeError("the zygote ended; its error output is in the test output")
-        return Process([sys.executable, "-m", "vir", *argv], int(answer), status)
+        return Process([sys.executable, "-m", "vir", *request["argv"]], int(answer), status)
 
     def close(self) -> None:
         """End the zygote (its children live on until they are stopped)."""
@@ -142,17 +127,17 @@ def start(
     ``out`` (truncated, or appended to), in a new session when asked: forked from the zygote, or, with
     ``VIR_TEST_ZYGOTE=0``, a new interpreter."""
     if not ENABLED:
-        with out.open("ab" if append else "wb") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "vir", *argv],
-                env=dict(env),
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=new_session,
-            )
-    return _zygote.start(argv, env, cwd, out, append=append, new_session=new_session)
+        return nieuw_proces(argv, env, cwd, out, append=append, new_session=new_session)
+    return _zygote.start(
+        {
+            "argv": list(argv),
+            "env": dict(env),
+            "cwd": str(cwd),
+            "out": str(out),
+            "append": append,
+            "new_session": new_session,
+        }
+    )
 
 
 # The zygote's side.
