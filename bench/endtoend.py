@@ -35,7 +35,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,8 +47,8 @@ ECHO_APP = HERE / "echo_app.py"
 
 TARGET_RATIO = 0.5
 """Gateway throughput must be at least this fraction of the echo service's."""
-TARGET_P99_MS = 50.0
-"""Gateway p99 latency at 32 connections must not exceed this."""
+TARGET_P99_FACTOR = 3.0
+"""Gateway p99 latency at 32 connections must not exceed this multiple of the echo's p99 in the same run."""
 TARGET_SERIAL = 0.05
 """Share of a filing's time spent holding the log head, a lock every filing needs (SPEC §4, PostgreSQL)."""
 
@@ -205,6 +206,8 @@ class Options:
     timeout: int
     database: str | None = None
     """A PostgreSQL server (URL of a database on it) where each gateway run gets a fresh database."""
+    processes: int = 1
+    """Gateway processes (each a gunicorn master with its workers) on one database, each loaded by its own wrk."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -214,17 +217,20 @@ class Options:
 class Server:
     """A service started in its own process group and stopped, with everything it forked, on exit."""
 
-    def __init__(self, service: Service, workdir: Path, workers: int, database_url: str | None = None) -> None:
+    def __init__(
+        self, service: Service, workdir: Path, workers: int, database_url: str | None = None, nummer: int = 0
+    ) -> None:
         self.service = service
         self.workdir = workdir
         self.workers = workers
         self.database_url = database_url
-        self.log_path = workdir / f"{service.name}.log"
+        self.naam = service.name if nummer == 0 else f"{service.name}-{nummer}"
+        self.log_path = workdir / f"{self.naam}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
     def __enter__(self) -> Server:
-        port_file = self.workdir / f"{self.service.name}.port"
+        port_file = self.workdir / f"{self.naam}.port"
         env = dict(os.environ)
         env["VIR_DATA_DIR"] = str(self.workdir / "data")  # a fresh SQLite database per run
         env.pop("VIR_DATABASE_URL", None)
@@ -324,14 +330,19 @@ class Server:
 # Load
 
 
-def run_wrk(wrk: str, server: Server, opts: Options, run: int, seconds: int, nonce: int) -> Result:
-    """One wrk invocation against ``server``; returns the parsed result line of meldingen.lua."""
+def run_wrk(
+    wrk: str, server: Server, opts: Options, run: int, seconds: int, nonce: int, deel: tuple[int, int] = (0, 1)
+) -> Result:
+    """One wrk invocation against ``server``; returns the parsed result line of meldingen.lua. ``deel``: this is
+    wrk number i of n loading n servers at once, with a share of the connections and threads and BSNs of its
+    own."""
+    i, n = deel
     cmd = [
         wrk,
         "-t",
-        str(opts.threads),
+        str(max(1, opts.threads // n)),
         "-c",
-        str(opts.connections),
+        str(max(1, opts.connections // n)),
         "-d",
         f"{seconds}s",
         "--timeout",
@@ -341,9 +352,9 @@ def run_wrk(wrk: str, server: Server, opts: Options, run: int, seconds: int, non
         server.url,
         "--",
         server.service.mode,
-        str(run),
-        str(RUNS_PER_SERVER),
-        str(opts.threads),
+        str(i * RUNS_PER_SERVER + run),
+        str(n * RUNS_PER_SERVER),
+        str(max(1, opts.threads // n)),
         str(nonce),
     ]
     try:
@@ -396,23 +407,65 @@ def fresh_database(server_url: str | None) -> Iterator[str | None]:
 
 
 def measure(wrk: str, service: Service, opts: Options, workers: int) -> Result:
-    """Start ``service`` in a fresh temporary directory (and database), warm it up, measure it, stop it."""
+    """Start ``service`` in a fresh temporary directory (and database), warm it up, measure it, stop it. The
+    gateway runs as ``opts.processes`` processes on one database, each loaded by a wrk of its own at the same
+    time (the echo always as one)."""
     nonce = random.randrange(2**31)
     gateway = service.mode == "gateway"
+    n = opts.processes if gateway else 1
     with (
         tempfile.TemporaryDirectory(prefix=f"vir-bench-{service.name}-") as tmp,
         fresh_database(opts.database if gateway else None) as url,
-        Server(service, Path(tmp), workers, url) as server,
+        contextlib.ExitStack() as stack,
     ):
-        print(f"  {service.name} ({workers} workers): {server.url}, warm-up {opts.warmup} s ...", flush=True)
+        # One after the other: the first creates the schema of the fresh database.
+        servers = [stack.enter_context(Server(service, Path(tmp), workers, url, i)) for i in range(n)]
+        urls = ", ".join(s.url for s in servers)
+        print(f"  {service.name} ({n} x {workers} workers): {urls}, warm-up {opts.warmup} s ...", flush=True)
         if opts.warmup > 0:
-            check(run_wrk(wrk, server, opts, 0, opts.warmup, nonce), server, "warm-up")
-        print(f"  {service.name} ({workers} workers): measuring {opts.duration} s ...", flush=True)
-        before = read_lock(server) if gateway else None
-        result = run_wrk(wrk, server, opts, 1, opts.duration, nonce)
-        check(result, server, "measurement")
-        lock = read_lock(server).minus(before) if before is not None else None
-        return replace(result, workers=workers, lock=lock)
+            for server, r in zip(servers, _wrk_all(wrk, servers, opts, 0, opts.warmup, nonce), strict=True):
+                check(r, server, "warm-up")
+        print(f"  {service.name} ({n} x {workers} workers): measuring {opts.duration} s ...", flush=True)
+        before = [read_lock(s) for s in servers] if gateway else None
+        results = _wrk_all(wrk, servers, opts, 1, opts.duration, nonce)
+        for server, r in zip(servers, results, strict=True):
+            check(r, server, "measurement")
+        lock = None
+        if before is not None:
+            na = [read_lock(s).minus(b) for s, b in zip(servers, before, strict=True)]
+            lock = Lock(*(sum(x) for x in zip(*(astuple(lk) for lk in na), strict=True)))
+        return replace(_samen(results), workers=workers, lock=lock)
+
+
+def _wrk_all(wrk: str, servers: list[Server], opts: Options, run: int, seconds: int, nonce: int) -> list[Result]:
+    """One wrk per server, all at once."""
+    if len(servers) == 1:
+        return [run_wrk(wrk, servers[0], opts, run, seconds, nonce)]
+    with ThreadPoolExecutor(len(servers)) as pool:
+        futures = [
+            pool.submit(run_wrk, wrk, s, opts, run, seconds, nonce, (i, len(servers))) for i, s in enumerate(servers)
+        ]
+        return [f.result() for f in futures]
+
+
+def _samen(results: list[Result]) -> Result:
+    """Several simultaneous runs as one: requests and rates add up; of each latency percentile the worst
+    (a conservative reading: the percentiles of the merged histograms are not available)."""
+    if len(results) == 1:
+        return results[0]
+    eerste = results[0]
+    return replace(
+        eerste,
+        requests=sum(r.requests for r in results),
+        duration_s=max(r.duration_s for r in results),
+        requests_per_s=sum(r.requests_per_s for r in results),
+        p50_ms=max(r.p50_ms for r in results),
+        p90_ms=max(r.p90_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        max_ms=max(r.max_ms for r in results),
+        mean_ms=sum(r.mean_ms * r.requests for r in results) / max(1, sum(r.requests for r in results)),
+        failed=sum(r.failed for r in results),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -439,11 +492,13 @@ def report(results: list[Result], opts: Options) -> tuple[float, bool]:
         echo = next(r for r in results if r.service == "echo" and r.workers == w)
         gw = next(r for r in results if r.service == "gateway" and r.workers == w)
         ratio = gw.requests_per_s / echo.requests_per_s if echo.requests_per_s else 0.0
-        ratio_ok, p99_ok = ratio >= TARGET_RATIO, gw.p99_ms <= TARGET_P99_MS
+        p99_grens = TARGET_P99_FACTOR * echo.p99_ms
+        ratio_ok, p99_ok = ratio >= TARGET_RATIO, gw.p99_ms <= p99_grens
         print(
             f"{w} worker(s): ratio (gateway req/s / echo req/s) {ratio:.3f}   "
             f"target >= {TARGET_RATIO}: {'met' if ratio_ok else 'MISSED'}; "
-            f"gateway p99 {gw.p99_ms:.1f} ms   target <= {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}"
+            f"gateway p99 {gw.p99_ms:.1f} ms = {gw.p99_ms / max(echo.p99_ms, 1e-9):.1f}x the echo's   "
+            f"target <= {TARGET_P99_FACTOR:.0f}x ({p99_grens:.1f} ms): {'met' if p99_ok else 'MISSED'}"
             + ("" if opts.connections == 32 else " (the targets are defined at 32 connections)")
         )
         if gw.lock is not None and gw.lock.filings:
@@ -490,6 +545,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="run the gateway on PostgreSQL: a fresh database on this URL's server per run (default: SQLite)",
     )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="gateway processes on one database, each with --workers workers and its own wrk (default 1)",
+    )
     p.add_argument("--timeout", type=int, default=10, help="wrk per-request timeout in seconds (default 10)")
     p.add_argument("--json", type=Path, help="also write the results to this file as JSON")
     p.add_argument("--check", action="store_true", help="exit with status 3 when a target is missed")
@@ -508,8 +569,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run echo, then gateway, with the same load shape; report and return the exit status."""
     p = parser()
     args = p.parse_args(argv)
-    if min(args.duration, args.connections, args.threads, *args.workers, args.timeout) < 1 or args.warmup < 0:
-        p.error("--duration, --connections, --threads, --workers and --timeout must be positive")
+    if min(args.duration, args.connections, args.threads, *args.workers, args.timeout, args.processes) < 1:
+        p.error("--duration, --connections, --threads, --workers, --processes and --timeout must be positive")
+    if args.warmup < 0:
+        p.error("--warmup must not be negative")
     if args.connections < args.threads:
         p.error("--connections must be at least --threads (wrk gives every thread its own connections)")
     wrk = shutil.which("wrk")
@@ -522,7 +585,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     opts = Options(
-        args.duration, args.warmup, args.connections, args.threads, tuple(args.workers), args.timeout, args.database
+        args.duration,
+        args.warmup,
+        args.connections,
+        args.threads,
+        tuple(args.workers),
+        args.timeout,
+        args.database,
+        args.processes,
     )
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
@@ -536,7 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     database = "PostgreSQL (a fresh database per run)" if opts.database else "SQLite (a fresh file per run)"
     print(
-        f"servers: gunicorn (gateway.server), {', '.join(map(str, opts.workers))} sync workers each; gateway on "
+        f"servers: gunicorn (gateway.server), {', '.join(map(str, opts.workers))} sync workers each; "
+        f"{opts.processes} gateway process(es) on "
         f"{database}; {os.cpu_count()} CPUs, load average {load1:.2f} before start"
     )
     if load1 >= 0.5 * (os.cpu_count() or 1):
@@ -576,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
                     "options": asdict(opts),
                     "results": [asdict(r) for r in results],
                     "ratio": ratio,
-                    "targets": {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS, "met": met},
+                    "targets": {"ratio_min": TARGET_RATIO, "p99_echo_factor_max": TARGET_P99_FACTOR, "met": met},
                 },
                 indent=2,
             )

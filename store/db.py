@@ -108,6 +108,9 @@ class Database:
         # Called with the session's ``info`` when a transaction has ended (committed or rolled back): how long
         # it held locks it noted there (the log head, ``store/logboek.py``) goes to the metrics.
         self.na_afloop: Callable[[dict[Any, Any]], None] | None = None
+        # Called with the session's ``info`` when a transaction that noted something there did not commit (the
+        # log's entry numbers it took from the sequence are then gaps to fill, ``gateway/log/writer.py``).
+        self.na_terugdraai: Callable[[dict[Any, Any]], None] | None = None
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:
@@ -122,9 +125,11 @@ class Database:
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Session]:
         session = Session(bind=self._binds[write], expire_on_commit=False)
+        gelukt = False
         try:
             with session.begin():
                 yield session
+            gelukt = True
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) == "40P01":
                 raise  # a deadlock PostgreSQL broke: the caller may run the transaction again
@@ -138,6 +143,8 @@ class Database:
             session.close()
             if self.na_afloop is not None and session.info:
                 self.na_afloop(session.info)
+            if not gelukt and self.na_terugdraai is not None and session.info:
+                self.na_terugdraai(session.info)
 
     def wal_legen(self) -> bool:
         """SQLite: copy the write-ahead log into the database file and truncate it, so that no page image of

@@ -25,8 +25,10 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from store.models import Checkpoint, LogHoofd, LogregelRij
@@ -59,16 +61,37 @@ _HOOFD_ZETTEN = (
 _REGELS_INVOEGEN = insert(LogregelRij)
 
 
+GENOMEN = "logregel_volgnummers"
+"""``session.info`` key: the entry numbers this transaction took from the sequence (gaps if it does not commit)."""
+
 OP_SLOT = "loghoofd_op_slot"
 """``session.info`` key: when this transaction got the head (``time.perf_counter()``), and how long it waited."""
 
 
+_HOOFD_ZONDER_WACHTEN = _HOOFD_OP_SLOT.with_for_update(skip_locked=True)
+
+
 def hoofd_op_slot(s: Session) -> Hoofd:
     """The head, locked until the transaction ends (``SELECT … FOR UPDATE``; SQLite's writers are serialised
-    anyway): whoever holds it is the only one appending. The transaction notes when it got it, and how long it
-    waited for it (``store/db.py`` reports both when the transaction ends)."""
+    anyway): whoever holds it is the only one extending the tree. The transaction notes when it got it, and how
+    long it waited for it (``store/db.py`` reports both when the transaction ends)."""
+    hoofd = _op_slot(s, _HOOFD_OP_SLOT)
+    assert hoofd is not None
+    return hoofd
+
+
+def hoofd_als_vrij(s: Session) -> Hoofd | None:
+    """The head, locked until the transaction ends, if no other transaction holds it; None at once if one
+    does (``FOR UPDATE SKIP LOCKED``): a sequencer that finds another at work leaves the batch to it."""
+    return _op_slot(s, _HOOFD_ZONDER_WACHTEN)
+
+
+def _op_slot(s: Session, vraag: Any) -> Hoofd | None:
     begin = time.perf_counter()
-    grootte, frontier, wortel = s.connection().execute(_HOOFD_OP_SLOT).one()
+    rij = s.connection().execute(vraag).one_or_none()
+    if rij is None:
+        return None
+    grootte, frontier, wortel = rij
     if OP_SLOT not in s.info:
         nu = time.perf_counter()
         s.info[OP_SLOT] = (nu, nu - begin)
@@ -79,6 +102,71 @@ def schrijf_regels(s: Session, regels: Sequence[dict[str, Any]]) -> None:
     """New entries (column values, ``volgnummer`` and ``leaf`` included), in one executemany."""
     if regels:
         s.connection().execute(_REGELS_INVOEGEN, list(regels))
+
+
+_VOLGNUMMER = text("SELECT nextval('logregel_volgnummer')")
+
+
+def volgnummer(s: Session) -> int:
+    """The next entry number from the sequence (PostgreSQL): taken at once and never given twice, whether
+    or not the transaction commits (a number whose transaction rolled back is a gap the sequencer fills)."""
+    n = int(s.connection().execute(_VOLGNUMMER).scalar_one())
+    s.info.setdefault(GENOMEN, []).append(n)
+    return n
+
+
+_WACHTEND = (
+    select(LogregelRij.volgnummer, LogregelRij.leaf)
+    .where(LogregelRij.volgnummer >= bindparam("vanaf"))
+    .order_by(LogregelRij.volgnummer)
+    .limit(bindparam("aantal"))
+)
+
+
+def wachtend(s: Session, vanaf: int, aantal: int) -> list[tuple[int, bytes]]:
+    """(number, leaf hash) of the committed entries from ``vanaf`` on, in order, at most ``aantal``: those
+    the sequencer has not yet taken into the tree (there may be gaps between them)."""
+    return [(int(v), bytes(leaf)) for v, leaf in s.connection().execute(_WACHTEND, {"vanaf": vanaf, "aantal": aantal})]
+
+
+_WACHT_KORT = text("SET LOCAL lock_timeout = '200ms'")
+_WACHT_NORMAAL = text("SET LOCAL lock_timeout = 0")
+
+
+def vul_gat_kort(s: Session, rij: dict[str, Any]) -> bytes | None:
+    """``vul_gat``, waiting at most a moment for a transaction that holds the number (in a savepoint):
+    None when it does not end within that moment."""
+    try:
+        with s.begin_nested():
+            s.connection().execute(_WACHT_KORT)
+            leaf = vul_gat(s, rij)
+            s.connection().execute(_WACHT_NORMAAL)
+            return leaf
+    except OperationalError:
+        return None
+
+
+def vul_gat(s: Session, rij: dict[str, Any]) -> bytes:
+    """Write the gap entry ``rij`` at its number unless an entry holds that number; the leaf hash of the entry
+    that holds it afterwards. An uncommitted entry at that number makes this wait for its transaction: if that
+    commits, its entry stays and the gap entry is not written; if it rolled back, the gap entry is."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    geschreven = (
+        s.connection()
+        .execute(
+            pg_insert(LogregelRij)
+            .values(**rij)
+            .on_conflict_do_nothing(index_elements=["volgnummer"])
+            .returning(LogregelRij.leaf)
+        )
+        .scalar_one_or_none()
+    )
+    if geschreven is not None:
+        return bytes(geschreven)
+    return bytes(
+        s.connection().execute(select(LogregelRij.leaf).where(LogregelRij.volgnummer == rij["volgnummer"])).scalar_one()
+    )
 
 
 def zet_hoofd(s: Session, hoofd: Hoofd) -> None:

@@ -255,11 +255,23 @@ def log_tail(db_url: str, after: int) -> list[dict[str, Any]]:
         engine.dispose()
 
 
-def log_size(db_url: str) -> int:
+def tree_size(db_url: str) -> int:
+    """Entries in the log's tree (the head's size): on PostgreSQL the sequencer takes new entries in later."""
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
             return int(conn.execute(text("SELECT grootte FROM loghoofd WHERE id = 1")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def log_size(db_url: str) -> int:
+    """Entries in the log so far: one more than the highest number stored (on PostgreSQL the newest entries
+    may not be in the tree yet, so the head's size can be smaller)."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT coalesce(max(volgnummer) + 1, 0) FROM logregel")).scalar_one())
     finally:
         engine.dispose()
 

@@ -53,8 +53,13 @@ def _melding(oin: str, nummer: str) -> bytes:
 </kp:MeldingAfgeven></soap:Body></soap:Envelope>""".encode()
 
 
-def test_a_filing_runs_eleven_statements_and_a_match_seventeen(db: Database, tmp_path: Path) -> None:
+def test_a_filing_runs_eleven_statements_and_a_match_seventeen(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.log import logboek
     from vir.app import create_app
+
+    monkeypatch.setattr(logboek, "INTEGRATIE_SECONDEN", 3600.0)  # the sequencer's own transactions not counted
 
     with db.transaction() as s:
         repo = Repository(s)
@@ -85,7 +90,10 @@ def test_a_filing_runs_eleven_statements_and_a_match_seventeen(db: Database, tmp
     # municipality of a count) is kept by the process with the profile, and the professional's id is written
     # with the melding, and the family match read for the answer is the one read to keep it up to date:
     # fourteen and twenty-one before that.
-    assert (len(alleen), len(eerste), len(match)) == (11, 11, 17), "\n".join([*alleen, "--", *match])
+    # On PostgreSQL the entries take their numbers from a sequence (one statement each) and leave the tree to
+    # the sequencer: no head read, no nodes, no head update.
+    verwacht = (11, 11, 17) if db.is_sqlite else (10, 10, 16)
+    assert (len(alleen), len(eerste), len(match)) == verwacht, "\n".join([*alleen, "--", *match])
     for sql in alleen + match:
         assert not sql.startswith(("SELECT instantie.", "SELECT peer.", "SELECT profielinhoud.")), sql
-    assert sum(sql.startswith("SELECT loghoofd.") for sql in match) == 1
+    assert sum(sql.startswith("SELECT loghoofd.") for sql in match) == (1 if db.is_sqlite else 0)

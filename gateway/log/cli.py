@@ -37,7 +37,15 @@ from gateway.log import bewijs, bundle, getuigen_cli, merkle, redactie
 from gateway.log.invoer import InvoerFout, buiten_checkpoint, certificaat
 from gateway.log.opdracht import audit, fout, open_log, operator, uit, veilig
 from gateway.log.regel import tijdstempel
-from gateway.log.verify import Bevinding, Buiten, Hoofd, Resultaat, controleer_checkpoints, verify_database
+from gateway.log.verify import (
+    Bevinding,
+    Buiten,
+    Hoofd,
+    Resultaat,
+    controleer_checkpoints,
+    controleer_wachtend,
+    verify_database,
+)
 from store import logboek as opslag
 from store.logboek import Selectie, Zoekvraag
 from store.models import LogregelRij
@@ -138,6 +146,8 @@ def _print_resultaat(res: Resultaat) -> int:
     if res.ok:
         redacted = f", {res.redacties} payloads removed by logged redactions" if res.redacties else ""
         uit(f"OK: {res.regels} entries and {res.checkpoints} signed checkpoints verified{redacted}")
+        if res.wachtend:
+            uit(f"    and {res.wachtend} entries committed after the tree's end, each checked on its own")
         return 0
     uit(f"FAILED: {len(res.bevindingen)} problem(s); the first:")
     for b in res.bevindingen[:20]:
@@ -181,7 +191,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             tegen.append(buiten)
     with db.transaction(write=False) as s:
         opgeslagen, hoogste = opslag.hoofd_en_hoogste(s)
-        head = Hoofd(opgeslagen.grootte, opgeslagen.wortel, opgeslagen.frontier, hoogste)
+        reeks = not db.is_sqlite
+        head = Hoofd(opgeslagen.grootte, opgeslagen.wortel, opgeslagen.frontier, hoogste, reeks)
         cps = controleer_checkpoints(opslag.checkpoints_tot(s), cert, res)
         for n, w in opslag.checkpoint_wortels(s):
             if n in cps and cps[n].wortel != w:
@@ -189,6 +200,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         voortgang = _Voortgang(head.grootte)
         verify_database(db.url, cps, res, head=head, workers=args.workers, tegen=tegen, progress=voortgang)
         voortgang.klaar()
+        if reeks and hoogste is not None and hoogste >= head.grootte:
+            controleer_wachtend(opslag.regels_tussen(s, head.grootte, hoogste), head.grootte, res)
         if res.ok:
             _tegen_bewijzen(s, tegen, head.grootte, res)
     code = _print_resultaat(res)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gateway.config import Settings
@@ -18,13 +19,25 @@ from gateway.log import redactie
 from gateway.log.checkpoint import CheckpointData, Signer, ensure_development_keys, load_signer
 from gateway.log.redactie import Redactie
 from gateway.log.regel import Logregel, tijdstempel
-from gateway.log.writer import Append, GeenAppend, Ontvangstbewijs, append
+from gateway.log.writer import (
+    Append,
+    Gaten,
+    GeenAppend,
+    Integratie,
+    Ontvangstbewijs,
+    append,
+    integreer,
+    vul_gaten,
+)
 from store import logboek as opslag
 from store.db import Database, DatabaseUnavailable
 from store.logboek import Selectie
 from store.models import Checkpoint
 
 log = logging.getLogger(__name__)
+
+INTEGRATIE_SECONDEN = 0.25
+"""How often a gateway process at most runs the sequencer after a request (when entries come from a sequence)."""
 
 
 def plus_jaren_tijd(t: datetime, jaren: int) -> datetime:
@@ -56,6 +69,21 @@ class Logboek:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._volgende_controle = 0.0
+        self._volgende_integratie = 0.0
+        self.gaten = Gaten()
+        if not db.is_sqlite:
+            db.na_terugdraai = self._na_terugdraai
+
+    def _na_terugdraai(self, info: dict[object, object]) -> None:
+        """A transaction that took entry numbers did not commit: fill them with gap entries at once."""
+        nummers = info.get(opslag.GENOMEN)
+        if not isinstance(nummers, list) or not nummers:
+            return
+        try:
+            with self.db.transaction() as session:
+                vul_gaten(session, nummers)
+        except (SQLAlchemyError, GatewayError, DatabaseUnavailable):
+            log.error("could not fill %d unused log entry numbers (the sequencer fills them later)", len(nummers))
 
     def nu(self) -> str:
         return tijdstempel(self.clock())
@@ -134,23 +162,42 @@ class Logboek:
     # --- checkpoints ------------------------------------------------------------------------
 
     def misschien_checkpoint(self) -> None:
-        """Cheap to call after every request: looks at the database at most once a second."""
+        """Cheap to call after every request: runs the sequencer at most every ``INTEGRATIE_SECONDEN`` (unless
+        another process is at it), and looks whether a checkpoint is due at most once a second."""
         if not self.aan:
             return
         now = time.monotonic()
         with self._lock:
-            if now < self._volgende_controle:
+            checkpoint = now >= self._volgende_controle
+            integratie = not checkpoint and not self.db.is_sqlite
+            if checkpoint:
+                self._volgende_controle = now + min(1.0, self.settings.checkpoint_seconden)
+                self._volgende_integratie = now + INTEGRATIE_SECONDEN
+            elif integratie and now >= self._volgende_integratie:
+                self._volgende_integratie = now + INTEGRATIE_SECONDEN
+            else:
                 return
-            self._volgende_controle = now + min(1.0, self.settings.checkpoint_seconden)
         try:
-            self.checkpoint(force=False)
+            if checkpoint:
+                self.checkpoint(force=False)
+            else:
+                self.integreer(wachten=False)
         except (GatewayError, DatabaseUnavailable):
-            log.error("could not sign a checkpoint")
+            log.error("could not extend the log's tree or sign a checkpoint")
+
+    def integreer(self, *, wachten: bool = True) -> Integratie | None:
+        """Run the sequencer in a transaction of its own (``gateway/log/writer.py``): the committed entries
+        after the tree's end into the tree. None when ``wachten`` is false and another process holds the head."""
+        with self.db.transaction() as session:
+            return integreer(session, wachten=wachten, gaten=self.gaten)
 
     def checkpoint(self, *, force: bool) -> Checkpoint | None:
-        """Sign a checkpoint of the current tree when due (or when ``force``) and the tree grew."""
+        """Sign a checkpoint of the current tree when due (or when ``force``) and the tree grew; the
+        committed entries not yet in the tree are taken into it first."""
         with self.db.transaction() as session:
-            head = opslag.hoofd_op_slot(session)
+            integratie = integreer(session, wachten=True, gaten=self.gaten)
+            assert integratie is not None
+            head = integratie.hoofd
             laatste = opslag.laatste_checkpoint(session)
             if head.grootte == 0 or (laatste is not None and laatste.grootte >= head.grootte):
                 return None

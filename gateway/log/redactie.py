@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.log.regel import Logregel
-from gateway.log.writer import Append
+from gateway.log.writer import Append, integreer
 from store import logboek as opslag
 from store.logboek import Selectie
 from store.models import LogregelRij
@@ -119,8 +119,10 @@ def redigeer(
     needs them."""
     if reden not in REDENEN:
         raise ValueError(f"unknown reason {reden!r}")
-    append = Append(session)  # holds the log head: no entry can be appended while we choose
-    volgnummer = append.frontier.size
+    # Holds the log head: nothing is taken into the tree while we choose. The redaction entry's number comes
+    # after every entry chosen; an entry of a filing still running when we choose is not chosen.
+    append = Append(session, hoofd=True)
+    volgnummer = append.volgende()
     nummers = opslag.te_redigeren(session, waar, onder=volgnummer)
     ranges = bereiken(nummers)
     opslag.verwijder_payloads(session, ranges, door=volgnummer)
@@ -132,6 +134,10 @@ def redigeer(
     ).encode()
     append.add(Logregel(tijdstip, "beheer", OPERATIE, actor, payload))
     append.close()
+    if append.reeks:
+        # Into the tree at once (the head is still ours), unless a filing still running holds a number before
+        # it: then the sequencer takes it in after that filing.
+        integreer(session, wachten=True)
     return Redactie(volgnummer, len(nummers), ranges)
 
 

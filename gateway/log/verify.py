@@ -44,6 +44,7 @@ class Resultaat:
     bevindingen: list[Bevinding] = field(default_factory=list)
     wortel: bytes | None = None  # the root recomputed from the entries
     redacties: int = 0  # missing payloads covered by a logged redaction
+    wachtend: int = 0  # entries committed after the tree's end, checked one by one (a sequence-numbered log)
 
     @property
     def ok(self) -> bool:
@@ -201,6 +202,7 @@ class Hoofd:
     wortel: bytes
     frontier: bytes
     hoogste: int | None = None
+    reeks: bool = False  # numbered from a sequence: committed entries may wait after the tree's end
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,7 @@ class _Boom:
                 )
             elif head.wortel != f.root():
                 bad.append(Bevinding("hoofd", "the root in the log head differs from the entries"))
-            if head.hoogste is not None and head.hoogste >= head.grootte:
+            if head.hoogste is not None and head.hoogste >= head.grootte and not head.reeks:
                 bad.append(
                     Bevinding(
                         "hoofd", f"it counts {head.grootte} entries, but entries up to number {head.hoogste} exist"
@@ -396,3 +398,31 @@ def verify_database(
     resultaat.bevindingen[:0] = bad
     controleer_redacties(weg, dekking, resultaat, max(checkpoints, default=0))
     return boom.finish(head, tegen)
+
+
+def controleer_wachtend(rows: Iterable[Any], grootte: int, resultaat: Resultaat) -> None:
+    """The entries of a sequence-numbered log committed after the tree's end (``rows`` in number order, from
+    ``grootte`` on): not yet in any tree or checkpoint, so each is checked on its own, its leaf hash against its
+    metadata and number and its payload against its digest. Gaps are allowed: a number may belong to a
+    transaction still running."""
+    for row in rows:
+        plek = f"regel {row.volgnummer}"
+        if not isinstance(row.volgnummer, int) or row.volgnummer < grootte:
+            resultaat.bevindingen.append(Bevinding(plek, "appears again or out of order"))
+            continue
+        try:
+            leaf: bytes | None = leaf_of_row(row)
+        except _VERKEERD_TYPE:
+            leaf = None
+        if leaf is None or leaf != _bytes(row.leaf):
+            resultaat.bevindingen.append(
+                Bevinding(plek, "not yet in the tree, and its metadata does not match its leaf hash (changed)")
+            )
+        payload = _bytes(row.payload)
+        if row.payload is not None and (
+            payload is None
+            or _bytes(row.payload_digest) != hashlib.sha256(payload).digest()
+            or len(payload) != row.payload_lengte
+        ):
+            resultaat.bevindingen.append(Bevinding(plek, "its payload does not match the digest it was logged with"))
+        resultaat.wachtend += 1
