@@ -153,9 +153,12 @@ class Gaten:
     def oud_genoeg(self, volgnummer: int) -> bool:
         nu = time.monotonic()
         eerst = self.gezien.setdefault(volgnummer, nu)
-        if len(self.gezien) > 10000:
-            self.gezien = {volgnummer: eerst}
         return nu - eerst >= self.wachttijd
+
+    def vergeet_tot(self, grootte: int) -> None:
+        """The gaps before ``grootte`` are closed (the tree has grown past them)."""
+        if self.gezien:
+            self.gezien = {v: t for v, t in self.gezien.items() if v >= grootte}
 
 
 def _gat(volgnummer: int, reden: str = "geen regel vastgelegd") -> dict[str, object]:
@@ -208,6 +211,8 @@ def integreer(session: Session, *, wachten: bool, gaten: Gaten | None = None) ->
             opgenomen += 1
         if len(rijen) < PARTIJ:
             break
+    if gaten is not None:
+        gaten.vergeet_tot(f.size)
     if not opgenomen:
         return Integratie(head, 0)
     schrijf_knopen(session.connection(), knopen)
