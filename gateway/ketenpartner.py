@@ -116,16 +116,15 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     items = list(req.item or [])
     uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
     aanvragen: list[tuple[int, Aanvraag]] = []
-    codes: dict[int, str | None] = {}
     for i, item in enumerate(items):
         try:
             jongere = _jongere(v, item.jongere, f"{_item(i)}/kp:jongere")
-            codes[i] = _aangewezen(v, item.meldingsbevoegde, req.stuurgegevens, _item(i))
+            code = _aangewezen(v, item.meldingsbevoegde, req.stuurgegevens, _item(i))
         except RuleError as exc:
             uitkomst[i] = exc
             continue
         meldingsbevoegde = meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
-        aanvragen.append((i, Aanvraag(jongere, meldingsbevoegde, item.geplandeEinddatum, bool(item.afgeschermd))))
+        aanvragen.append((i, Aanvraag(jongere, meldingsbevoegde, item.geplandeEinddatum, bool(item.afgeschermd), code)))
     for (i, _), r in zip(aanvragen, index.afgeven_reeks(v.zender, [a for _, a in aanvragen], app), strict=True):
         uitkomst[i] = r
     for i, a in aanvragen:
@@ -133,7 +132,9 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
             continue
         try:
             with index.savepoint():
-                uitkomst[i] = index.afgeven(v.zender, a.jongere, a.meldingsbevoegde, a.einddatum, app, a.afgeschermd)
+                uitkomst[i] = index.afgeven(
+                    v.zender, a.jongere, a.meldingsbevoegde, a.einddatum, app, a.afgeschermd, a.mb_code
+                )
         except RuleError as exc:
             uitkomst[i] = exc
     resultaten = []
@@ -142,8 +143,7 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
             r.in_bericht(_item(i), "kp")
             resultaten.append(B.MeldingResultaat(referentie=item.referentie, fout=fout_naar_bevinding(r)))
         else:
-            assert r is not None
-            profielen.bevoegden(v).vastleggen(r.melding_id, codes.get(i))
+            assert r is not None  # the professional's id was written with the melding
             resultaten.append(
                 B.MeldingResultaat(
                     referentie=item.referentie,

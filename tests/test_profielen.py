@@ -167,6 +167,11 @@ def test_designation_and_handover(omgeving: Omgeving) -> None:
     tweede = o.svc.MeldingAfgeven(
         stuurgegevens={**sg(A), "gebruiker": "mw-1"}, jongere={"bsn": bsn()}, meldingsbevoegde=mb("Anna Arts")
     )
+    reeks = o.svc.MeldingenAfgeven(  # a batch keeps the professional with each melding too
+        stuurgegevens=sg(A), item=[{"referentie": "r1", "jongere": {"bsn": bsn()}, "meldingsbevoegde": anna}]
+    )
+    derde = reeks.resultaat[0]
+    assert derde.meldingId
     # A read on behalf of an undesignated professional, and a transfer to one, are refused.
     with pytest.raises(zeep.exceptions.Fault) as exc:
         o.svc.MatchesOpvragen(stuurgegevens={**sg(A), "gebruiker": "mw-9"})
@@ -180,11 +185,17 @@ def test_designation_and_handover(omgeving: Omgeving) -> None:
     voor_log = log_size(o.server.db_url)
     r = o.cli("instantie", "bevoegde", "intrekken", A, "mw-1", "--overdragen-aan", "mw-2")
     uit = json.loads(r.stdout)
-    assert (uit["overgedragenAan"], sorted(uit["meldingen"])) == ("mw-2", sorted([eerste.meldingId, tweede.meldingId]))
+    alle = sorted([eerste.meldingId, tweede.meldingId, derde.meldingId])
+    assert (uit["overgedragenAan"], sorted(uit["meldingen"])) == ("mw-2", alle)
     [match] = o.svc.MatchesOpvragen(stuurgegevens=sg(B)).match
     assert [p.meldingsbevoegde.naam for p in match.partij] == ["Bert Bos"]
-    codes = o.sql("SELECT mb_code FROM melding WHERE melding_id IN (:a, :b)", a=eerste.meldingId, b=tweede.meldingId)
-    assert [c for (c,) in codes] == ["mw-2", "mw-2"]
+    codes = o.sql(
+        "SELECT mb_code FROM melding WHERE melding_id IN (:a, :b, :c)",
+        a=eerste.meldingId,
+        b=tweede.meldingId,
+        c=derde.meldingId,
+    )
+    assert [c for (c,) in codes] == ["mw-2", "mw-2", "mw-2"]
     [regel] = [r for r in log_tail(o.server.db_url, voor_log) if r["operatie"] == "instantie bevoegde intrekken"]
     assert regel["actor"] == "g.ambtenaar"
     with pytest.raises(zeep.exceptions.Fault) as exc:  # mw-1 can no longer file
@@ -193,7 +204,7 @@ def test_designation_and_handover(omgeving: Omgeving) -> None:
 
     # Without a colleague the meldingen are reported to the operator, and stay with the melding.
     r = o.cli("instantie", "bevoegde", "intrekken", A, "mw-2")
-    assert sorted(json.loads(r.stdout)["meldingen"]) == sorted([eerste.meldingId, tweede.meldingId])
+    assert sorted(json.loads(r.stdout)["meldingen"]) == alle
     assert "need a new professional" in r.stderr
     lijst = json.loads(o.cli("instantie", "bevoegde", "list", A).stdout)
     assert [(b["id"], b["actief"]) for b in lijst] == [("demo", True), ("mw-1", False), ("mw-2", False)]

@@ -25,6 +25,8 @@ class Aanvraag:
     meldingsbevoegde: Meldingsbevoegde
     einddatum: date | None
     afgeschermd: bool
+    mb_code: str | None = None
+    """The id of the designated professional, kept with the melding."""
 
 
 class Reeks(Indienen):
@@ -69,6 +71,7 @@ class Reeks(Indienen):
                 zender.id, jongere_id, aanvraag.meldingsbevoegde, einddatum, bronsysteem, aanvraag.afgeschermd
             )
             melding.gemeente = self._gemeente(zender.id)  # the register is empty on this path
+            melding.mb_code = aanvraag.mb_code
             meldingen.append(melding)
             self._tel_in(melding.gemeente, zender.id, "meldingen")
             self._doorgeven(melding, zender, aanvraag.jongere.sleutel)
