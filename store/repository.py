@@ -67,6 +67,17 @@ def _upsert_jongere(dialect: str) -> Any:
 
 
 @cache
+def _upsert_jongeren(dialect: str) -> Any:
+    """``_upsert_jongere`` for an executemany: SQLAlchemy sends it as multi-row statements ("insertmanyvalues"),
+    compiled once, instead of one statement of N rows compiled anew for every batch."""
+    stmt = _dialect_insert(dialect, Jongere)
+    return stmt.on_conflict_do_update(
+        index_elements=["sleutel"],
+        set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
+    ).returning(Jongere.sleutel, Jongere.id, sort_by_parameter_order=True)
+
+
+@cache
 def _claim_bericht(dialect: str) -> Any:
     # The register's counter comes along: the sender's profile and the peers are then read from what this
     # process keeps (``store/register.py``).
@@ -204,12 +215,7 @@ class Repository(Registertoegang):
         if not geboortedata:
             return {}
         rijen = [{"sleutel": k, "geboortedatum": geboortedata[k]} for k in sorted(geboortedata)]
-        stmt = _dialect_insert(self.dialect, Jongere).values(rijen)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["sleutel"],
-            set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
-        ).returning(Jongere.sleutel, Jongere.id)
-        return {sleutel: int(i) for sleutel, i in self.c.execute(stmt)}
+        return {sleutel: int(i) for sleutel, i in self.c.execute(_upsert_jongeren(self.dialect), rijen)}
 
     def meldingen_van_jongeren(self, jongere_ids: Iterable[int]) -> dict[int, list[Melding]]:
         """``meldingen_van_jongere`` for many youths in one query; a youth without any is absent."""
