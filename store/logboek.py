@@ -123,6 +123,19 @@ _WACHTEND = (
 )
 
 
+_IETS_WACHTEND = select(
+    select(LogregelRij.volgnummer)
+    .where(LogregelRij.volgnummer >= select(LogHoofd.grootte).where(LogHoofd.id == 1).scalar_subquery())
+    .exists()
+)
+
+
+def iets_wachtend(s: Session) -> bool:
+    """Whether any committed entry waits after the tree's end (without locking anything: a transaction that
+    only reads commits without a write to the WAL)."""
+    return bool(s.connection().execute(_IETS_WACHTEND).scalar())
+
+
 def wachtend(s: Session, vanaf: int, aantal: int) -> list[tuple[int, bytes]]:
     """(number, leaf hash) of the committed entries from ``vanaf`` on, in order, at most ``aantal``: those
     the sequencer has not yet taken into the tree (there may be gaps between them)."""

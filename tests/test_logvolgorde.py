@@ -87,8 +87,9 @@ def test_entries_wait_outside_the_tree_until_the_sequencer_takes_them_in(log: Lo
     assert log.grootte() == 0  # the filing did not touch the head
     code, uit = log.verify()
     assert code == 0 and "OK: 0 entries" in uit and "3 entries committed after the tree's end" in uit, uit
-    integratie = log.boek.integreer()  # the three, and the entry of the verification
+    integratie = log.boek.integreer(wachten=False)  # the three, and the entry of the verification
     assert integratie is not None and (integratie.hoofd.grootte, integratie.opgenomen) == (4, 4)
+    assert log.boek.integreer(wachten=False) is None  # nothing waits: nothing locked, nothing written
     code, uit = log.verify()
     assert code == 0 and "OK: 4 entries" in uit and "after the tree's end" not in uit, uit
     assert log.boek.checkpoint(force=True) is not None  # integrates first: the checkpoint covers everything

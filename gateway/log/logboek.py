@@ -189,6 +189,8 @@ class Logboek:
         """Run the sequencer in a transaction of its own (``gateway/log/writer.py``): the committed entries
         after the tree's end into the tree. None when ``wachten`` is false and another process holds the head."""
         with self.db.transaction() as session:
+            if not wachten and not opslag.iets_wachtend(session):
+                return None  # nothing to do: no lock taken (on PostgreSQL a row lock is a write)
             return integreer(session, wachten=wachten, gaten=self.gaten)
 
     def checkpoint(self, *, force: bool) -> Checkpoint | None:
