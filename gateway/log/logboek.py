@@ -179,7 +179,7 @@ class Logboek:
                 return
         try:
             if checkpoint:
-                self.checkpoint(force=False)
+                self.checkpoint(force=False, wachten=False)
             else:
                 self.integreer(wachten=False)
         except (GatewayError, DatabaseUnavailable):
@@ -193,12 +193,14 @@ class Logboek:
                 return None  # nothing to do: no lock taken (on PostgreSQL a row lock is a write)
             return integreer(session, wachten=wachten, gaten=self.gaten)
 
-    def checkpoint(self, *, force: bool) -> Checkpoint | None:
+    def checkpoint(self, *, force: bool, wachten: bool = True) -> Checkpoint | None:
         """Sign a checkpoint of the current tree when due (or when ``force``) and the tree grew; the
-        committed entries not yet in the tree are taken into it first."""
+        committed entries not yet in the tree are taken into it first. ``wachten=False`` (after a request):
+        when another transaction holds the head, leave it for the next time instead of waiting."""
         with self.db.transaction() as session:
-            integratie = integreer(session, wachten=True, gaten=self.gaten)
-            assert integratie is not None
+            integratie = integreer(session, wachten=wachten, gaten=self.gaten)
+            if integratie is None:
+                return None
             head = integratie.hoofd
             laatste = opslag.laatste_checkpoint(session)
             if head.grootte == 0 or (laatste is not None and laatste.grootte >= head.grootte):
