@@ -184,6 +184,9 @@ class Match(Base):
             sqlite_where=text("status = 'actief'"),
             postgresql_where=text("status = 'actief'"),
         ),
+        # Every match of a youth, ended ones too: forgetting a youth (and the foreign-key check of its row)
+        # looks them up (migration 0016).
+        Index("ix_match_jongere", "jongere_id"),
     )
 
 
