@@ -12,6 +12,7 @@ from gateway import ns
 
 class FED(ComplexModel):
     __namespace__ = ns.FEDERATIE
+    __init__ = G.snel_init
 
 
 class Bron(FED):

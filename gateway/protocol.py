@@ -21,6 +21,7 @@ from gateway import ns
 from gateway.contract import qname, validate_request
 from gateway.errors import GatewayError, RuleError, SchemaError, ServerError, XmlError
 from gateway.faults import fault_element, fout_element
+from gateway.lezer import Lezer
 from gateway.ns import WSA, WSA_ANONIEM, WSA_FOUT, WSSE
 from gateway.uitvoer import spoor
 from gateway.wss import Verificatie, WssFout, onderteken, verifieer
@@ -359,6 +360,7 @@ class VirSoap11(_VirSoapMixin, Soap11):
     def __init__(self, *args: Any, service_ns: str = ns.KETENPARTNER, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.service_ns = service_ns
+        Lezer.installeer(self)
 
 
 class VirSoap12(_VirSoapMixin, Soap12):
@@ -367,3 +369,4 @@ class VirSoap12(_VirSoapMixin, Soap12):
     def __init__(self, *args: Any, service_ns: str = ns.KETENPARTNER, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.service_ns = service_ns
+        Lezer.installeer(self)

@@ -2,8 +2,46 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Nieuw:
+    """A new row built in bulk, not yet written and never tracked by the ORM: its attributes are the model's
+    columns (an unset one reads as None). Building a mapped object costs more than inserting it (every
+    attribute passes the ORM's instrumentation); a batch of a thousand meldingen builds them as these, and
+    ``Repository.insert_alle`` writes ``waarden()`` exactly as it would write a mapped object's."""
+
+    _kolommen: ClassVar[dict[Any, tuple[tuple[str, bool], ...]]] = {}
+
+    def __init__(self, model: type[Base], **waarden: Any) -> None:
+        self.__dict__.update(waarden)
+        self.__dict__["__table__"] = model.__table__
+
+    def __getattr__(self, naam: str) -> Any:
+        if naam in self.__dict__["__table__"].c:
+            return None
+        raise AttributeError(naam)
+
+    def waarden(self) -> dict[str, Any]:
+        """The row's column values; an unset one whose column has a default gets that default, as the ORM
+        gives it."""
+        tabel = self.__dict__["__table__"]
+        kolommen = Nieuw._kolommen.get(tabel)
+        if kolommen is None:
+            kolommen = Nieuw._kolommen[tabel] = tuple(
+                (c.key, c.default is not None) for c in tabel.columns if c.key != "id"
+            )
+        eigen = self.__dict__
+        uit = {}
+        for naam, standaard in kolommen:
+            v = eigen.get(naam)
+            if v is None and standaard:
+                continue
+            uit[naam] = v
+        return uit

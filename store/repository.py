@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store import eigen
+from store.basis import Nieuw
 from store.bevolkingsregister import Bevolkingsregister
 from store.federatie import FederatieOpslag
 from store.models import (
@@ -436,7 +437,7 @@ class Repository(Registertoegang):
         their ids are not read back."""
         groepen: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in rows:
-            w = r if isinstance(r, dict) else _waarden(r)
+            w = r if isinstance(r, dict) else r.waarden() if isinstance(r, Nieuw) else _waarden(r)
             groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
         for waarden in groepen.values():
             self.c.execute(_insert(model.__table__), waarden)

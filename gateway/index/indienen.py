@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from gateway.domain import matching
 from gateway.domain.jongere import Jongere
@@ -21,6 +21,7 @@ from gateway.errors import RuleError
 from gateway.index.gezin import Gezin
 from gateway.index.kern import kaart
 from store import models as m
+from store.basis import Nieuw
 from store.register import Profiel
 
 
@@ -91,30 +92,36 @@ class Indienen(Gezin):
         bronsysteem: str,
         afgeschermd: bool = False,
         bron: dict[str, Any] | None = None,
+        *,
+        in_bulk: bool = False,
     ) -> m.Melding:
         """The row of a new active melding, not yet written: ours, or another system's (``bron``: its
-        system, meldingId and version)."""
-        melding = m.Melding(
-            melding_id=str(uuid.uuid4()),
-            instantie_id=instantie_id,
-            jongere_id=jongere_id,
-            status=MeldingStatus.ACTIEF,
-            afgegeven=self.nu,
-            gewijzigd=self.nu,
-            geplande_einddatum=einddatum,
-            versie=1 if bron is None else bron["versie"],
-            mb_naam=meldingsbevoegde.naam,
-            mb_functie=meldingsbevoegde.functie,
-            mb_telefoon=meldingsbevoegde.telefoon,
-            mb_email=meldingsbevoegde.email,
-            bronsysteem=bronsysteem,
-            afgeschermd=afgeschermd,
-            verloop_gemeld=False,
-            archief_gemeld=False,
-        )
+        system, meldingId and version). ``in_bulk``: a plain row (``store.basis.Nieuw``), read and written
+        like a mapped one but never part of the session, for a batch that writes its rows with
+        ``insert_alle``."""
+        waarden: dict[str, Any] = {
+            "melding_id": str(uuid.uuid4()),
+            "instantie_id": instantie_id,
+            "jongere_id": jongere_id,
+            "status": MeldingStatus.ACTIEF,
+            "afgegeven": self.nu,
+            "gewijzigd": self.nu,
+            "geplande_einddatum": einddatum,
+            "versie": 1 if bron is None else bron["versie"],
+            "mb_naam": meldingsbevoegde.naam,
+            "mb_functie": meldingsbevoegde.functie,
+            "mb_telefoon": meldingsbevoegde.telefoon,
+            "mb_email": meldingsbevoegde.email,
+            "bronsysteem": bronsysteem,
+            "afgeschermd": afgeschermd,
+            "verloop_gemeld": False,
+            "archief_gemeld": False,
+        }
         if bron is not None:  # set only then: a batch builds thousands of rows, and each attribute costs
-            melding.bron_systeem, melding.bron_melding_id = bron["systeem"], bron["meldingId"]
-        return melding
+            waarden["bron_systeem"], waarden["bron_melding_id"] = bron["systeem"], bron["meldingId"]
+        if in_bulk:
+            return cast(m.Melding, Nieuw(m.Melding, **waarden))
+        return m.Melding(**waarden)
 
     def _toetreden(
         self, melding: m.Melding, actieve: list[m.Melding], clientmatch: Callable[[int], m.Match | None]

@@ -68,7 +68,13 @@ class Reeks(Indienen):
                 uitkomst[i] = RuleError(code="VIR-MELDING-BESTAAT-AL", veld="jongere")
                 continue
             melding = self._nieuwe_melding(
-                zender.id, jongere_id, aanvraag.meldingsbevoegde, einddatum, bronsysteem, aanvraag.afgeschermd
+                zender.id,
+                jongere_id,
+                aanvraag.meldingsbevoegde,
+                einddatum,
+                bronsysteem,
+                aanvraag.afgeschermd,
+                in_bulk=True,
             )
             melding.gemeente = self._gemeente(zender.id)  # the register is empty on this path
             melding.mb_code = aanvraag.mb_code
