@@ -193,10 +193,29 @@ class Logboek:
                 return None  # nothing to do: no lock taken (on PostgreSQL a row lock is a write)
             return integreer(session, wachten=wachten, gaten=self.gaten)
 
+    def _checkpoint_misschien_nodig(self) -> bool:
+        """Whether the log may have grown enough, or its last checkpoint be old enough, for a new checkpoint;
+        read in a transaction that only reads. The checkpoint itself takes the head (on SQLite the write lock):
+        taking it only to find nothing due made a worker wait behind another's whole batch once a second."""
+        with self.db.transaction(write=False) as session:
+            laatste = opslag.laatste_checkpoint(session)
+            if laatste is None:
+                return True
+            hoofd, hoogste = opslag.hoofd_en_hoogste(session)
+            grootte = max(hoofd.grootte, -1 if hoogste is None else hoogste + 1)  # entries not yet in the tree too
+            if grootte <= laatste.grootte:
+                return False
+            leeftijd = (self.clock() - datetime.fromisoformat(laatste.tijdstip)).total_seconds()
+            return grootte - laatste.grootte >= self.settings.checkpoint_regels or (
+                leeftijd >= self.settings.checkpoint_seconden
+            )
+
     def checkpoint(self, *, force: bool, wachten: bool = True) -> Checkpoint | None:
         """Sign a checkpoint of the current tree when due (or when ``force``) and the tree grew; the
         committed entries not yet in the tree are taken into it first. ``wachten=False`` (after a request):
         when another transaction holds the head, leave it for the next time instead of waiting."""
+        if not force and not self._checkpoint_misschien_nodig():
+            return None
         with self.db.transaction() as session:
             integratie = integreer(session, wachten=wachten, gaten=self.gaten)
             if integratie is None:
