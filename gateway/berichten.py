@@ -25,14 +25,14 @@ _EENVOUDIG: dict[type, tuple[dict[str, Any], frozenset[str]] | None] = {}
 
 
 def _eenvoudig(cls: type) -> tuple[dict[str, Any], frozenset[str]] | None:
-    """A class whose objects ``G.__init__`` may build itself: its members' start values (as Spyne's own
+    """A class whose objects ``snel_init`` may build itself: its members' start values (as Spyne's own
     ``__init__`` sets them, all None or immutable) and the members a keyword may set; None for a class Spyne
     must build (simple content, a customised class, a read-only member, a start value that is an object)."""
     if cls not in _EENVOUDIG:
         c: Any = cls
         plan = None
         if c.Attributes._xml_tag_body_as is None and c.__orig__ is None:
-            leeg = cls.__new__(cls)
+            leeg = c.__new__(c)
             ComplexModel.__init__(leeg)
             start = dict(leeg.__dict__)
             fti = c.get_flat_type_info(c)
