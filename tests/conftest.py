@@ -19,12 +19,15 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import gateway  # noqa: F401  (installs the Spyne shim before any test module imports spyne)
+from store.db import Database
+from store.migrate import upgrade
 from tests.support import Server, start_server
 
 BACKENDS = [b.strip() for b in os.environ.get("VIR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
@@ -62,6 +65,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _module(item: pytest.Item) -> str:
     return item.nodeid.split("::")[0]
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated store of its own, on each backend in turn."""
+    url = f"sqlite:///{tmp_path / 'vir.sqlite3'}" if request.param == "sqlite" else create_pg_database()
+    database = Database(url)
+    upgrade(database)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        if request.param != "sqlite":
+            drop_pg_database(url)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

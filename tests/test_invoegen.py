@@ -6,35 +6,16 @@ difference."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import insert
 
 from gateway.domain.soorten import MeldingStatus
 from store import models as m
 from store.basis import Nieuw
 from store.db import Database
-from store.migrate import upgrade
 from store.repository import Repository
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'vir.sqlite3'}" if request.param == "sqlite" else create_pg_database()
-    database = Database(url)
-    upgrade(database)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        if request.param != "sqlite":
-            drop_pg_database(url)
-
 
 NU = datetime(2026, 11, 23, 10, 15, 30, 123456, tzinfo=UTC)
 ELDERS = datetime(2026, 11, 23, 11, 15, 30, tzinfo=timezone(timedelta(hours=1)))

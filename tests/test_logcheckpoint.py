@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gateway.config import Settings
 from gateway.log.logboek import Logboek
@@ -18,21 +15,6 @@ from gateway.log.regel import Logregel
 from gateway.log.writer import append
 from store import logboek as opslag
 from store.db import Database
-from store.migrate import upgrade
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'vir.sqlite3'}" if request.param == "sqlite" else create_pg_database()
-    database = Database(url)
-    upgrade(database)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        if request.param != "sqlite":
-            drop_pg_database(url)
 
 
 def _schrijf(boek: Logboek, db: Database, n: int) -> None:

@@ -6,39 +6,22 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from lxml import etree
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, select, text, update
 
 from gateway.config import Settings
 from store.db import Database
-from store.migrate import upgrade
 from store.models import Instantie, Registerstand
 from store.register import PROFIELKOLOMMEN
 from store.repository import Repository
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
 from tests.support import NS, ROOT, A, B, bsn, wsgi_post
 
 # The instantie columns that change with the traffic and are never kept: no trigger fires on them.
 VERKEER = {"signaal_uitgegeven", "signaal_bevestigd", "push_tot", "push_pogingen", "push_volgende", "push_fout"}
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'vir.sqlite3'}" if request.param == "sqlite" else create_pg_database()
-    database = Database(url)
-    upgrade(database)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        if request.param != "sqlite":
-            drop_pg_database(url)
 
 
 def _versie(db: Database) -> int:

@@ -13,7 +13,6 @@ statements and a match 20.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,23 +22,8 @@ from sqlalchemy import event
 
 from gateway.config import Settings
 from store.db import Database
-from store.migrate import upgrade
 from store.repository import Repository
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
 from tests.support import A, B, bsn, wsgi_post
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'vir.sqlite3'}" if request.param == "sqlite" else create_pg_database()
-    database = Database(url)
-    upgrade(database)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        if request.param != "sqlite":
-            drop_pg_database(url)
 
 
 def _melding(oin: str, nummer: str) -> bytes:
