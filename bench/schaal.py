@@ -886,7 +886,7 @@ def vergelijk(opslag: Opslag, model: Model, keuze: Keuze) -> int:
 # Query plans of the measured operations, captured in process
 
 
-def _wsgi_post(app: Any, body: bytes) -> tuple[int, bytes]:
+def wsgi_post(app: Any, body: bytes) -> tuple[int, bytes]:
     """One POST to the chain-partner service through the WSGI interface, as gunicorn makes it."""
     status: list[str] = []
     environ = {
@@ -981,7 +981,7 @@ def plannen(settings: Settings, keuze: Keuze) -> list[Plan]:
     try:
         for verzoek in (keuze.plan_afgeven, keuze.plan_opvragen, *keuze.lijst[:1]):
             gezien.clear()
-            status, body = _wsgi_post(app, verzoek.body)
+            status, body = wsgi_post(app, verzoek.body)
             if (fout := fout_in(verzoek, status, body)) is not None:
                 raise RequestsFailed(f"{verzoek.operatie} in process failed: {fout}\n{body[:1500]!r}")
             event.remove(db.engine, "before_cursor_execute", vang)

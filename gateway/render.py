@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from lxml import etree
@@ -86,6 +86,23 @@ def _tekst(cls: Any) -> Any:
             return v.isoformat() if type(v) is date else spyne_datum(v)
 
         return datum
+    if (
+        issubclass(cls, DateTime)
+        and attrs.serialize_as is None
+        and attrs.as_timezone is None
+        and attrs.timezone
+        and all(
+            getattr(attrs, k, None) is None
+            for k in ("datetime_format", "dt_format", "date_format", "out_format", "string_format")
+        )
+    ):
+        spyne_tijd = functools.partial(_SPYNE.to_unicode, cls)
+
+        def tijd(v: Any) -> str:
+            # and a plain datetime as its isoformat too
+            return v.isoformat() if type(v) is datetime else spyne_tijd(v)
+
+        return tijd
     if issubclass(cls, (Date, DateTime)):
         return functools.partial(_SPYNE.to_unicode, cls)
     raise _Anders(cls)

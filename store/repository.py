@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -16,6 +15,7 @@ from store import eigen
 from store.basis import Nieuw
 from store.bevolkingsregister import Bevolkingsregister
 from store.federatie import FederatieOpslag
+from store.invoegen import invoegplan
 from store.models import (
     Afstemming,
     Bericht,
@@ -52,66 +52,6 @@ def _insert_returning_id(table: Any) -> Any:
 @cache
 def _insert(table: Any) -> Any:
     return table.insert()
-
-
-@dataclass(frozen=True)
-class _Invoegplan:
-    """An INSERT of a table's given columns, compiled once, and how each row's values become the driver's
-    parameters: the value, or the column's default when the row leaves it out, through the column type's bind
-    processor (``None``: the value as it is)."""
-
-    sql: str
-    namen: tuple[str, ...]
-    standaard: tuple[Any, ...]
-    verwerkers: tuple[Callable[[Any], Any] | None, ...]
-    positioneel: bool
-
-    def parameters(self, rijen: Sequence[dict[str, Any]]) -> list[Any]:
-        velden = list(zip(self.namen, self.standaard, strict=True))
-        verwerkt = [(i, p) for i, p in enumerate(self.verwerkers) if p is not None]
-        uit: list[Any] = []
-        for r in rijen:
-            rij = [r.get(n, d) for n, d in velden]
-            for i, p in verwerkt:
-                if rij[i] is not None:
-                    rij[i] = p(rij[i])
-            uit.append(tuple(rij) if self.positioneel else dict(zip(self.namen, rij, strict=True)))
-        return uit
-
-
-_INVOEGPLANNEN: dict[tuple[str, Any, tuple[str, ...]], _Invoegplan | None] = {}
-
-
-def _invoegplan(dialect: Any, tabel: Any, kolommen: tuple[str, ...]) -> _Invoegplan | None:
-    """A batch's rows go to the driver's executemany as they are: SQLAlchemy's own executemany builds every
-    row's parameters through the statement's general machinery, a fifth of a batch of a thousand meldingen.
-    None (SQLAlchemy writes them) for a table whose left-out columns have a default that is not a plain value."""
-    sleutel = (dialect.name, tabel, kolommen)
-    if sleutel in _INVOEGPLANNEN:
-        return _INVOEGPLANNEN[sleutel]
-    plan = None
-    compiled: Any = _insert(tabel).compile(dialect=dialect, column_keys=list(kolommen))
-    namen = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
-    standaard: list[Any] = []
-    for naam in namen:
-        kolom = tabel.c.get(naam)
-        if naam in kolommen:
-            standaard.append(None)
-        elif kolom is not None and kolom.default is not None and kolom.default.is_scalar:
-            standaard.append(kolom.default.arg)
-        else:
-            break
-    else:
-        verwerkers = compiled._bind_processors
-        plan = _Invoegplan(
-            sql=compiled.string,
-            namen=namen,
-            standaard=tuple(standaard),
-            verwerkers=tuple(verwerkers.get(n) for n in namen),
-            positioneel=bool(compiled.positional),
-        )
-    _INVOEGPLANNEN[sleutel] = plan
-    return plan
 
 
 def _dialect_insert(dialect: str, table: Any) -> Any:
@@ -501,7 +441,7 @@ class Repository(Registertoegang):
             w = r if isinstance(r, dict) else r.waarden() if isinstance(r, Nieuw) else _waarden(r)
             groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
         for kolommen, waarden in groepen.items():
-            plan = _invoegplan(self.c.dialect, model.__table__, kolommen) if len(waarden) > 1 else None
+            plan = invoegplan(self.c.dialect, model.__table__, kolommen) if len(waarden) > 1 else None
             if plan is None:
                 self.c.execute(_insert(model.__table__), waarden)
             else:

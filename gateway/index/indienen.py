@@ -137,13 +137,16 @@ class Indienen(Gezin):
         match = clientmatch(melding.jongere_id)
         nieuw = None
         if match is None:
-            match = nieuw = m.Match(
-                match_id=str(uuid.uuid4()),
-                jongere_id=melding.jongere_id,
-                soort=MatchSoort.CLIENTMATCH,
-                status=MatchStatus.ACTIEF,
-                ontstaan=self.nu,
-            )
+            waarden = {
+                "match_id": str(uuid.uuid4()),
+                "jongere_id": melding.jongere_id,
+                "soort": MatchSoort.CLIENTMATCH,
+                "status": MatchStatus.ACTIEF,
+                "ontstaan": self.nu,
+            }
+            # as plain as the melding that makes it: a batch writes both with ``insert_alle``
+            bulk = isinstance(melding, Nieuw)
+            match = nieuw = cast(m.Match, Nieuw(m.Match, **waarden)) if bulk else m.Match(**waarden)
         instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
         self._signaleer(wijziging, match, actieve, melding, instanties)
         return (self._beeld(match, melding, actieve, instanties),), nieuw

@@ -1,0 +1,126 @@
+"""The gateway's own cost per request, in process: no HTTP, no gunicorn, no client on the same cores.
+
+    python bench/inproces.py batch [--n 12] [--database URL] [--profile]
+    python bench/inproces.py single [--n 1500] [--database URL] [--profile]
+
+Builds the gateway's WSGI application on a fresh store (SQLite in a temporary directory, or a fresh database
+on the PostgreSQL server of ``--database``, created and dropped), registers the two demo instanties the other
+benchmarks use, and posts the requests through the WSGI interface one after the other, as gunicorn would:
+``batch`` sends N ``MeldingenAfgeven`` of 1,000 meldingen (``bench/batch.py``'s envelopes: a third of the
+youths get the second instantie's melding in later batches), ``single`` sends N ``MeldingAfgeven`` in
+``bench/meldingen.lua``'s mix (of every three, two youths new to the index and one second instantie on a youth:
+a match). The first request is not timed. Every answer must be HTTP 200. ``--profile`` prints cProfile's 40
+most expensive calls (cumulative).
+
+Use it to compare two trees in the same minutes (run it in each checkout); the machine's load moves the
+absolute figures, not the difference between trees measured one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from batch import A, B, bsns, envelope
+from endtoend import fresh_database
+from schaal import wsgi_post
+
+from gateway.config import Settings
+from store.db import Database
+from store.migrate import upgrade
+from store.repository import Repository
+from vir.app import create_app
+
+
+def _melding(oin: str, bsn: str) -> bytes:
+    return (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body>'
+        f"<kp:MeldingAfgeven><kp:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>"
+        "<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip>"
+        f"<g:zender><g:oin>{oin}</g:oin><g:applicatie>bench</g:applicatie></g:zender>"
+        "<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens>"
+        f"<kp:jongere><g:bsn>{bsn}</g:bsn></kp:jongere>"
+        "<kp:meldingsbevoegde><g:naam>Bench Professional</g:naam><g:telefoon>050-1234567</g:telefoon>"
+        "</kp:meldingsbevoegde></kp:MeldingAfgeven></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+def _verzoeken(soort: str, n: int) -> list[bytes]:
+    if soort == "batch":
+        per = 1000
+        jongeren = bsns((n + 1) * per, 1)
+        uit: list[bytes] = []
+        eigen: list[list[str]] = []  # A's batches, in order
+        for i in range(n + 1):
+            if i % 3 == 2:  # B files on the youths of A's batch before the last: matches
+                uit.append(envelope(B, eigen[-2], i * per))
+            else:
+                eigen.append(jongeren[len(eigen) * per : (len(eigen) + 1) * per])
+                uit.append(envelope(A, eigen[-1], i * per))
+        return uit
+    jongeren = bsns(n + 1, 2)
+    return [_melding(B if i % 3 == 2 else A, jongeren[2 * (i // 3) + (0 if i % 3 == 0 else 1)]) for i in range(n + 1)]
+
+
+def _post(app: object, body: bytes) -> None:
+    status, antwoord = wsgi_post(app, body)
+    if status != 200:
+        raise RuntimeError(f"HTTP {status}: {antwoord[:600]!r}")
+
+
+def _meet(soort: str, n: int, url: str, data: Path, profiel: bool) -> float:
+    db = Database(url)
+    try:
+        upgrade(db)
+        with db.transaction() as s:
+            repo = Repository(s)
+            for oin in (A, B):
+                repo.add_instantie(oin, f"Instantie {oin[-6:]}", None, datetime.now(UTC))
+        verzoeken = _verzoeken(soort, n)
+        with contextlib.redirect_stderr(io.StringIO()):  # the gateway's access lines
+            app = create_app(Settings(data_dir=data, database_url=url), db)
+            _post(app, verzoeken[0])
+            p = cProfile.Profile() if profiel else None
+            begin = time.perf_counter()
+            if p is not None:
+                p.enable()
+            for body in verzoeken[1:]:
+                _post(app, body)
+            if p is not None:
+                p.disable()
+            duur = time.perf_counter() - begin
+        if p is not None:
+            pstats.Stats(p).sort_stats("cumulative").print_stats(40)
+        return duur
+    finally:
+        db.dispose()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("soort", choices=["batch", "single"])
+    p.add_argument("--n", type=int, help="requests timed (default: 12 batches, 1500 single filings)")
+    p.add_argument("--database", help="a PostgreSQL URL: a fresh database on that server (default: SQLite)")
+    p.add_argument("--profile", action="store_true")
+    args = p.parse_args()
+    n = args.n or (12 if args.soort == "batch" else 1500)
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database) as pg:
+        url = pg or f"sqlite:///{Path(tmp) / 'vir.sqlite3'}"
+        duur = _meet(args.soort, n, url, Path(tmp), args.profile)
+    eenheid = "batch of 1,000" if args.soort == "batch" else "filing"
+    print(f"{n} {args.soort} requests in {duur:.2f} s: {duur / n * 1000:.2f} ms per {eenheid}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
