@@ -71,12 +71,16 @@ def _upsert_jongere(dialect: str) -> Any:
 @cache
 def _upsert_jongeren(dialect: str) -> Any:
     """``_upsert_jongere`` for an executemany: SQLAlchemy sends it as multi-row statements ("insertmanyvalues"),
-    compiled once, instead of one statement of N rows compiled anew for every batch."""
+    compiled once, instead of one statement of N rows compiled anew for every batch. PostgreSQL takes the rows
+    in the order given (SQLAlchemy's numbered rows), so two batches lock shared youths in key order. SQLite
+    serialises writers anyway, and SQLAlchemy cannot number an upsert's rows there: asked to keep the order
+    (``sort_by_parameter_order``), it would send one statement per row. The key comes back with each id, so
+    the order of the returned rows does not matter to the caller."""
     stmt = _dialect_insert(dialect, Jongere)
     return stmt.on_conflict_do_update(
         index_elements=["sleutel"],
         set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
-    ).returning(Jongere.sleutel, Jongere.id, sort_by_parameter_order=True)
+    ).returning(Jongere.sleutel, Jongere.id, sort_by_parameter_order=dialect != "sqlite")
 
 
 @cache
