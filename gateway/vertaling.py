@@ -21,7 +21,8 @@ from gateway.errors import GatewayError, RuleError
 
 
 def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+    """A moment in UTC: a naive one (as SQLite gives it back) is UTC already."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 # --- message → domain ---------------------------------------------------------------------------

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from sqlalchemy import DateTime, Dialect
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Tijdstip(TypeDecorator[datetime]):
+    """A moment: ``DateTime(timezone=True)``, and a value with another UTC offset is converted to UTC before it is
+    written. PostgreSQL's ``timestamptz`` would convert it anyway; SQLite has no such type, and SQLAlchemy writes
+    the wall-clock time there and drops the offset, so 11:00+01:00 (a moment from another system's message, say)
+    would read back as 11:00 UTC. The gateway's own clock is UTC: for it this is one comparison. A naive value is
+    written as it is (the gateway reads naive moments as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None and value.utcoffset():
+            return value.astimezone(UTC)
+        return value
 
 
 class Nieuw:

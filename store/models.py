@@ -8,7 +8,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.basis import Base
+from store.basis import Base, Tijdstip
 
 
 class Instantie(Base):
@@ -35,7 +34,7 @@ class Instantie(Base):
     naam: Mapped[str] = mapped_column(String(200))
     vestiging: Mapped[str | None] = mapped_column(String(200))
     actief: Mapped[bool] = mapped_column(default=True)
-    aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    aangemaakt: Mapped[datetime] = mapped_column(Tijdstip())
     # Per-instantie signal sequence: the last number issued and the last one acknowledged. Issuing
     # takes this row's lock, so numbers are gap-free and become visible in order.
     signaal_uitgegeven: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -60,7 +59,7 @@ class Instantie(Base):
     callback_url: Mapped[str | None] = mapped_column(String(400), default=None)
     push_tot: Mapped[int] = mapped_column(BigInteger, default=0)
     push_pogingen: Mapped[int] = mapped_column(Integer, default=0)
-    push_volgende: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    push_volgende: Mapped[datetime | None] = mapped_column(Tijdstip(), default=None)
     push_fout: Mapped[str | None] = mapped_column(String(400), default=None)
     # WS-Security: the PEM certificate whose key signs this instantie's messages, and whether its
     # requests must be signed (``vir-gateway instantie profiel --certificaat F --wss``).
@@ -113,10 +112,10 @@ class Melding(Base):
     instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
     jongere_id: Mapped[int] = mapped_column(ForeignKey("jongere.id"))
     status: Mapped[str] = mapped_column(String(16))  # actief | gearchiveerd
-    afgegeven: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    gewijzigd: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    afgegeven: Mapped[datetime] = mapped_column(Tijdstip())
+    gewijzigd: Mapped[datetime] = mapped_column(Tijdstip())
     geplande_einddatum: Mapped[date] = mapped_column(Date)
-    beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    beeindigd: Mapped[datetime | None] = mapped_column(Tijdstip())
     reden: Mapped[str | None] = mapped_column(String(32))
     archief_tot: Mapped[date | None] = mapped_column(Date)
     versie: Mapped[int] = mapped_column(Integer, default=1)
@@ -164,12 +163,12 @@ class Match(Base):
     jongere_id: Mapped[int] = mapped_column(ForeignKey("jongere.id"))
     soort: Mapped[str] = mapped_column(String(16))  # clientmatch | gezinsmatch
     status: Mapped[str] = mapped_column(String(16))  # actief | beeindigd
-    ontstaan: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    beeindigd: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ontstaan: Mapped[datetime] = mapped_column(Tijdstip())
+    beeindigd: Mapped[datetime | None] = mapped_column(Tijdstip())
     regievoerder_id: Mapped[int | None] = mapped_column(ForeignKey("instantie.id"), default=None)
     # When, and in which system, the coordinator was chosen: across systems the latest choice wins, at the same
     # instant the one of the system whose code sorts last (docs/federation.md). None: chosen here before 0012.
-    regie_tijdstip: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    regie_tijdstip: Mapped[datetime | None] = mapped_column(Tijdstip(), default=None)
     regie_systeem: Mapped[str | None] = mapped_column(String(20), default=None)
     # A gezinsmatch (one per youth): JSON list of the ids of the active meldingen on related youths
     # it was last computed with, so that a recomputation knows what changed for whom.
@@ -199,7 +198,7 @@ class Signaal(Base):
     instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
     volgnummer: Mapped[int] = mapped_column(BigInteger)
     soort: Mapped[str] = mapped_column(String(32))
-    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tijdstip: Mapped[datetime] = mapped_column(Tijdstip())
     melding_id: Mapped[str] = mapped_column(String(36))
     inhoud: Mapped[str | None] = mapped_column(Text)
 
@@ -217,7 +216,7 @@ class Bericht(Base):
     operatie: Mapped[str] = mapped_column(String(64))
     verzoek_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     antwoord: Mapped[bytes] = mapped_column(LargeBinary)
-    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tijdstip: Mapped[datetime] = mapped_column(Tijdstip())
 
     __table_args__ = (UniqueConstraint("zender_oin", "bericht_id", name="uq_bericht_zender"),)
 
@@ -332,9 +331,9 @@ class FederatieUitgaand(Base):
     inhoud: Mapped[str] = mapped_column(Text)  # JSON: what to send
     status: Mapped[str] = mapped_column(String(16))  # wachtend | bezig | afgeleverd | dood
     pogingen: Mapped[int] = mapped_column(Integer, default=0)
-    volgende_poging: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    volgende_poging: Mapped[datetime] = mapped_column(Tijdstip())
     laatste_fout: Mapped[str | None] = mapped_column(String(400))
-    aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    aangemaakt: Mapped[datetime] = mapped_column(Tijdstip())
 
     __table_args__ = (Index("ix_uitgaand_wachtend", "status", "volgende_poging"),)
 
@@ -375,7 +374,7 @@ class Afstemming(Base):
     match_id: Mapped[int] = mapped_column(ForeignKey("match.id", ondelete="CASCADE"), index=True)
     instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
     datum: Mapped[date] = mapped_column(Date)
-    vastgelegd: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    vastgelegd: Mapped[datetime] = mapped_column(Tijdstip())
 
 
 class Telling(Base):
@@ -385,7 +384,7 @@ class Telling(Base):
     __tablename__ = "telling"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    tijdstip: Mapped[datetime] = mapped_column(Tijdstip(), index=True)
     instantie_id: Mapped[int] = mapped_column(ForeignKey("instantie.id"))
     soort: Mapped[str] = mapped_column(String(16))
     # the youth's municipality (population register), else the instantie's; and a number some kinds carry
@@ -434,7 +433,7 @@ class WsaBericht(Base):
     __tablename__ = "wsa_bericht"
 
     message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    tijdstip: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    tijdstip: Mapped[datetime] = mapped_column(Tijdstip(), index=True)
 
 
 class Beheerder(Base):
@@ -449,8 +448,8 @@ class Beheerder(Base):
     vingerafdruk: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the DER certificate, hex
     onderwerp: Mapped[str] = mapped_column(String(400))
     actief: Mapped[bool] = mapped_column(default=True)
-    aangemaakt: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ingetrokken: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    aangemaakt: Mapped[datetime] = mapped_column(Tijdstip())
+    ingetrokken: Mapped[datetime | None] = mapped_column(Tijdstip(), default=None)
 
 
 # Tables kept in modules of their own, gathered here so that ``store.models`` names every table.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -14,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.basis import Base
+from store.basis import Base, Tijdstip
 
 # --- profile content and designated professionals (``gateway/profielen.py``) ---------------------------
 
@@ -54,7 +53,7 @@ class MeldingsbevoegdeRij(Base):
     telefoon: Mapped[str | None] = mapped_column(String(40), default=None)
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     actief: Mapped[bool] = mapped_column(default=True)
-    aangewezen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ingetrokken: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    aangewezen: Mapped[datetime] = mapped_column(Tijdstip())
+    ingetrokken: Mapped[datetime | None] = mapped_column(Tijdstip(), default=None)
 
     __table_args__ = (UniqueConstraint("instantie_id", "code", name="uq_meldingsbevoegde_code"),)

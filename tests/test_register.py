@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, select, text, update
 
 from gateway.config import Settings
+from store.basis import Tijdstip
 from store.db import Database
 from store.models import Instantie, Registerstand
 from store.register import PROFIELKOLOMMEN
@@ -36,7 +37,7 @@ def _anders(kolom: Any, oud: Any) -> Any:
         return not oud
     if isinstance(t, Integer):
         return (oud or 0) + 1
-    if isinstance(t, DateTime):
+    if isinstance(t, (DateTime, Tijdstip)):
         return datetime(2031, 1, 2, tzinfo=UTC) if oud is None or oud.year != 2031 else datetime(2032, 1, 2, tzinfo=UTC)
     if isinstance(t, (String, Text)):
         return f"{oud or ''}x"[-18:] if kolom.key == "oin" else f"{oud or ''}x"
