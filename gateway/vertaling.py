@@ -9,7 +9,7 @@ Nothing here reads the store or applies a business rule beyond what the message 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from gateway import berichten as B
@@ -17,13 +17,8 @@ from gateway.domain.jongere import Jongere
 from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde, SignaalBeeld
 from gateway.domain.regels import Regels
 from gateway.domain.sleutelring import Sleutelring
+from gateway.domain.tijd import in_utc
 from gateway.errors import GatewayError, RuleError
-
-
-def _utc(dt: datetime) -> datetime:
-    """A moment in UTC: a naive one (as SQLite gives it back) is UTC already."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
 
 # --- message → domain ---------------------------------------------------------------------------
 
@@ -74,7 +69,7 @@ def regie_uit_bericht(bericht: Any) -> dict[str, Any] | None:
     staat: dict[str, Any] = {}
     if bericht.regievoerder is not None and bericht.gekozen is not None:
         staat["regievoerder"] = {"systeem": bericht.regievoerder.systeem, "oin": bericht.regievoerder.oin}
-        staat["gekozen"] = _utc(bericht.gekozen).isoformat()
+        staat["gekozen"] = in_utc(bericht.gekozen).isoformat()
         staat["gekozenDoor"] = bericht.gekozenDoor or bericht.regievoerder.systeem
     if bericht.laatsteAfstemming is not None:
         af = bericht.laatsteAfstemming
@@ -103,7 +98,7 @@ def match_naar_bericht(beeld: MatchBeeld) -> Any:
         meldingId=beeld.melding_id,
         soort=beeld.soort,
         status=beeld.status,
-        sinds=_utc(beeld.sinds),
+        sinds=in_utc(beeld.sinds),
         partij=[kaart_naar_bericht(p) for p in beeld.partijen],
         regievoerder=beeld.regievoerder,
         laatsteAfstemming=beeld.laatste_afstemming,
@@ -119,7 +114,7 @@ def signaal_naar_bericht(signaal: SignaalBeeld) -> Any:
     return B.Signaal(
         volgnummer=signaal.volgnummer,
         soort=signaal.soort,
-        tijdstip=_utc(signaal.tijdstip),
+        tijdstip=in_utc(signaal.tijdstip),
         meldingId=signaal.melding_id,
         match=match_naar_bericht(signaal.match) if signaal.match else None,
         archiefsignaal=archief_naar_bericht(signaal.archief),
@@ -133,9 +128,9 @@ def eigen_melding_naar_bericht(melding: Any) -> Any:
     return B.EigenMelding(
         meldingId=melding.melding_id,
         status=melding.status,
-        afgegeven=_utc(melding.afgegeven),
+        afgegeven=in_utc(melding.afgegeven),
         geplandeEinddatum=melding.geplande_einddatum,
-        beeindigd=_utc(melding.beeindigd) if melding.beeindigd else None,
+        beeindigd=in_utc(melding.beeindigd) if melding.beeindigd else None,
         reden=melding.reden,
     )
 

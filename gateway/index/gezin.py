@@ -22,8 +22,9 @@ from typing import Any
 
 from gateway.domain.model import Contactkaart, MatchBeeld
 from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, SignaalSoort
+from gateway.domain.tijd import in_utc
 from gateway.index.kern import compact, kaart
-from gateway.index.uitwisseling import Uitwisseling, _utc
+from gateway.index.uitwisseling import Uitwisseling
 from store import models as m
 from store.register import Profiel
 
@@ -192,7 +193,7 @@ class Gezin(Uitwisseling):
         match = self.repo.actieve_match(melding.jongere_id, MatchSoort.GEZINSMATCH)
         leden: dict[str, Any] = json.loads(match.leden) if match is not None and match.leden else {}
         extern: dict[str, Any] = leden.setdefault("extern", {})
-        tijd = _utc(tijdstip).isoformat()
+        tijd = in_utc(tijdstip).isoformat()
         if melding_id in extern and extern[melding_id]["tijdstip"] >= tijd:
             return False
         voor = self._gezinsbeeld(match, melding, None).partijen if match is not None else ()

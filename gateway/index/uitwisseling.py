@@ -20,17 +20,14 @@ leaves the signals and stored answers that showed it.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from gateway.domain.soorten import MatchStatus, MeldingStatus
+from gateway.domain.tijd import in_utc
 from gateway.index.kern import Kern, kaart
 from store import models as m
 from store.register import Profiel
-
-
-def _utc(tijdstip: datetime) -> datetime:
-    return tijdstip.replace(tzinfo=UTC) if tijdstip.tzinfo is None else tijdstip.astimezone(UTC)
 
 
 class Uitwisseling(Kern):
@@ -84,7 +81,7 @@ class Uitwisseling(Kern):
         if match.regievoerder_id is not None:
             regievoerder = self.repo.instanties_by_id([match.regievoerder_id])[match.regievoerder_id]
             staat["regievoerder"] = self._partij_van(regievoerder)
-            staat["gekozen"] = _utc(match.regie_tijdstip or match.ontstaan).isoformat()
+            staat["gekozen"] = in_utc(match.regie_tijdstip or match.ontstaan).isoformat()
             staat["gekozenDoor"] = match.regie_systeem or self.outbox.systeem
         if (laatste := self.repo.federatie().laatste_afstemming(match.id)) is not None:
             staat["laatsteAfstemming"] = {"datum": laatste[0].isoformat(), "partij": self._partij_van(laatste[1])}
@@ -116,7 +113,7 @@ class Uitwisseling(Kern):
             keuze = (datetime.fromisoformat(staat["gekozen"]), str(staat["gekozenDoor"]))
             huidig = None
             if match.regievoerder_id is not None:
-                huidig = (_utc(match.regie_tijdstip or match.ontstaan), match.regie_systeem or self.outbox.systeem)
+                huidig = (in_utc(match.regie_tijdstip or match.ontstaan), match.regie_systeem or self.outbox.systeem)
             regievoerder = federatie.partij(partij["systeem"], partij["oin"], self.outbox.systeem)
             if regievoerder is not None and (huidig is None or keuze > huidig):
                 regie_anders = match.regievoerder_id != regievoerder.id
