@@ -148,8 +148,9 @@ class Indienen(Gezin):
             bulk = isinstance(melding, Nieuw)
             match = nieuw = cast(m.Match, Nieuw(m.Match, **waarden)) if bulk else m.Match(**waarden)
         instanties = self.repo.instanties_by_id(a.instantie_id for a in actieve)
-        self._signaleer(wijziging, match, actieve, melding, instanties)
-        return (self._beeld(match, melding, actieve, instanties),), nieuw
+        # The filer's signal carries its view of the match: the same view is its answer.
+        beeld = self._signaleer(wijziging, match, actieve, melding, instanties).get(melding.instantie_id)
+        return (beeld or self._beeld(match, melding, actieve, instanties),), nieuw
 
     def _schrijf_match(self, match: m.Match) -> None:
         self.repo.insert(match)

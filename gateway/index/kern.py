@@ -212,10 +212,14 @@ class Kern:
         if match.regievoerder_id is not None:
             regievoerder = self.repo.instanties_by_id([match.regievoerder_id])[match.regievoerder_id].oin
         if match.id is None:
-            return replace(beeld, regievoerder=regievoerder, laatste_afstemming=None)  # new, not yet written
-        if match.id not in self._afstemming:
-            self._afstemming[match.id] = self.repo.laatste_afstemming(match.id)
-        return replace(beeld, regievoerder=regievoerder, laatste_afstemming=self._afstemming[match.id])
+            afstemming = None  # new, not yet written
+        else:
+            if match.id not in self._afstemming:
+                self._afstemming[match.id] = self.repo.laatste_afstemming(match.id)
+            afstemming = self._afstemming[match.id]
+        if regievoerder == beeld.regievoerder and afstemming == beeld.laatste_afstemming:
+            return beeld  # a batch's new matches: nothing to add (a copy costs as much as the view)
+        return replace(beeld, regievoerder=regievoerder, laatste_afstemming=afstemming)
 
     def _signaleer(
         self,
@@ -224,8 +228,10 @@ class Kern:
         actieve: Sequence[m.Melding],
         betrokken: m.Melding,
         instanties: Mapping[int, Profiel],
-    ) -> None:
-        """One signal per notice of a client match that changed, to each of our parties."""
+    ) -> dict[int, MatchBeeld]:
+        """One signal per notice of a client match that changed, to each of our parties. Returns the views
+        the signals carry, by instantie id (a new filer's is also its answer)."""
+        beelden: dict[int, MatchBeeld] = {}
         per_instantie = {a.instantie_id: a for a in actieve}
         per_instantie.setdefault(betrokken.instantie_id, betrokken)
         for kennisgeving in sorted(wijziging.kennisgevingen, key=lambda k: k.instantie):
@@ -252,4 +258,6 @@ class Kern:
                 beeld = self._beeld(match, eigen, actieve, instanties)
                 if kennisgeving.soort == SignaalSoort.NIEUWE_MATCH:
                     self._tel(kennisgeving.instantie, "clientmatches", jongere_id=match.jongere_id)
+            beelden[kennisgeving.instantie] = beeld
             self._signaal(kennisgeving.instantie, kennisgeving.soort, eigen.melding_id, beeld.to_json())
+        return beelden
