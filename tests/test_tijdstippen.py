@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import DateTime, select
+from sqlalchemy.dialects import sqlite
 
 from federation import berichten as F
 from gateway.domain.soorten import MatchSoort, MatchStatus
@@ -63,3 +64,30 @@ def test_another_systems_choice_of_coordinator_is_kept_in_utc() -> None:
     )
     assert staat is not None
     assert staat["gekozen"] == "2026-11-23T10:00:00.250000+00:00"
+
+
+def test_sqlite_text_of_a_moment_is_sqlalchemys_own() -> None:
+    """``Tijdstip`` binds a moment on SQLite in one call; the text must be exactly what SQLAlchemy's own chain
+    (the conversion to UTC, then SQLite's DATETIME format) writes, or stored moments would stop comparing and
+    sorting with the ones written before."""
+    dialect = sqlite.dialect()
+    snel = Tijdstip().dialect_impl(dialect).bind_processor(dialect)
+    assert snel is not None
+    omzetten = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    assert omzetten is not None
+    for moment in (
+        datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+        datetime(2026, 11, 23, 11, 0, 0, 1, tzinfo=AMSTERDAM_WINTER),
+        datetime(2026, 3, 29, 23, 30, 59, 999999, tzinfo=timezone(timedelta(hours=-9, minutes=-30))),
+        datetime(9, 1, 2, 3, 4, 5),  # naive, and a year of one digit
+        datetime.now(UTC),
+    ):
+        verwacht = omzetten(moment.astimezone(UTC) if moment.tzinfo is not None else moment)
+        assert snel(moment) == verwacht, moment
+    assert snel(None) is None
+
+
+    class Eigen(datetime):  # a subclass (a test clock's, say) takes SQLAlchemy's path: the same text
+        pass
+
+    assert snel(Eigen(2026, 11, 23, 11, tzinfo=AMSTERDAM_WINTER)) == "2026-11-23 10:00:00.000000"
