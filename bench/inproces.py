@@ -2,6 +2,7 @@
 
     python bench/inproces.py batch [--n 12] [--database URL] [--profile]
     python bench/inproces.py single [--n 1500] [--database URL] [--profile]
+    python bench/inproces.py echo [--n 3000] [--profile]
 
 Builds the gateway's WSGI application on a fresh store (SQLite in a temporary directory, or a fresh database
 on the PostgreSQL server of ``--database``, created and dropped), registers the two demo instanties the other
@@ -9,8 +10,15 @@ benchmarks use, and posts the requests through the WSGI interface one after the 
 ``batch`` sends N ``MeldingenAfgeven`` of 1,000 meldingen (``bench/batch.py``'s envelopes: a third of the
 youths get the second instantie's melding in later batches), ``single`` sends N ``MeldingAfgeven`` in
 ``bench/meldingen.lua``'s mix (of every three, two youths new to the index and one second instantie on a youth:
-a match). The first request is not timed. Every answer must be HTTP 200. ``--profile`` prints cProfile's 40
+a match). ``echo`` posts N envelopes of the single filing's size to the bare Spyne echo service
+(``bench/echo_app.py``, ``meldingen.lua``'s echo body): the floor ``bench/endtoend.py`` compares with, here
+without HTTP, so the two ratios below are the gateway's own cost against Spyne's, free of what the machine's
+network stack and scheduler cost per request. The first request is not timed. Every answer must be HTTP 200. ``--profile`` prints cProfile's 40
 most expensive calls (cumulative).
+
+The ratios end to end (``bench/endtoend.py``, ``bench/batch.py``) put the same HTTP and gunicorn cost on both
+sides; that cost moves with the machine (the echo went from about 2,000 to 550 requests/s between two machines
+of the same kind while a batch slowed by a third), so the in-process ratio is the one to compare across days.
 
 Use it to compare two trees in the same minutes (run it in each checkout); the machine's load moves the
 absolute figures, not the difference between trees measured one after the other.
@@ -30,6 +38,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import echo_app
 from batch import A, B, bsns, envelope
 from endtoend import fresh_database
 from schaal import wsgi_post
@@ -72,13 +81,47 @@ def _verzoeken(soort: str, n: int) -> list[bytes]:
     return [_melding(B if i % 3 == 2 else A, jongeren[2 * (i // 3) + (0 if i % 3 == 0 else 1)]) for i in range(n + 1)]
 
 
+def _echo(n: int) -> list[bytes]:
+    """Echo envelopes exactly as long as the single filing's (as ``meldingen.lua`` pads them)."""
+    lengte = len(_melding(A, "000000000"))
+    kop = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:e="urn:nl:vir:gateway:bench:echo:v1"><soap:Body><e:echo><e:s>'
+    )
+    staart = "</e:s></e:echo></soap:Body></soap:Envelope>"
+    uit = []
+    for _ in range(n + 1):
+        s = f"berichtId={uuid.uuid4()};"
+        uit.append((kop + s + "x" * (lengte - len(kop) - len(staart) - len(s)) + staart).encode())
+    return uit
+
+
 def _post(app: object, body: bytes) -> None:
     status, antwoord = wsgi_post(app, body)
     if status != 200:
         raise RuntimeError(f"HTTP {status}: {antwoord[:600]!r}")
 
 
+def _tijd(app: object, verzoeken: list[bytes], profiel: bool) -> float:
+    """Post the requests after the first; the seconds they took (cProfile's top 40 printed with ``profiel``)."""
+    _post(app, verzoeken[0])
+    p = cProfile.Profile() if profiel else None
+    begin = time.perf_counter()
+    if p is not None:
+        p.enable()
+    for body in verzoeken[1:]:
+        _post(app, body)
+    if p is not None:
+        p.disable()
+    duur = time.perf_counter() - begin
+    if p is not None:
+        pstats.Stats(p).sort_stats("cumulative").print_stats(40)
+    return duur
+
+
 def _meet(soort: str, n: int, url: str, data: Path, profiel: bool) -> float:
+    if soort == "echo":
+        return _tijd(echo_app.create_app(), _echo(n), profiel)
     db = Database(url)
     try:
         upgrade(db)
@@ -89,35 +132,23 @@ def _meet(soort: str, n: int, url: str, data: Path, profiel: bool) -> float:
         verzoeken = _verzoeken(soort, n)
         with contextlib.redirect_stderr(io.StringIO()):  # the gateway's access lines
             app = create_app(Settings(data_dir=data, database_url=url), db)
-            _post(app, verzoeken[0])
-            p = cProfile.Profile() if profiel else None
-            begin = time.perf_counter()
-            if p is not None:
-                p.enable()
-            for body in verzoeken[1:]:
-                _post(app, body)
-            if p is not None:
-                p.disable()
-            duur = time.perf_counter() - begin
-        if p is not None:
-            pstats.Stats(p).sort_stats("cumulative").print_stats(40)
-        return duur
+            return _tijd(app, verzoeken, profiel)
     finally:
         db.dispose()
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("soort", choices=["batch", "single"])
-    p.add_argument("--n", type=int, help="requests timed (default: 12 batches, 1500 single filings)")
+    p.add_argument("soort", choices=["batch", "single", "echo"])
+    p.add_argument("--n", type=int, help="requests timed (default: 12 batches, 1500 single filings, 3000 echoes)")
     p.add_argument("--database", help="a PostgreSQL URL: a fresh database on that server (default: SQLite)")
     p.add_argument("--profile", action="store_true")
     args = p.parse_args()
-    n = args.n or (12 if args.soort == "batch" else 1500)
+    n = args.n or {"batch": 12, "single": 1500, "echo": 3000}[args.soort]
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database) as pg:
         url = pg or f"sqlite:///{Path(tmp) / 'vir.sqlite3'}"
         duur = _meet(args.soort, n, url, Path(tmp), args.profile)
-    eenheid = "batch of 1,000" if args.soort == "batch" else "filing"
+    eenheid = {"batch": "batch of 1,000", "single": "filing", "echo": "echo"}[args.soort]
     print(f"{n} {args.soort} requests in {duur:.2f} s: {duur / n * 1000:.2f} ms per {eenheid}")
     return 0
 
