@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import date
 
 import pytest
 
 from gateway.domain import matching
+from gateway.domain.ids import nieuw_id
 from gateway.domain.jongere import Jongere, normaliseer_naam
 from gateway.domain.regels import Regels, bsn_is_geldig, plus_jaren
 from gateway.domain.sleutelring import Sleutelring, SleutelringFout
@@ -119,3 +121,16 @@ def test_matching_transitions() -> None:
     assert alone.gebeurtenis is matching.Gebeurtenis.GEEN
     change = matching.bij_wijziging({1, 2, 3}, 2)
     assert [(k.instantie, k.soort) for k in change.kennisgevingen] == [(1, "gewijzigdeMatch"), (3, "gewijzigdeMatch")]
+
+
+def test_new_ids_are_random_version_4_uuids_in_the_standard_text() -> None:
+    ids = [nieuw_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    for tekst in ids[:2_000]:
+        u = uuid.UUID(tekst)
+        assert (u.version, u.variant) == (4, uuid.RFC_4122)
+        assert str(u) == tekst  # lower case, dashes where str(uuid4()) puts them
+    # every one of the 122 random bits varies: none stuck at 0 or 1 across the sample
+    bits = [uuid.UUID(t).int for t in ids]
+    vast = ~(0xF << 76 | 0x3 << 62) & (1 << 128) - 1  # all but the version and variant bits
+    assert all(any(b >> i & 1 for b in bits) and not all(b >> i & 1 for b in bits) for i in range(128) if vast >> i & 1)

@@ -7,13 +7,13 @@ the same youth at once are serialised and the second one sees the first one's me
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, cast
 
 from gateway.domain import matching
+from gateway.domain.ids import nieuw_id
 from gateway.domain.jongere import Jongere
 from gateway.domain.model import Contactkaart, MatchBeeld, Meldingsbevoegde
 from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, SignaalSoort
@@ -100,7 +100,7 @@ class Indienen(Gezin):
         like a mapped one but never part of the session, for a batch that writes its rows with
         ``insert_alle``."""
         waarden: dict[str, Any] = {
-            "melding_id": str(uuid.uuid4()),
+            "melding_id": nieuw_id(),
             "instantie_id": instantie_id,
             "jongere_id": jongere_id,
             "status": MeldingStatus.ACTIEF,
@@ -138,7 +138,7 @@ class Indienen(Gezin):
         nieuw = None
         if match is None:
             waarden = {
-                "match_id": str(uuid.uuid4()),
+                "match_id": nieuw_id(),
                 "jongere_id": melding.jongere_id,
                 "soort": MatchSoort.CLIENTMATCH,
                 "status": MatchStatus.ACTIEF,
