@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from gateway.errors import RuleError
 
@@ -13,8 +14,11 @@ def bsn_is_geldig(bsn: str) -> bool:
     """The eleven-test (elfproef) for a BSN: Σ (9..2)·dᵢ − d₉ ≡ 0 (mod 11), and not all zeros."""
     if len(bsn) != 9 or not bsn.isdigit() or bsn == "000000000":
         return False
-    total = sum(int(d) * w for d, w in zip(bsn[:8], range(9, 1, -1), strict=True)) - int(bsn[8])
+    total = sum(map(mul, map(int, bsn[:8]), _GEWICHTEN)) - int(bsn[8])
     return total % 11 == 0
+
+
+_GEWICHTEN = (9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def plus_jaren(d: date, jaren: int) -> date:
