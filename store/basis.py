@@ -42,14 +42,19 @@ class Tijdstip(TypeDecorator[datetime]):
         if dialect.name != "sqlite" or keten is None:
             return keten
 
+        laatste: tuple[Any, str] = (object(), "")  # a request binds its one moment ``nu`` thousands of times
+
         def process(value: Any) -> Any:
+            nonlocal laatste
+            vorige = laatste  # one read: the pair stays consistent under threads
+            if value is vorige[0]:
+                return vorige[1]
             if value.__class__ is not datetime:
-                return keten(value)
-            if value.tzinfo is not None and value.utcoffset():
-                value = value.astimezone(UTC)
-            return _SQLITE_TEKST % (
-                value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
-            )
+                return keten(value)  # None too
+            utc = value.astimezone(UTC) if value.tzinfo is not None and value.utcoffset() else value
+            tekst = _SQLITE_TEKST % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+            laatste = (value, tekst)
+            return tekst
 
         return process
 

@@ -73,6 +73,7 @@ def test_sqlite_text_of_a_moment_is_sqlalchemys_own() -> None:
     dialect = sqlite.dialect()
     snel = Tijdstip().dialect_impl(dialect).bind_processor(dialect)
     assert snel is not None
+    assert snel(None) is None  # first, before any moment was remembered
     omzetten = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
     assert omzetten is not None
     for moment in (
@@ -84,6 +85,11 @@ def test_sqlite_text_of_a_moment_is_sqlalchemys_own() -> None:
     ):
         verwacht = omzetten(moment.astimezone(UTC) if moment.tzinfo is not None else moment)
         assert snel(moment) == verwacht, moment
+    assert snel(None) is None
+    # the last moment is remembered (a request binds its one moment thousands of times), by identity only
+    winter = datetime(2026, 11, 23, 11, 0, tzinfo=AMSTERDAM_WINTER)
+    assert snel(winter) == snel(winter) == "2026-11-23 10:00:00.000000"
+    assert snel(winter.replace(hour=12)) == "2026-11-23 11:00:00.000000"
     assert snel(None) is None
 
 
