@@ -44,7 +44,7 @@ from gateway.log.regel import Logregel
 from gateway.log.token import TokenSleutel
 from gateway.log.writer import Ontvangstbewijs
 from gateway.protocol import RequestInfo, VirFault, info
-from gateway.render import als_xml
+from gateway.render import als_tekst
 from gateway.sleutels import pseudoniemen
 from gateway.uitvoer import spoor
 from gateway.wss.onderteken import laad_sleutel
@@ -380,7 +380,7 @@ def log_vraag_en_antwoord(
         boek.add(_inzage(t, logop, request_info, sg, inzage or [], proef))
     if deps.logboek.aan:
         antwoord.stuurgegevens.ontvangstbewijs = ontvangstbewijs_naar_bericht(bewijs)
-    payload: bytes = etree.tostring(als_xml(antwoord, antwoord_cls))
+    payload = als_tekst(antwoord, antwoord_cls)
     boek.add(
         Logregel(
             t,

@@ -22,7 +22,7 @@ from spyne.util.xml import get_object_as_xml
 from federation import berichten as F
 from gateway import berichten as M
 from gateway.domain.soorten import MatchSoort, MatchStatus, MeldingStatus, Reden, SignaalSoort
-from gateway.render import als_xml
+from gateway.render import als_tekst, als_xml
 
 ANTWOORDEN = sorted(
     {getattr(mod, n) for mod in (M, F) for n in dir(mod) if n.endswith("Response")}, key=lambda c: c.__name__
@@ -119,3 +119,46 @@ def test_a_match_with_the_domains_kinds_is_rendered_here(monkeypatch: pytest.Mon
     verwacht = canoniek(get_object_as_xml(antwoord, M.MeldingAfgevenResponse))
     monkeypatch.setattr(render, "get_object_as_xml", spyne)
     assert canoniek(als_xml(antwoord, M.MeldingAfgevenResponse)) == verwacht
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_the_text_is_lxmls_byte_for_byte(data: st.DataObject) -> None:
+    """What is logged and sent (``als_tekst``) is the bytes lxml writes of the rendered answer: markup characters,
+    carriage returns, non-ASCII (as character references) and empty texts included."""
+    for cls in ANTWOORDEN:
+        inst = data.draw(_waarde(cls), label=cls.__name__)
+        try:
+            verwacht = etree.tostring(als_xml(inst, cls))
+        except ValueError:  # a character XML does not allow: lxml refuses it, and so does the text
+            with pytest.raises(ValueError):
+                als_tekst(inst, cls)
+            continue
+        assert als_tekst(inst, cls) == verwacht, cls.__name__
+
+
+def test_the_text_of_a_batch_answer_and_its_refusals() -> None:
+    """A batch's answer (results with matches, refusals with their XPath and attributes), fixed, so the bytes
+    compare whatever hypothesis draws; and a text with a character XML 1.0 forbids is refused as lxml refuses it."""
+    match = M.Match(
+        matchId="m-1", meldingId="a", soort=MatchSoort.CLIENTMATCH, status=MatchStatus.ACTIEF,
+        sinds=datetime(2026, 11, 23, 10, tzinfo=UTC),
+        partij=[M.Contactkaart(instantie=M.Instantie(oin="1", naam="Zorg & Co <Noord> \"é\"\r\n"))],
+    )  # fmt: skip
+    goed = M.MeldingResultaat(referentie="r1", meldingId="a", geplandeEinddatum=date(2027, 1, 1), match=[match])
+    fout = M.MeldingResultaat(
+        referentie="r2",
+        fout=M.Bevinding(
+            code="VIR-BSN-ONGELDIG",
+            melding=[M.Foutmelding(taal="nl", tekst="Ongeldig & <fout>"), M.Foutmelding(taal="en", tekst='"Invalid"')],
+            xpath="/kp:MeldingenAfgeven/kp:item[2]/kp:jongere/g:bsn",
+        ),
+    )
+    antwoord = M.MeldingenAfgevenResponse(afgegeven=1, geweigerd=1, resultaat=[goed, fout])
+    tekst = als_tekst(antwoord, M.MeldingenAfgevenResponse)
+    assert tekst == etree.tostring(als_xml(antwoord, M.MeldingenAfgevenResponse))
+    assert b'taal="nl"' in tekst and b"&amp; &lt;fout&gt;" in tekst and b"&#233;" in tekst
+    goed.referentie = "r\x01"
+    with pytest.raises(ValueError):
+        als_tekst(antwoord, M.MeldingenAfgevenResponse)
