@@ -13,8 +13,8 @@ youths get the second instantie's melding in later batches), ``single`` sends N 
 a match). ``echo`` posts N envelopes of the single filing's size to the bare Spyne echo service
 (``bench/echo_app.py``, ``meldingen.lua``'s echo body): the floor ``bench/endtoend.py`` compares with, here
 without HTTP, so the two ratios below are the gateway's own cost against Spyne's, free of what the machine's
-network stack and scheduler cost per request. The first request is not timed. Every answer must be HTTP 200. ``--profile`` prints cProfile's 40
-most expensive calls (cumulative).
+network stack and scheduler cost per request. The first request is not timed. Every answer must be HTTP 200.
+``--profile`` prints cProfile's 40 most expensive calls (cumulative).
 
 The ratios end to end (``bench/endtoend.py``, ``bench/batch.py``) put the same HTTP and gunicorn cost on both
 sides; that cost moves with the machine (the echo went from about 2,000 to 550 requests/s between two machines

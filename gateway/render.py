@@ -204,8 +204,8 @@ def _namespaces(cls: Any) -> tuple[str, ...]:
 # What the log keeps and the client receives is the answer's text. Building lxml elements and serialising them
 # was a tenth of a batch's transaction (a thousand results, some 300 KB); ``als_tekst`` writes the same document
 # as text straight from the plan: the same elements, prefixes and declarations, characters escaped as lxml
-# escapes them (non-ASCII as character references), an element without content as an empty-element tag. ``tests/test_render.py`` compares its bytes with lxml's for
-# every answer class.
+# escapes them (non-ASCII as character references), an element without content as an empty-element tag.
+# ``tests/test_render.py`` compares its bytes with lxml's for every answer class.
 
 _TEKST_TEKENS = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTRIBUUT_TEKENS = str.maketrans(

@@ -92,7 +92,6 @@ def test_sqlite_text_of_a_moment_is_sqlalchemys_own() -> None:
     assert snel(winter.replace(hour=12)) == "2026-11-23 11:00:00.000000"
     assert snel(None) is None
 
-
     class Eigen(datetime):  # a subclass (a test clock's, say) takes SQLAlchemy's path: the same text
         pass
 
