@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, exists, func, select, update
+from sqlalchemy import Integer, String, bindparam, case, exists, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store import eigen
-from store.basis import Nieuw
+from store.basis import Nieuw, Tijdstip
 from store.bevolkingsregister import Bevolkingsregister
 from store.federatie import FederatieOpslag
 from store.invoegen import invoegplan
@@ -28,6 +28,7 @@ from store.models import (
     Match,
     Melding,
     Signaal,
+    Telling,
     WsaBericht,
 )
 from store.register import VERSIE, Register, Registertoegang
@@ -132,6 +133,20 @@ _LAATSTE_AFSTEMMINGEN = (
     select(Afstemming.match_id, func.max(Afstemming.datum))
     .where(Afstemming.match_id.in_(bindparam("b_matches", expanding=True)))
     .group_by(Afstemming.match_id)
+)
+# ``b_aantal`` equal counts of one moment in one statement: the rows come from a counting CTE in the database
+# instead of as many parameter sets from here.
+_REEKS = select(literal_column("1", Integer).label("i")).cte("reeks", recursive=True)
+_REEKS = _REEKS.union_all(select(_REEKS.c.i + literal_column("1", Integer)).where(_REEKS.c.i < bindparam("b_aantal")))
+_TELLINGEN = insert(Telling).from_select(
+    ["tijdstip", "instantie_id", "soort", "gemeente", "waarde"],
+    select(
+        bindparam("b_tijdstip", type_=Tijdstip()),
+        bindparam("b_instantie", type_=Integer()),
+        bindparam("b_soort", type_=String()),
+        bindparam("b_gemeente", type_=String()),
+        bindparam("b_waarde", type_=Integer()),
+    ).select_from(_REEKS),
 )
 _HEEFT_MELDINGEN = select(Melding.id).where(Melding.jongere_id == bindparam("b_jongere")).limit(1)
 _ACTIEVE_MATCH = select(Match).where(
@@ -436,6 +451,36 @@ class Repository(Registertoegang):
         """Insert a new row with one Core statement (no unit-of-work flush); returns its id."""
         row.id = int(self.c.execute(_insert_returning_id(row.__table__), _waarden(row)).scalar_one())
         return int(row.id)
+
+    def tellingen(self, tijdstip: datetime, aantallen: Mapping[tuple[int, str, str | None, int | None], int]) -> None:
+        """Write counted events of one moment: ``aantallen`` maps (instantie id, kind, municipality, number) to how
+        many, each event its own row as ever. Equal events (a batch's thousand filings of one instantie) go in one
+        statement each, the rows made in the database; single ones in one executemany."""
+        los: list[dict[str, Any]] = []
+        for (instantie_id, soort, gemeente, waarde), aantal in aantallen.items():
+            if aantal == 1:
+                los.append(
+                    {
+                        "tijdstip": tijdstip,
+                        "instantie_id": instantie_id,
+                        "soort": soort,
+                        "gemeente": gemeente,
+                        "waarde": waarde,
+                    }
+                )
+                continue
+            self.c.execute(
+                _TELLINGEN,
+                {
+                    "b_tijdstip": tijdstip,
+                    "b_instantie": instantie_id,
+                    "b_soort": soort,
+                    "b_gemeente": gemeente,
+                    "b_waarde": waarde,
+                    "b_aantal": aantal,
+                },
+            )
+        self.insert_alle(Telling, los)
 
     def insert_alle(self, model: Any, rows: Sequence[Any]) -> None:
         """Insert new rows of one table (ORM objects, or dicts of column values) in one executemany;

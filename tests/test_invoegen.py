@@ -101,3 +101,29 @@ def test_insert_alle_stores_what_sqlalchemy_stores(db: Database) -> None:
     assert len(eigen_meldingen) == len(jongeren) and len(eigen_tellingen) == 5
     assert eigen_meldingen == _rijen(db, "melding", ("id", "melding_id"))
     assert eigen_tellingen == _rijen(db, "telling", ("id",))
+
+
+def test_equal_counts_are_one_row_each_as_sqlalchemy_stores_them(db: Database) -> None:
+    """``Repository.tellingen`` makes a run of equal counts in the database (one statement, a counting CTE):
+    every event is still a row of its own, byte for byte what SQLAlchemy's executemany stores for those rows,
+    the moment in UTC whatever its offset, and a municipality, a number or neither kept per row."""
+    with db.transaction() as s:
+        repo = Repository(s)
+        a = repo.add_instantie("00000001111111111000", "Jeugdzorg Noord", None, NU).id
+        b = repo.add_instantie("00000001222222222000", "Politie Oost", None, NU).id
+    aantallen = {(a, "meldingen", None, None): 1000, (b, "clientmatches", "0363", None): 1}
+    aantallen |= {(b, "afstemmingen", "0014", 5): 3, (a, "clientmatches", "0014", None): 2}
+    with db.transaction() as s:
+        Repository(s).tellingen(ELDERS, aantallen)
+    eigen = sorted(_rijen(db, "telling", ("id",)), key=repr)
+    with db.transaction() as s:
+        s.execute(m.Telling.__table__.delete())
+    with db.transaction() as s:
+        rijen = [
+            {"tijdstip": NU.replace(microsecond=0), "instantie_id": i, "soort": soort, "gemeente": g, "waarde": w}
+            for (i, soort, g, w), n in aantallen.items()
+            for _ in range(n)
+        ]
+        s.connection().execute(insert(m.Telling.__table__), rijen)
+    assert len(eigen) == 1006
+    assert eigen == sorted(_rijen(db, "telling", ("id",)), key=repr)

@@ -10,6 +10,7 @@ each other in a cycle.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -74,7 +75,7 @@ class Kern:
         # Signals and counts of this request, written by ``afronden`` (plain column values: building ORM
         # objects for them costs more than writing them).
         self._signalen: list[dict[str, Any]] = []
-        self._tellingen: list[dict[str, Any]] = []
+        self._tellingen: list[tuple[int, str, str | None, int | None]] = []  # (instantie, kind, municipality, number)
         # Reads of youths' matches in this request, for the access log (NEN 7513): what was shown.
         self.inzage: list[dict[str, Any]] = []
         # Meldingen ended as ``onterecht`` in this request: their log payloads are redacted at once.
@@ -114,9 +115,7 @@ class Kern:
 
     def _tel_in(self, gemeente: str | None, instantie_id: int, soort: str, waarde: int | None = None) -> None:
         """Count an event in ``gemeente`` (None: unknown)."""
-        self._tellingen.append(
-            {"tijdstip": self.nu, "instantie_id": instantie_id, "soort": soort, "gemeente": gemeente, "waarde": waarde}
-        )
+        self._tellingen.append((instantie_id, soort, gemeente, waarde))
 
     def afronden(self) -> None:
         """Write the signals and counts of the request: one executemany per table. Signal numbers are
@@ -133,7 +132,7 @@ class Kern:
             for n, signaal in enumerate(eigen):
                 signaal["volgnummer"] = eerste + n
         self.repo.insert_alle(m.Signaal, signalen)
-        self.repo.insert_alle(m.Telling, tellingen)
+        self.repo.tellingen(self.nu, Counter(tellingen))
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
