@@ -3,6 +3,7 @@
     python bench/inproces.py batch [--n 12] [--database URL] [--profile]
     python bench/inproces.py single [--n 1500] [--database URL] [--profile]
     python bench/inproces.py echo [--n 3000] [--profile]
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no python bench/inproces.py batch --n 6 --callgrind
 
 Builds the gateway's WSGI application on a fresh store (SQLite in a temporary directory, or a fresh database
 on the PostgreSQL server of ``--database``, created and dropped), registers the two demo instanties the other
@@ -31,7 +32,9 @@ import contextlib
 import cProfile
 import gc
 import io
+import os
 import pstats
+import subprocess
 import sys
 import tempfile
 import time
@@ -103,13 +106,23 @@ def _post(app: object, body: bytes) -> None:
         raise RuntimeError(f"HTTP {status}: {antwoord[:600]!r}")
 
 
-def _tijd(app: object, verzoeken: list[bytes], profiel: bool) -> float:
+def _callgrind(aan: bool) -> None:
+    """Switch callgrind's instrumentation of this process (``--callgrind``: run under ``valgrind --tool=callgrind
+    --instr-atstart=no``, so only the timed requests are counted)."""
+    subprocess.run(
+        ["callgrind_control", "-i", "on" if aan else "off", str(os.getpid())], check=True, capture_output=True
+    )
+
+
+def _tijd(app: object, verzoeken: list[bytes], profiel: bool, callgrind: bool = False) -> float:
     """Post the requests after the first; the seconds they took (cProfile's top 40 printed with ``profiel``).
     After the first, what the application built is frozen out of the garbage collector's sight, as a gunicorn
     worker does (``gateway/server.py``)."""
     _post(app, verzoeken[0])
     gc.freeze()
     p = cProfile.Profile() if profiel else None
+    if callgrind:
+        _callgrind(True)
     begin = time.perf_counter()
     if p is not None:
         p.enable()
@@ -118,14 +131,16 @@ def _tijd(app: object, verzoeken: list[bytes], profiel: bool) -> float:
     if p is not None:
         p.disable()
     duur = time.perf_counter() - begin
+    if callgrind:
+        _callgrind(False)
     if p is not None:
         pstats.Stats(p).sort_stats("cumulative").print_stats(40)
     return duur
 
 
-def _meet(soort: str, n: int, url: str, data: Path, profiel: bool) -> float:
+def _meet(soort: str, n: int, url: str, data: Path, profiel: bool, callgrind: bool = False) -> float:
     if soort == "echo":
-        return _tijd(echo_app.create_app(), _echo(n), profiel)
+        return _tijd(echo_app.create_app(), _echo(n), profiel, callgrind)
     db = Database(url)
     try:
         upgrade(db)
@@ -136,7 +151,7 @@ def _meet(soort: str, n: int, url: str, data: Path, profiel: bool) -> float:
         verzoeken = _verzoeken(soort, n)
         with contextlib.redirect_stderr(io.StringIO()):  # the gateway's access lines
             app = create_app(Settings(data_dir=data, database_url=url), db)
-            return _tijd(app, verzoeken, profiel)
+            return _tijd(app, verzoeken, profiel, callgrind)
     finally:
         db.dispose()
 
@@ -147,11 +162,16 @@ def main() -> int:
     p.add_argument("--n", type=int, help="requests timed (default: 12 batches, 1500 single filings, 3000 echoes)")
     p.add_argument("--database", help="a PostgreSQL URL: a fresh database on that server (default: SQLite)")
     p.add_argument("--profile", action="store_true")
+    p.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count only the timed requests' instructions: run under valgrind --tool=callgrind --instr-atstart=no",
+    )
     args = p.parse_args()
     n = args.n or {"batch": 12, "single": 1500, "echo": 3000}[args.soort]
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database) as pg:
         url = pg or f"sqlite:///{Path(tmp) / 'vir.sqlite3'}"
-        duur = _meet(args.soort, n, url, Path(tmp), args.profile)
+        duur = _meet(args.soort, n, url, Path(tmp), args.profile, args.callgrind)
     eenheid = {"batch": "batch of 1,000", "single": "filing", "echo": "echo"}[args.soort]
     print(f"{n} {args.soort} requests in {duur:.2f} s: {duur / n * 1000:.2f} ms per {eenheid}")
     return 0
