@@ -52,6 +52,16 @@ def _orig(cls: Any) -> Any:
     return getattr(cls, "__orig__", None) or cls
 
 
+_ZONDER_OPMAAK: set[Any] = set()
+"""Writers whose text never holds a character XML escapes (numbers, dates, truth values): ``als_tekst`` skips the
+check for them; any other writer's text is checked."""
+
+
+def _zonder_opmaak(f: Any) -> Any:
+    _ZONDER_OPMAAK.add(f)
+    return f
+
+
 def _tekst(cls: Any) -> Any:
     """The function that writes a primitive's value as Spyne does, or _Anders. (A customised primitive
     is a subclass of its original, and carries the customisation in its own ``Attributes``.)"""
@@ -59,9 +69,10 @@ def _tekst(cls: Any) -> Any:
     if getattr(attrs, "format", None) is not None or getattr(attrs, "str_format", None) is not None:
         raise _Anders(cls)
     if issubclass(cls, Boolean):
-        return lambda v: "true" if v else "false"
+        return _zonder_opmaak(lambda v: "true" if v else "false")
     if issubclass(cls, Integer):
 
+        @_zonder_opmaak
         def integer(v: Any) -> str:
             if type(v) is not int:
                 raise _Anders(type(v))
@@ -83,6 +94,7 @@ def _tekst(cls: Any) -> Any:
     if issubclass(cls, Date) and attrs.serialize_as is None and attrs.date_format is None:
         spyne_datum = functools.partial(_SPYNE.to_unicode, cls)
 
+        @_zonder_opmaak
         def datum(v: Any) -> str:
             # Spyne writes a plain date as its isoformat (a batch's answer has a thousand of them)
             return v.isoformat() if type(v) is date else spyne_datum(v)
@@ -100,6 +112,7 @@ def _tekst(cls: Any) -> Any:
     ):
         spyne_tijd = functools.partial(_SPYNE.to_unicode, cls)
 
+        @_zonder_opmaak
         def tijd(v: Any) -> str:
             # and a plain datetime as its isoformat too
             return v.isoformat() if type(v) is datetime else spyne_tijd(v)
@@ -256,12 +269,6 @@ def _gekwalificeerd(tag: str, prefixen: tuple[tuple[str, str], ...]) -> str:
     return f"{dict(prefixen)[uri]}:{lokaal}"
 
 
-def _ontsnapt(tekst: Any) -> bool:
-    """Whether a primitive's text can hold a character to escape (text can; numbers, dates and truth values
-    cannot)."""
-    return getattr(tekst, "__name__", "") == "unicode"
-
-
 @functools.cache
 def _element(naam: str, declaraties: str, cls: Any, prefixen: tuple[tuple[str, str], ...]) -> Schrijver:
     """The writer of one element ``naam`` holding an instance of ``cls``: its attributes in the start tag, then
@@ -278,7 +285,9 @@ def _element(naam: str, declaraties: str, cls: Any, prefixen: tuple[tuple[str, s
             leden.append((_COMPLEX, lid.attr, lid.veel, "", "", sub, lid.klasse))
         else:
             kwal = _gekwalificeerd(lid.naam, prefixen)
-            leden.append((_TEKST, lid.attr, lid.veel, f"<{kwal}>", f"</{kwal}>", lid.tekst, _ontsnapt(lid.tekst)))
+            leden.append(
+                (_TEKST, lid.attr, lid.veel, f"<{kwal}>", f"</{kwal}>", lid.tekst, lid.tekst not in _ZONDER_OPMAAK)
+            )
     begin, eind = f"<{naam}{declaraties}", f"</{naam}>"
     tekens = _TEKST_TEKENS
 
