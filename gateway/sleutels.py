@@ -24,7 +24,8 @@ _geladen: dict[Path, tuple[tuple[int, int], Sleutelring]] = {}
 
 def maak_sleutelbestand(pad: Path, versie: int = 1) -> Path:
     """A new key file with one random 32-byte secret (mode 0600); an existing file is kept."""
-    pad.parent.mkdir(parents=True, exist_ok=True)
+    pad.parent.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pad.parent.mkdir(exist_ok=True, mode=0o700)
     with open(pad.parent / ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # several processes may start at once: one writes
         if not pad.exists():

@@ -32,10 +32,20 @@ class DatabaseUnavailable(Exception):
     """The database did not answer (connection refused, lost, or the file cannot be opened)."""
 
 
+def _privaat_bestand(pad: Path) -> None:
+    """A new database file readable by the gateway's user only, in a directory of its own (created 0700): it
+    holds BSNs and names. SQLite gives its ``-wal`` and ``-shm`` files the database file's permissions. An
+    existing file keeps the permissions its operator gave it (docs/privacy.md)."""
+    if not pad.parent.exists():
+        pad.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not pad.exists():
+        os.close(os.open(pad, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = make_url(url).database
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path and path != ":memory:" and not path.startswith("file:"):
+        _privaat_bestand(Path(path))
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")

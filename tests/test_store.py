@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, date, datetime
 
 import pytest
@@ -93,3 +95,29 @@ def test_a_savepoint_undoes_the_core_statements_inside_it(db: Database) -> None:
             repo.lock_jongere("bsn:333444555", None)
             raise LookupError
         assert repo.jongere_ids(["bsn:222333444", "bsn:333444555"]) == [buiten]
+
+
+def test_a_new_sqlite_store_and_the_keys_beside_it_are_private_to_the_gateways_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The database file holds BSNs and names: created 0600 in a directory created 0700, whatever the umask;
+    SQLite gives the write-ahead log and its index the database file's mode. The development keys likewise."""
+    from gateway.log.checkpoint import ensure_development_keys
+    from gateway.sleutels import maak_sleutelbestand
+
+    oud = os.umask(0o022)
+    try:
+        data = tmp_path / "vir-data"
+        ensure_development_keys(data / "keys", "test")
+        maak_sleutelbestand(data / "keys" / "vsn.sleutel")
+        database = Database(f"sqlite:///{data / 'db' / 'vir.sqlite3'}")
+        upgrade(database)
+        with database.transaction() as s:
+            Repository(s).add_instantie("00000001999999999000", "Test", None, datetime.now(UTC))
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (data / "db").iterdir()}
+        database.dispose()
+    finally:
+        os.umask(oud)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "keys").stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "db").stat().st_mode) == 0o700
+    assert {"vir.sqlite3", "vir.sqlite3-wal", "vir.sqlite3-shm"} <= modes.keys()
+    assert set(modes.values()) == {0o600}, modes

@@ -104,7 +104,7 @@ def _formgeheim(settings: Settings) -> bytes:
         return sleutel.read_bytes()
     pad = settings.data_dir / "beheer-formgeheim"
     if not pad.exists():
-        pad.parent.mkdir(parents=True, exist_ok=True)
+        pad.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tijdelijk = pad.with_name(f"{pad.name}.{os.getpid()}")
         fd = os.open(tijdelijk, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:

@@ -129,7 +129,9 @@ def ensure_development_keys(directory: Path, common_name: str) -> tuple[Path, Pa
     key_path, cert_path = directory / "log-signing-key.pem", directory / "log-signing-cert.pem"
     if key_path.exists() and cert_path.exists():
         return key_path, cert_path, False
-    directory.mkdir(parents=True, exist_ok=True)
+    # private to the gateway's user, and so is the data directory it may create with it
+    directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory.mkdir(exist_ok=True, mode=0o700)
     # Several processes may start at once: one generates, the others wait and use its pair.
     with open(directory / ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
