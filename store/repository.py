@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, case, exists, func, insert, literal_column, select, update
+from sqlalchemy import Boolean, Integer, String, bindparam, case, exists, func, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,14 +59,30 @@ def _dialect_insert(dialect: str, table: Any) -> Any:
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
+# The upserted row, named in full: RETURNING names the table's columns bare, and a bare ``id`` in a subquery
+# would be the subquery's own table's.
+_DEZE_JONGERE = literal_column("jongere.id", Integer)
+
+
 @cache
 def _upsert_jongere(dialect: str) -> Any:
     stmt = _dialect_insert(dialect, Jongere)
-    # Whether the population register holds anyone comes along: a filing asks it anyway.
+    # Whether the population register holds anyone comes along: a filing asks it anyway. So does whether the
+    # youth has nothing in the index yet (most filings are on a youth new to it: nothing more to read then).
+    # SQLite: no melding and no match refers to the row (writers are serialised, so nobody adds one until
+    # this transaction ends). PostgreSQL: the row was inserted by this statement (``xmax`` 0), so nothing can
+    # refer to it: a subquery here would read the statement's snapshot, from before a concurrent filing on the
+    # youth whose commit the upsert waited for.
+    leeg: Any = (
+        literal_column("(xmax = 0)", Boolean)
+        if dialect == "postgresql"
+        else ~exists(select(Melding.id).where(Melding.jongere_id == _DEZE_JONGERE))
+        & ~exists(select(Match.id).where(Match.jongere_id == _DEZE_JONGERE))
+    )
     return stmt.on_conflict_do_update(
         index_elements=["sleutel"],
         set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
-    ).returning(Jongere.id, exists(_BRP_GEVULD))
+    ).returning(Jongere.id, exists(_BRP_GEVULD), leeg)
 
 
 @cache
@@ -226,9 +242,14 @@ class Repository(Registertoegang):
 
         One statement: an upsert that always updates takes the row lock on PostgreSQL (SQLite's
         writers are serialised anyway), and a known birth date is kept."""
+        return self.lock_jongere_met_stand(sleutel, geboortedatum)[0]
+
+    def lock_jongere_met_stand(self, sleutel: str, geboortedatum: date | None) -> tuple[int, bool]:
+        """``lock_jongere``, and whether the youth had no melding (active or archived) and no match when it was
+        locked: then there is nothing of it to read (the lock keeps it so until this transaction writes)."""
         params = {"sleutel": sleutel, "geboortedatum": geboortedatum}
-        jongere_id, self._brp = self.c.execute(_upsert_jongere(self.dialect), params).one()
-        return int(jongere_id)
+        jongere_id, self._brp, leeg = self.c.execute(_upsert_jongere(self.dialect), params).one()
+        return int(jongere_id), bool(leeg)
 
     def lock_jongeren(self, geboortedata: dict[str, date | None]) -> dict[str, int]:
         """``lock_jongere`` for many youths in one statement (key → birth date, if known): their ids by

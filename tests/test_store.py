@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from store.db import Database
 from store.migrate import alembic_config, upgrade
-from store.models import Base, Jongere, Melding
+from store.models import Base, Jongere, Match, Melding
 from store.repository import Repository
 from tests.conftest import create_pg_database, drop_pg_database
 
@@ -83,6 +83,39 @@ def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
         assert s.query(Melding).count() == 2
         assert s.query(Jongere).count() == 1
         assert s.query(Jongere).one().geboortedatum == date(2015, 1, 2)
+
+
+def test_locking_a_youth_says_whether_it_has_anything_in_the_index(db: Database) -> None:
+    """A filing reads a youth's meldingen and matches only when the lock says there may be any: a youth new to
+    the store has none; one with a melding (archived too) or a match is never taken for empty."""
+    nu = datetime.now(UTC)
+    with db.transaction() as s:
+        repo = Repository(s)
+        inst = repo.add_instantie("00000001999999999000", "Test", None, nu)
+        nieuw, leeg = repo.lock_jongere_met_stand("bsn:111222333", None)
+        assert leeg
+        ander, leeg = repo.lock_jongere_met_stand("bsn:222333444", None)
+        assert leeg
+        s.add(
+            Melding(
+                melding_id="m-1",
+                instantie_id=inst.id,
+                jongere_id=nieuw,
+                status="gearchiveerd",
+                afgegeven=nu,
+                gewijzigd=nu,
+                geplande_einddatum=nu.date(),
+                versie=1,
+                mb_naam="X",
+                bronsysteem="t",
+            )
+        )
+        s.add(Match(match_id="x-1", jongere_id=ander, soort="gezinsmatch", status="actief", ontstaan=nu))
+    with db.transaction() as s:
+        repo = Repository(s)
+        assert repo.lock_jongere_met_stand("bsn:111222333", None) == (nieuw, False)
+        assert repo.lock_jongere_met_stand("bsn:222333444", date(2015, 1, 2)) == (ander, False)
+        assert repo.lock_jongere_met_stand("bsn:333444555", None)[1]
 
 
 def test_a_savepoint_undoes_the_core_statements_inside_it(db: Database) -> None:

@@ -60,9 +60,9 @@ class Gezin(Uitwisseling):
             return self.repo.federatie().jongere_ids_van_bsns(bsns)
         return self.repo.jongere_ids(f"bsn:{bsn}" for bsn in bsns)
 
-    def _gezin_na_wijziging(self, jongere_id: int, sleutel: str) -> None:
+    def _gezin_na_wijziging(self, jongere_id: int, sleutel: str, *, zonder_gezinsmatch: bool = False) -> None:
         """The youth's meldingen changed: recompute its family match and those of its related youths."""
-        match = self.repo.actieve_match(jongere_id, MatchSoort.GEZINSMATCH)
+        match = None if zonder_gezinsmatch else self.repo.actieve_match(jongere_id, MatchSoort.GEZINSMATCH)
         if match is not None and '"extern"' in (match.leden or ""):
             self.herbereken_gezin(jongere_id)  # what the hub sent about a melding that ended goes with it
         if not self._brp_gevuld() or (bsn := self._bsn_van(sleutel)) is None:
@@ -70,7 +70,9 @@ class Gezin(Uitwisseling):
                 self._gezinsmatch = (jongere_id, match)
             return  # only the population register relates youths, and it knows them by BSN
         verwanten = self.repo.verwanten(bsn)
-        if not verwanten and self.repo.actieve_match(jongere_id, MatchSoort.GEZINSMATCH) is None:
+        if not verwanten and (
+            zonder_gezinsmatch or self.repo.actieve_match(jongere_id, MatchSoort.GEZINSMATCH) is None
+        ):
             return
         ids = {jongere_id, *self._jongeren_van(verwanten)}
         for verwant_id in sorted(ids):

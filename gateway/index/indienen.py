@@ -58,13 +58,13 @@ class Indienen(Gezin):
         if afgeschermd and not zender.mag_afschermen:
             raise RuleError(code="VIR-AFSCHERMEN-NIET-TOEGESTAAN", veld="afgeschermd")
         einddatum = self.einddatum(zender, gevraagde_einddatum, self.vandaag)
-        jongere_id = self.repo.lock_jongere(jongere.sleutel, jongere.geboortedatum)
+        jongere_id, leeg = self.repo.lock_jongere_met_stand(jongere.sleutel, jongere.geboortedatum)
         if jongere.sleutel.startswith("bsn:") and self._brp_gevuld():
             # A refusal rolls back the youth's row with the rest (or with the item's savepoint in a batch).
             self.regels.controleer_register(
                 self.repo.bevolkingsregister().levensdata(jongere.sleutel[4:]), self.vandaag
             )
-        bekend = self.repo.meldingen_van_jongere(jongere_id)
+        bekend = [] if leeg else self.repo.meldingen_van_jongere(jongere_id)
         actieve = [a for a in bekend if a.status == MeldingStatus.ACTIEF]
         archief = [a for a in bekend if a.status == MeldingStatus.GEARCHIVEERD and not a.archief_gemeld]
         if any(a.instantie_id == zender.id for a in actieve):
@@ -79,7 +79,7 @@ class Indienen(Gezin):
         if match is not None:
             self._schrijf_match(match)
         kaarten = self._archiefsignaal(melding, zender, archief)
-        self._gezin_na_wijziging(jongere_id, jongere.sleutel)
+        self._gezin_na_wijziging(jongere_id, jongere.sleutel, zonder_gezinsmatch=leeg)
         beelden = (*beelden, *self._gezinsbeelden(melding))
         return Afgegeven(melding.melding_id, einddatum, beelden, kaarten)
 

@@ -31,8 +31,9 @@ from store.register import Profiel
 
 
 class Uitwisseling(Kern):
-    def _gezin_na_wijziging(self, jongere_id: int, sleutel: str) -> None:
-        """The youth's family matches follow a change of its meldingen (``Gezin``)."""
+    def _gezin_na_wijziging(self, jongere_id: int, sleutel: str, *, zonder_gezinsmatch: bool = False) -> None:
+        """The youth's family matches follow a change of its meldingen (``Gezin``). ``zonder_gezinsmatch``: the
+        caller knows the youth has no family match (it had nothing in the index when it was locked)."""
 
     def _federeert(self) -> bool:
         return self.outbox is not None and bool(self.outbox.peers())
