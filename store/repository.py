@@ -7,8 +7,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, bindparam, case, exists, func, insert, literal_column, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, String, bindparam, case, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from store import eigen
@@ -16,6 +15,7 @@ from store.basis import Nieuw, Tijdstip
 from store.bevolkingsregister import Bevolkingsregister
 from store.federatie import FederatieOpslag
 from store.invoegen import invoegplan
+from store.jongeren import BRP_GEVULD, dialect_insert, upsert_jongere, upsert_jongeren
 from store.models import (
     Afstemming,
     Bericht,
@@ -55,57 +55,12 @@ def _insert(table: Any) -> Any:
     return table.insert()
 
 
-def _dialect_insert(dialect: str, table: Any) -> Any:
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
-# The upserted row, named in full: RETURNING names the table's columns bare, and a bare ``id`` in a subquery
-# would be the subquery's own table's.
-_DEZE_JONGERE = literal_column("jongere.id", Integer)
-
-
-@cache
-def _upsert_jongere(dialect: str) -> Any:
-    stmt = _dialect_insert(dialect, Jongere)
-    # Whether the population register holds anyone comes along: a filing asks it anyway. So does whether the
-    # youth has nothing in the index yet (most filings are on a youth new to it: nothing more to read then).
-    # SQLite: no melding and no match refers to the row (writers are serialised, so nobody adds one until
-    # this transaction ends). PostgreSQL: the row was inserted by this statement (``xmax`` 0), so nothing can
-    # refer to it: a subquery here would read the statement's snapshot, from before a concurrent filing on the
-    # youth whose commit the upsert waited for.
-    leeg: Any = (
-        literal_column("(xmax = 0)", Boolean)
-        if dialect == "postgresql"
-        else ~exists(select(Melding.id).where(Melding.jongere_id == _DEZE_JONGERE))
-        & ~exists(select(Match.id).where(Match.jongere_id == _DEZE_JONGERE))
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=["sleutel"],
-        set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
-    ).returning(Jongere.id, exists(_BRP_GEVULD), leeg)
-
-
-@cache
-def _upsert_jongeren(dialect: str) -> Any:
-    """``_upsert_jongere`` for an executemany: SQLAlchemy sends it as multi-row statements ("insertmanyvalues"),
-    compiled once, instead of one statement of N rows compiled anew for every batch. PostgreSQL takes the rows
-    in the order given (SQLAlchemy's numbered rows), so two batches lock shared youths in key order. SQLite
-    serialises writers anyway, and SQLAlchemy cannot number an upsert's rows there: asked to keep the order
-    (``sort_by_parameter_order``), it would send one statement per row. The key comes back with each id, so
-    the order of the returned rows does not matter to the caller."""
-    stmt = _dialect_insert(dialect, Jongere)
-    return stmt.on_conflict_do_update(
-        index_elements=["sleutel"],
-        set_={"geboortedatum": func.coalesce(Jongere.geboortedatum, stmt.excluded.geboortedatum)},
-    ).returning(Jongere.sleutel, Jongere.id, sort_by_parameter_order=dialect != "sqlite")
-
-
 @cache
 def _claim_bericht(dialect: str) -> Any:
     # The register's counter comes along: the sender's profile and the peers are then read from what this
     # process keeps (``store/register.py``).
     return (
-        _dialect_insert(dialect, Bericht)
+        dialect_insert(dialect, Bericht)
         .on_conflict_do_nothing(index_elements=["zender_oin", "bericht_id"])
         .returning(Bericht.id, VERSIE)
     )
@@ -173,7 +128,6 @@ _HEEFT_ACTIEVE_MATCH = (
     .where(Match.jongere_id == bindparam("b_jongere"), Match.soort == bindparam("b_soort"), Match.status == ACTIEF)
     .limit(1)
 )
-_BRP_GEVULD = select(BrpPersoon.bsn).limit(1)
 _LAATSTE_AFSTEMMING = select(func.max(Afstemming.datum)).where(Afstemming.match_id == bindparam("b_match"))
 _INSTANTIE = select(Instantie).where(Instantie.oin == bindparam("b_oin"), Instantie.systeem.is_(None))
 _ACTIEVE_MELDINGEN = (
@@ -253,7 +207,7 @@ class Repository(Registertoegang):
         """``lock_jongere``, and whether the youth had no melding (active or archived) and no match when it was
         locked: then there is nothing of it to read (the lock keeps it so until this transaction writes)."""
         params = {"sleutel": sleutel, "geboortedatum": geboortedatum}
-        jongere_id, self._brp, leeg = self.c.execute(_upsert_jongere(self.dialect), params).one()
+        jongere_id, self._brp, leeg = self.c.execute(upsert_jongere(self.dialect), params).one()
         return int(jongere_id), bool(leeg)
 
     def lock_jongeren(self, geboortedata: dict[str, date | None]) -> dict[str, int]:
@@ -262,7 +216,7 @@ class Repository(Registertoegang):
         if not geboortedata:
             return {}
         rijen = [{"sleutel": k, "geboortedatum": geboortedata[k]} for k in sorted(geboortedata)]
-        return {sleutel: int(i) for sleutel, i in self.c.execute(_upsert_jongeren(self.dialect), rijen)}
+        return {sleutel: int(i) for sleutel, i in self.c.execute(upsert_jongeren(self.dialect), rijen)}
 
     def meldingen_van_jongeren(self, jongere_ids: Iterable[int]) -> dict[int, list[Melding]]:
         """``meldingen_van_jongere`` for many youths in one query; a youth without any is absent."""
@@ -313,7 +267,7 @@ class Repository(Registertoegang):
     def brp_gevuld(self) -> bool:
         """Whether the population register holds anyone (known without a query after ``lock_jongere``)."""
         if self._brp is None:
-            self._brp = self.c.execute(_BRP_GEVULD).first() is not None
+            self._brp = self.c.execute(BRP_GEVULD).first() is not None
         return bool(self._brp)
 
     def eigen_meldingen(
@@ -469,7 +423,7 @@ class Repository(Registertoegang):
     def onthoud_message_id(self, message_id: str, nu: datetime) -> bool:
         """Record a MessageID; False when it was already recorded."""
         stmt = (
-            _dialect_insert(self.dialect, WsaBericht)
+            dialect_insert(self.dialect, WsaBericht)
             .values(message_id=message_id, tijdstip=nu)
             .on_conflict_do_nothing(index_elements=["message_id"])
             .returning(WsaBericht.message_id)
