@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -30,6 +31,15 @@ log = logging.getLogger(__name__)
 
 class DatabaseUnavailable(Exception):
     """The database did not answer (connection refused, lost, or the file cannot be opened)."""
+
+
+CHECKPOINT_SECONDEN = 0.5
+"""SQLite: a process copies the write-ahead log into the database file (a passive checkpoint) after a write
+transaction when its last checkpoint is this long ago (``Database.checkpoint_na_schrijven``)."""
+
+WAL_VANGNET_PAGINAS = 10_000
+"""SQLite's own checkpoint, inside the commit that makes the write-ahead log this many pages long (40 MB): only
+when the checkpoints after writing fall behind."""
 
 
 def _privaat_bestand(pad: Path) -> None:
@@ -56,6 +66,9 @@ def _sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints run after the writer lock is released (``Database.checkpoint_na_schrijven``); SQLite's own,
+        # inside the commit that crosses its threshold, stays as a safety net far above what they leave.
+        cur.execute(f"PRAGMA wal_autocheckpoint={WAL_VANGNET_PAGINAS}")
         # Deleted rows are overwritten with zeros, not left in free space of the file (docs/privacy.md).
         cur.execute("PRAGMA secure_delete=ON")
         cur.close()
@@ -115,6 +128,7 @@ class Database:
         }
         path = make_url(url).database if self.is_sqlite else None
         self._writer_lock = _WriterLock(Path(f"{path}.writer-lock")) if path and path != ":memory:" else None
+        self._laatste_checkpoint = time.monotonic()
         # Called with the session's ``info`` when a transaction has ended (committed or rolled back): how long
         # it held locks it noted there (the log head, ``store/logboek.py``) goes to the metrics.
         self.na_afloop: Callable[[dict[Any, Any]], None] | None = None
@@ -128,6 +142,7 @@ class Database:
         if write and self._writer_lock is not None:
             with self._writer_lock.held(), self._transaction(write=True) as session:
                 yield session
+            self.checkpoint_na_schrijven()
         else:
             with self._transaction(write=write) as session:
                 yield session
@@ -155,6 +170,28 @@ class Database:
                 self.na_afloop(session.info)
             if not gelukt and self.na_terugdraai is not None and session.info:
                 self.na_terugdraai(session.info)
+
+    def checkpoint_na_schrijven(self) -> None:
+        """SQLite: after a write transaction, with the writer lock released, copy the write-ahead log into the
+        database file when this process last did so ``CHECKPOINT_SECONDEN`` ago. SQLite would otherwise do it
+        inside the commit that makes the log 1,000 pages long, with two fsyncs, while every other writer waits:
+        a single filing's commit took 0.41 ms on average and 7.5 ms at the 99th percentile that way, 0.24 and
+        0.4 ms this way (``bench/README.md``). Passive: it copies what no reader still needs and waits for no
+        one; the writers go on meanwhile. A failure is left to the next one (and to SQLite's own safety net)."""
+        nu = time.monotonic()
+        if nu - self._laatste_checkpoint < CHECKPOINT_SECONDEN:
+            return
+        self._laatste_checkpoint = nu
+        try:
+            raw = self.engine.raw_connection()
+        except Exception:  # the database went away: the next transaction will say so
+            return
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+        except sqlite3.Error:
+            pass
+        finally:
+            raw.close()
 
     def wal_legen(self) -> bool:
         """SQLite: copy the write-ahead log into the database file and truncate it, so that no page image of
