@@ -50,6 +50,21 @@ def test_upgrade_is_idempotent(db: Database) -> None:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
 
 
+def _melding(melding_id: str, instantie_id: int, jongere_id: int, status: str, nu: datetime) -> Melding:
+    return Melding(
+        melding_id=melding_id,
+        instantie_id=instantie_id,
+        jongere_id=jongere_id,
+        status=status,
+        afgegeven=nu,
+        gewijzigd=nu,
+        geplande_einddatum=nu.date(),
+        versie=1,
+        mb_naam="X",
+        bronsysteem="t",
+    )
+
+
 def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
     nu = datetime.now(UTC)
     with db.transaction() as s:
@@ -61,18 +76,7 @@ def test_one_active_melding_per_instantie_and_youth(db: Database) -> None:
         assert repo.lock_jongere("bsn:111222333", None) == ids[1]
 
     def melding(status: str, mid: str) -> Melding:
-        return Melding(
-            melding_id=mid,
-            instantie_id=ids[0],
-            jongere_id=ids[1],
-            status=status,
-            afgegeven=nu,
-            gewijzigd=nu,
-            geplande_einddatum=nu.date(),
-            versie=1,
-            mb_naam="X",
-            bronsysteem="t",
-        )
+        return _melding(mid, ids[0], ids[1], status, nu)
 
     with db.transaction() as s:
         s.add(melding("gearchiveerd", "m-1"))
@@ -97,20 +101,7 @@ def test_locking_a_youth_says_whether_it_has_anything_in_the_index(db: Database)
         assert leeg
         ander, leeg = repo.lock_jongere_met_stand("bsn:222333444", None)
         assert leeg
-        s.add(
-            Melding(
-                melding_id="m-1",
-                instantie_id=inst.id,
-                jongere_id=nieuw,
-                status="gearchiveerd",
-                afgegeven=nu,
-                gewijzigd=nu,
-                geplande_einddatum=nu.date(),
-                versie=1,
-                mb_naam="X",
-                bronsysteem="t",
-            )
-        )
+        s.add(_melding("m-1", inst.id, nieuw, "gearchiveerd", nu))
         s.add(Match(match_id="x-1", jongere_id=ander, soort="gezinsmatch", status="actief", ontstaan=nu))
     with db.transaction() as s:
         repo = Repository(s)
