@@ -16,6 +16,7 @@ from spyne.util.xml import get_xml_as_object
 
 from gateway import __version__, ns, profielen
 from gateway import berichten as B
+from gateway.afgifte import GelezenItem, item_xpath, jongere_van, lees_melding, lees_meldingen
 from gateway.contract import schema_findings
 from gateway.domain.model import Meldingsbevoegde
 from gateway.errors import FAULTS, GatewayError, RuleError
@@ -24,14 +25,12 @@ from gateway.index.bevoegden import Bevoegden
 from gateway.log.bewijs import inclusie
 from gateway.pipeline import Afzender, Dienst, Verzoek, log_vraag_en_antwoord, stuurgegevens_antwoord, transactie
 from gateway.protocol import RequestInfo, VirFault, info
-from gateway.sleutels import sleutelring
 from gateway.validatie import regelbevindingen
 from gateway.vertaling import (
     archief_naar_bericht,
     bevinding_naar_bericht,
     eigen_melding_naar_bericht,
     fout_naar_bevinding,
-    jongere_uit_bericht,
     match_naar_bericht,
     meldingsbevoegde_uit_bericht,
     signaal_naar_bericht,
@@ -53,23 +52,6 @@ def _afzender(repo: Repository, op: str, req: Any, request_info: RequestInfo) ->
 KETENPARTNER = Dienst(prefix="kp", logprefix="", authenticeer=_afzender)
 
 
-def _jongere(v: Verzoek, bericht: Any, xpath: str) -> Any:
-    """The youth of the request; a youth without BSN known under a key of an earlier version of the national
-    key takes its current key first (``gateway.domain.jongere``)."""
-    index = v.index
-    jongere = jongere_uit_bericht(
-        bericht,
-        bsn_toegestaan=v.zender.bsn_toegestaan,
-        regels=index.regels,
-        vandaag=index.vandaag,
-        xpath=xpath,
-        vsn_ring=lambda: sleutelring(v.deps.settings, "vsn"),
-    )
-    if jongere.eerdere:
-        v.repo.federatie().sleutel_overnemen(jongere.eerdere, jongere.sleutel)
-    return jongere
-
-
 def _meldingsbevoegde(req: Any) -> Meldingsbevoegde | None:
     return meldingsbevoegde_uit_bericht(req.meldingsbevoegde) if req.meldingsbevoegde is not None else None
 
@@ -88,8 +70,9 @@ def _aangewezen(v: Verzoek, mb: Any, sg: Any, basis: str) -> str | None:
 
 
 def melding_afgeven(v: Verzoek, req: Any) -> Any:
-    jongere = _jongere(v, req.jongere, "/kp:MeldingAfgeven/kp:jongere")
-    meldingsbevoegde = meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
+    gelezen: GelezenItem = v.gelezen
+    jongere = jongere_van(v, req.jongere, "/kp:MeldingAfgeven/kp:jongere", gelezen.jongere)
+    meldingsbevoegde = gelezen.meldingsbevoegde or meldingsbevoegde_uit_bericht(req.meldingsbevoegde)
     code = _aangewezen(v, req.meldingsbevoegde, req.stuurgegevens, "/kp:MeldingAfgeven")
     r = v.index.afgeven(
         v.zender, jongere, meldingsbevoegde, req.geplandeEinddatum, _applicatie(req), bool(req.afgeschermd), code
@@ -102,11 +85,6 @@ def melding_afgeven(v: Verzoek, req: Any) -> Any:
     )
 
 
-def _item(i: int) -> str:
-    """The XPath of the ``i``-th (from 0) item of a MeldingenAfgeven."""
-    return f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
-
-
 def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     """MeldingenAfgeven: the items filed set-based where the index can (``afgeven_reeks``), the rest one
     by one, each in a savepoint of its own, so a refused item leaves no trace and does not sink the
@@ -114,16 +92,17 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     the XPath of its field within the item."""
     index, app = v.index, _applicatie(req)
     items = list(req.item or [])
+    gelezen: list[GelezenItem] = v.gelezen
     uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
     aanvragen: list[tuple[int, Aanvraag]] = []
-    for i, item in enumerate(items):
+    for i, (item, vooraf) in enumerate(zip(items, gelezen, strict=True)):
         try:
-            jongere = _jongere(v, item.jongere, f"{_item(i)}/kp:jongere")
-            code = _aangewezen(v, item.meldingsbevoegde, req.stuurgegevens, _item(i))
+            jongere = jongere_van(v, item.jongere, f"{item_xpath(i)}/kp:jongere", vooraf.jongere)
+            code = _aangewezen(v, item.meldingsbevoegde, req.stuurgegevens, item_xpath(i))
         except RuleError as exc:
             uitkomst[i] = exc
             continue
-        meldingsbevoegde = meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
+        meldingsbevoegde = vooraf.meldingsbevoegde or meldingsbevoegde_uit_bericht(item.meldingsbevoegde)
         aanvragen.append((i, Aanvraag(jongere, meldingsbevoegde, item.geplandeEinddatum, bool(item.afgeschermd), code)))
     for (i, _), r in zip(aanvragen, index.afgeven_reeks(v.zender, [a for _, a in aanvragen], app), strict=True):
         uitkomst[i] = r
@@ -140,7 +119,7 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     resultaten = []
     for i, (item, r) in enumerate(zip(items, uitkomst, strict=True)):
         if isinstance(r, RuleError):
-            r.in_bericht(_item(i), "kp")
+            r.in_bericht(item_xpath(i), "kp")
             resultaten.append(B.MeldingResultaat(referentie=item.referentie, fout=fout_naar_bevinding(r)))
         else:
             assert r is not None  # the professional's id was written with the melding
@@ -170,7 +149,7 @@ def afstemming_vastleggen(v: Verzoek, req: Any) -> Any:
 
 
 def casus_gebeurtenis(v: Verzoek, req: Any) -> Any:
-    jongere = _jongere(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere")
+    jongere = jongere_van(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere")
     meldingsbevoegde = _meldingsbevoegde(req)
     code = None
     if req.meldingsbevoegde is not None:
@@ -292,9 +271,13 @@ def ping(v: Verzoek, req: Any) -> Any:
     return B.PingResponse(versie=__version__)
 
 
+KETENPARTNER.registreer_muterend(
+    "MeldingAfgeven", B.MeldingAfgeven, B.MeldingAfgevenResponse, melding_afgeven, lezen=lees_melding
+)
+KETENPARTNER.registreer_muterend(
+    "MeldingenAfgeven", B.MeldingenAfgeven, B.MeldingenAfgevenResponse, meldingen_afgeven, lezen=lees_meldingen
+)
 for _naam, _handler in (
-    ("MeldingAfgeven", melding_afgeven),
-    ("MeldingenAfgeven", meldingen_afgeven),
     ("MeldingWijzigen", melding_wijzigen),
     ("MeldingBeeindigen", melding_beeindigen),
     ("SignalenBevestigen", signalen_bevestigen),

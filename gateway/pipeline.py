@@ -3,7 +3,9 @@
 A service declares its operations once (``Operatie``: request class, response class, handler, mutating or
 not) in a ``Dienst``; every Spyne method calls ``Dienst.uitvoeren``, which reads top to bottom:
 
-    1. the message is addressed to this gateway (``stuurgegevens/ontvanger``)
+    1. the message is addressed to this gateway (``stuurgegevens/ontvanger``); what the operation can read of
+       the request alone (``Operatie.lezen``: a filing's youth and professional) is read before the
+       transaction begins, so not while the write lock is held
     2. the sender is authenticated against the store (an active instantie, or an active peer)
     3. a mutating operation claims (sender, berichtId); a retry gets the stored answer, logged again
     4. the handler does the work and returns the answer; the index writes what it collected (signals,
@@ -160,6 +162,7 @@ class Verzoek:
     nu: datetime
     outbox: Outbox | None  # None for an operation that changes nothing
     info: RequestInfo
+    gelezen: Any = None  # what the operation's ``lezen`` read of the request before the transaction
 
     @cached_property
     def index(self) -> Verwijsindex:
@@ -194,6 +197,10 @@ class Operatie:
     antwoord: Any  # Spyne class of the response element
     handler: Callable[[Verzoek, Any], Any]
     muterend: bool
+    # What the handler can read of the request alone (deps, request, the request's moment), done before the
+    # transaction begins, so not while the write lock is held; the handler finds it as ``Verzoek.gelezen``.
+    # It raises nothing: a refusal it finds is part of what it returns, for the handler to raise at its step.
+    lezen: Callable[[Deps, Any, datetime], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -230,9 +237,14 @@ class Dienst:
         self.operaties[naam] = Operatie(naam, verzoek, antwoord, handler, muterend=False)
 
     def registreer_muterend(
-        self, naam: str, verzoek: Any, antwoord: Any, handler: Callable[[Verzoek, Any], Any]
+        self,
+        naam: str,
+        verzoek: Any,
+        antwoord: Any,
+        handler: Callable[[Verzoek, Any], Any],
+        lezen: Callable[[Deps, Any, datetime], Any] | None = None,
     ) -> None:
-        self.operaties[naam] = Operatie(naam, verzoek, antwoord, handler, muterend=True)
+        self.operaties[naam] = Operatie(naam, verzoek, antwoord, handler, muterend=True, lezen=lezen)
 
     # --- the sequence ---------------------------------------------------------------------------
 
@@ -275,6 +287,7 @@ class Dienst:
         muterend = op.muterend and not proef
         nu = deps.clock()
         logop = f"{self.logprefix}{op.naam}"
+        gelezen = op.lezen(deps, req, nu) if op.lezen is not None else None
         try:
             with transactie(deps.db, write=op.muterend or not proef) as session:
                 repo = deps.repository(session)
@@ -291,7 +304,7 @@ class Dienst:
                 if claimt and claim is None:
                     return self._herhaling(deps, session, repo, op, req, request_info)
                 verzoek = Verzoek(
-                    deps, repo, afzender.rij, nu, deps.outbox(repo, nu) if muterend else None, request_info
+                    deps, repo, afzender.rij, nu, deps.outbox(repo, nu) if muterend else None, request_info, gelezen
                 )
                 try:
                     antwoord = op.handler(verzoek, req)

@@ -49,17 +49,37 @@ def jongere_uit_bericht(
     """The youth of a request, checked as far as the message itself allows (BSN check digit, age).
     ``xpath``: where the youth stands in the request, for the faults; ``vsn_ring``: the national key of the
     verwijsindex-servicenummer, asked only for a youth without BSN."""
-    if bericht.bsn is not None:
-        if not bsn_toegestaan:
-            raise RuleError(code="VIR-BSN-NIET-TOEGESTAAN", xpath=f"{xpath}/g:bsn")
-        regels.controleer_bsn(bericht.bsn, f"{xpath}/g:bsn")
-        regels.controleer_leeftijd(bericht.geboortedatum, vandaag, f"{xpath}/g:geboortedatum")
-        return Jongere.met_bsn(bericht.bsn, bericht.geboortedatum)
-    zonder = bericht.zonderBsn
-    regels.controleer_leeftijd(zonder.geboortedatum, vandaag, f"{xpath}/g:zonderBsn/g:geboortedatum")
-    return Jongere.zonder_bsn(
-        zonder.geslachtsnaam, zonder.voorvoegsel, zonder.geboortedatum, zonder.geslacht, vsn_ring()
-    )
+    controleer_bsn_toegestaan(bericht, bsn_toegestaan, xpath)
+    uitkomst = jongere_gelezen(bericht, regels=regels, vandaag=vandaag, xpath=xpath, vsn_ring=vsn_ring)
+    if isinstance(uitkomst, GatewayError):
+        raise uitkomst
+    return uitkomst
+
+
+def controleer_bsn_toegestaan(bericht: Any, bsn_toegestaan: bool, xpath: str) -> None:
+    """The one check of a youth that needs the sender's profile, and the first: may it send BSNs?"""
+    if bericht.bsn is not None and not bsn_toegestaan:
+        raise RuleError(code="VIR-BSN-NIET-TOEGESTAAN", xpath=f"{xpath}/g:bsn")
+
+
+def jongere_gelezen(
+    bericht: Any, *, regels: Regels, vandaag: date, xpath: str, vsn_ring: Callable[[], Sleutelring]
+) -> Jongere | GatewayError:
+    """``jongere_uit_bericht`` but for ``controleer_bsn_toegestaan``, its refusal (or a key ring that cannot be
+    read) returned rather than raised: what the message alone says, so it can be read before the request's
+    transaction (``Operatie.lezen``) and raised in it at the same step as ever."""
+    try:
+        if bericht.bsn is not None:
+            regels.controleer_bsn(bericht.bsn, f"{xpath}/g:bsn")
+            regels.controleer_leeftijd(bericht.geboortedatum, vandaag, f"{xpath}/g:geboortedatum")
+            return Jongere.met_bsn(bericht.bsn, bericht.geboortedatum)
+        zonder = bericht.zonderBsn
+        regels.controleer_leeftijd(zonder.geboortedatum, vandaag, f"{xpath}/g:zonderBsn/g:geboortedatum")
+        return Jongere.zonder_bsn(
+            zonder.geslachtsnaam, zonder.voorvoegsel, zonder.geboortedatum, zonder.geslacht, vsn_ring()
+        )
+    except GatewayError as exc:
+        return exc
 
 
 def regie_uit_bericht(bericht: Any) -> dict[str, Any] | None:

@@ -499,6 +499,45 @@ def test_batch_filing_gives_a_result_per_item(omgeving: Omgeving) -> None:
         o.svc.MeldingBeeindigen(stuurgegevens=sg(oin), meldingId=m.meldingId, reden="onterecht")
 
 
+def test_a_youth_read_before_the_transaction_is_refused_at_its_step(omgeving: Omgeving) -> None:
+    """A filing's youth is checked before the transaction (``gateway/afgifte.py``), but what is refused, and
+    for what, stays as it was: the sender first, then its permission to send BSNs, then the BSN itself."""
+    o = omgeving
+    o.zet_klok(datetime.fromisoformat("2028-05-01T09:00:00+00:00"))
+    fout = {"bsn": "123456789"}  # fails the eleven-test
+    onbekend = "00000009999999999999"
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        afgeven(o, onbekend, fout)
+    assert fault_code(exc.value) == "VIR-INSTANTIE-ONBEKEND"
+    item = {"referentie": "r", "jongere": fout, "meldingsbevoegde": mb()}
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        o.svc.MeldingenAfgeven(stuurgegevens=sg(onbekend), item=[item])
+    assert fault_code(exc.value) == "VIR-INSTANTIE-ONBEKEND"
+
+    o.cli("instantie", "profiel", B, "--geen-bsn")
+    try:
+        with pytest.raises(zeep.exceptions.Fault) as exc:
+            afgeven(o, B, fout)
+        assert fault_code(exc.value) == "VIR-BSN-NIET-TOEGESTAAN"
+        r = o.svc.MeldingenAfgeven(stuurgegevens=sg(B), item=[item])
+        assert [(x.fout.code, x.fout.xpath) for x in r.resultaat] == [
+            ("VIR-BSN-NIET-TOEGESTAAN", "/kp:MeldingenAfgeven/kp:item[1]/kp:jongere/g:bsn")
+        ]
+    finally:
+        o.cli("instantie", "profiel", B, "--bsn")
+    with pytest.raises(zeep.exceptions.Fault) as exc:
+        afgeven(o, B, fout)
+    assert fault_code(exc.value) == "VIR-BSN-ONGELDIG"
+    xpath = exc.value.detail.find(f"{{{G}}}fout/{{{G}}}xpath")
+    assert xpath is not None and xpath.text == "/kp:MeldingAfgeven/kp:jongere/g:bsn"
+    te_oud = {"bsn": bsn(), "geboortedatum": date(2000, 1, 1)}
+    r = o.svc.MeldingenAfgeven(stuurgegevens=sg(B), item=[item, {**item, "referentie": "oud", "jongere": te_oud}])
+    assert [x.fout.code for x in r.resultaat] == ["VIR-BSN-ONGELDIG", "VIR-JONGERE-TE-OUD"]
+    assert o.sql("SELECT count(*) FROM jongere WHERE sleutel IN ('bsn:123456789', :s)", s=f"bsn:{te_oud['bsn']}") == [
+        (0,)
+    ]
+
+
 _SOORTEN = ("nieuw", "bij-A", "bij-A-en-B", "regie-en-afstemming", "al-van-C", "archief", "dubbel", "fout-bsn",
             "afgeschermd-bij-B", "einddatum-te-laat", "nieuw-2")  # fmt: skip
 _VOORAF = {

@@ -54,8 +54,13 @@ def signaal_beeld(rij: m.Signaal) -> SignaalBeeld:
     )
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def compact(d: Any) -> str:
-    return json.dumps(d, separators=(",", ":"))
+    """``json.dumps(d, separators=(",", ":"))``, with one encoder for all: ``dumps`` builds a new one for every
+    call that sets an option, a fifth of the cost of a match's signal."""
+    return _COMPACT.encode(d)
 
 
 class Kern:
