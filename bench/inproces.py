@@ -3,6 +3,7 @@
     python bench/inproces.py batch [--n 12] [--database URL] [--profile]
     python bench/inproces.py single [--n 1500] [--database URL] [--profile]
     python bench/inproces.py echo [--n 3000] [--profile]
+    python bench/inproces.py batch --aanwijzing     (filers must be designated, as outside development mode)
     PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no python bench/inproces.py batch --n 6 --callgrind
 
 Builds the gateway's WSGI application on a fresh store (SQLite in a temporary directory, or a fresh database
@@ -15,7 +16,10 @@ a match). ``echo`` posts N envelopes of the single filing's size to the bare Spy
 (``bench/echo_app.py``, ``meldingen.lua``'s echo body): the floor ``bench/endtoend.py`` compares with, here
 without HTTP, so the two ratios below are the gateway's own cost against Spyne's, free of what the machine's
 network stack and scheduler cost per request. The first request is not timed. Every answer must be HTTP 200.
-``--profile`` prints cProfile's 40 most expensive calls (cumulative).
+``--profile`` prints cProfile's 40 most expensive calls (cumulative). ``--aanwijzing``: both instanties' profiles
+require designated filers, as every profile does outside development mode unless it says otherwise (the other
+benchmarks run the gateway in its demo, development mode), and every request names the one designated
+professional as ``stuurgegevens/gebruiker``.
 
 The ratios end to end (``bench/endtoend.py``, ``bench/batch.py``) put the same HTTP and gunicorn cost on both
 sides; that cost moves with the machine (the echo went from about 2,000 to 550 requests/s between two machines
@@ -50,6 +54,7 @@ from schaal import wsgi_post
 from gateway.config import Settings
 from store.db import Database
 from store.migrate import upgrade
+from store.profielen import Profielen
 from store.repository import Repository
 from vir.app import create_app
 
@@ -138,7 +143,12 @@ def _tijd(app: object, verzoeken: list[bytes], profiel: bool, callgrind: bool = 
     return duur
 
 
-def _meet(soort: str, n: int, url: str, data: Path, profiel: bool, callgrind: bool = False) -> float:
+_BEVOEGDE = "bench-1"
+
+
+def _meet(
+    soort: str, n: int, url: str, data: Path, profiel: bool, callgrind: bool = False, aanwijzing: bool = False
+) -> float:
     if soort == "echo":
         return _tijd(echo_app.create_app(), _echo(n), profiel, callgrind)
     db = Database(url)
@@ -147,8 +157,19 @@ def _meet(soort: str, n: int, url: str, data: Path, profiel: bool, callgrind: bo
         with db.transaction() as s:
             repo = Repository(s)
             for oin in (A, B):
-                repo.add_instantie(oin, f"Instantie {oin[-6:]}", None, datetime.now(UTC))
+                instantie = repo.add_instantie(oin, f"Instantie {oin[-6:]}", None, datetime.now(UTC))
+                if aanwijzing:
+                    s.flush()
+                    profielen = Profielen(s)
+                    profielen.inhoud_voor_wijziging(instantie.id).aanwijzing = True
+                    profielen.aanwijzen(
+                        instantie.id, _BEVOEGDE, "Bench Professional", None, None, None, datetime.now(UTC)
+                    )
         verzoeken = _verzoeken(soort, n)
+        if aanwijzing:
+            kop = b"</g:ontvanger></kp:stuurgegevens>"
+            namens = f"</g:ontvanger><g:gebruiker>{_BEVOEGDE}</g:gebruiker></kp:stuurgegevens>".encode()
+            verzoeken = [v.replace(kop, namens, 1) for v in verzoeken]
         with contextlib.redirect_stderr(io.StringIO()):  # the gateway's access lines
             app = create_app(Settings(data_dir=data, database_url=url), db)
             return _tijd(app, verzoeken, profiel, callgrind)
@@ -162,6 +183,7 @@ def main() -> int:
     p.add_argument("--n", type=int, help="requests timed (default: 12 batches, 1500 single filings, 3000 echoes)")
     p.add_argument("--database", help="a PostgreSQL URL: a fresh database on that server (default: SQLite)")
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--aanwijzing", action="store_true", help="filers must be designated (the production default)")
     p.add_argument(
         "--callgrind",
         action="store_true",
@@ -171,7 +193,7 @@ def main() -> int:
     n = args.n or {"batch": 12, "single": 1500, "echo": 3000}[args.soort]
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database) as pg:
         url = pg or f"sqlite:///{Path(tmp) / 'vir.sqlite3'}"
-        duur = _meet(args.soort, n, url, Path(tmp), args.profile, args.callgrind)
+        duur = _meet(args.soort, n, url, Path(tmp), args.profile, args.callgrind, args.aanwijzing)
     eenheid = {"batch": "batch of 1,000", "single": "filing", "echo": "echo"}[args.soort]
     print(f"{n} {args.soort} requests in {duur:.2f} s: {duur / n * 1000:.2f} ms per {eenheid}")
     return 0

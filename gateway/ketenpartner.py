@@ -60,10 +60,11 @@ def _applicatie(req: Any) -> str:
     return str(req.stuurgegevens.zender.applicatie)
 
 
-def _aangewezen(v: Verzoek, mb: Any, sg: Any, basis: str) -> str | None:
-    """The professional who files or takes over must be designated (``gateway.index.bevoegden``)."""
+def _aangewezen(v: Verzoek, mb: Any, sg: Any, basis: str, bevoegden: Bevoegden | None = None) -> str | None:
+    """The professional who files or takes over must be designated (``gateway.index.bevoegden``); a batch passes
+    the ``bevoegden`` of the whole request."""
     code = profielen.medewerker(mb, sg)
-    return profielen.bevoegden(v).controleer(v.zender, code, profielen.xpath_medewerker(basis, mb, sg))
+    return (bevoegden or profielen.bevoegden(v)).controleer(v.zender, code, profielen.xpath_medewerker(basis, mb, sg))
 
 
 # --- the operations -------------------------------------------------------------------------------
@@ -93,12 +94,13 @@ def meldingen_afgeven(v: Verzoek, req: Any) -> Any:
     index, app = v.index, _applicatie(req)
     items = list(req.item or [])
     gelezen: list[GelezenItem] = v.gelezen
+    bevoegden = profielen.bevoegden(v)
     uitkomst: list[Afgegeven | RuleError | None] = [None] * len(items)
     aanvragen: list[tuple[int, Aanvraag]] = []
     for i, (item, vooraf) in enumerate(zip(items, gelezen, strict=True)):
         try:
             jongere = jongere_van(v, item.jongere, f"{item_xpath(i)}/kp:jongere", vooraf.jongere)
-            code = _aangewezen(v, item.meldingsbevoegde, req.stuurgegevens, item_xpath(i))
+            code = _aangewezen(v, item.meldingsbevoegde, req.stuurgegevens, item_xpath(i), bevoegden)
         except RuleError as exc:
             uitkomst[i] = exc
             continue

@@ -19,12 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 from sqlalchemy import event
 
 from gateway.config import Settings
 from store.db import Database
 from store.repository import Repository
 from tests.support import A, B, bsn, wsgi_post
+
+KP = "urn:nl:vir:gateway:ketenpartner:v1"
+G = "urn:nl:vir:gateway:gegevens:v1"
 
 
 def _melding(oin: str, nummer: str) -> bytes:
@@ -83,3 +87,55 @@ def test_a_filing_runs_nine_statements_and_a_match_seventeen(
     for sql in alleen + match:
         assert not sql.startswith(("SELECT instantie.", "SELECT peer.", "SELECT profielinhoud.")), sql
     assert sum(sql.startswith("SELECT loghoofd.") for sql in match) == (1 if db.is_sqlite else 0)
+
+
+def _reeks(oin: str, items: list[tuple[str, str]]) -> bytes:
+    """A MeldingenAfgeven of (BSN, medewerkerId) items."""
+    delen = "".join(
+        f"<kp:item><kp:referentie>r{i}</kp:referentie><kp:jongere><g:bsn>{nummer}</g:bsn></kp:jongere>"
+        f"<kp:meldingsbevoegde><g:naam>Anna de Vries</g:naam><g:medewerkerId>{code}</g:medewerkerId>"
+        "</kp:meldingsbevoegde></kp:item>"
+        for i, (nummer, code) in enumerate(items)
+    )
+    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body>
+<kp:MeldingenAfgeven><kp:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{oin}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens>{delen}
+</kp:MeldingenAfgeven></soap:Body></soap:Envelope>""".encode()
+
+
+def test_a_batch_reads_each_professionals_designation_once(db: Database, tmp_path: Path) -> None:
+    """Where filers must be designated, a batch asks the store about each professional it names once, not once
+    per item: forty items by two professionals, one of them not designated, read two designations."""
+    from store.profielen import Profielen
+    from vir.app import create_app
+
+    nu = datetime.now(UTC)
+    with db.transaction() as s:
+        repo = Repository(s)
+        instantie = repo.add_instantie(A, "Instantie A", None, nu)
+        s.flush()
+        profielen = Profielen(s)
+        profielen.inhoud_voor_wijziging(instantie.id).aanwijzing = True
+        profielen.aanwijzen(instantie.id, "mw-1", "Anna de Vries", None, None, None, nu)
+    app = create_app(Settings(data_dir=tmp_path, database_url=db.url), db)
+    gezien: list[str] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _tel(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        gezien.append(" ".join(statement.split()))
+
+    items = [(bsn(), "mw-1" if i % 2 == 0 else "mw-2") for i in range(40)]
+    status, antwoord = wsgi_post(app, _reeks(A, items))
+    assert status.startswith("200"), antwoord[:500]
+    doc = etree.fromstring(antwoord)
+    resultaten = doc.findall(f".//{{{KP}}}resultaat")
+    assert len(resultaten) == 40
+    for i, r in enumerate(resultaten):
+        code = r.findtext(f"{{{KP}}}fout/{{{G}}}code")
+        assert (code is None) == (i % 2 == 0), etree.tostring(r)
+        if code is not None:
+            assert code == "VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN"
+    lezingen = [sql for sql in gezien if "FROM meldingsbevoegde" in sql and sql.startswith("SELECT")]
+    assert len(lezingen) == 2, lezingen

@@ -9,7 +9,7 @@ melding (``mb_code``), so that revoking a designation can hand that professional
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from gateway.domain.model import Meldingsbevoegde
@@ -27,10 +27,13 @@ def aanwijzing_verplicht(aanwijzing: bool | None, development: bool) -> bool:
 
 @dataclass
 class Bevoegden:
-    """The designation rules of one request, over its transaction."""
+    """The designation rules of one request, over its transaction. What ``controleer`` read of a professional
+    it keeps for the rest of the request: a batch of a thousand filings by one professional asks once, not a
+    thousand times (designations are changed by requests of their own, never inside a filing)."""
 
     repo: Repository
     development: bool
+    _gelezen: dict[tuple[int, str], bool] = field(default_factory=dict, repr=False)
 
     @property
     def _profielen(self) -> Profielen:
@@ -39,14 +42,20 @@ class Bevoegden:
     def verplicht(self, zender: m.Instantie) -> bool:
         return aanwijzing_verplicht(self.repo.inhoudkern(zender.id).aanwijzing, self.development)
 
+    def _aangewezen(self, instantie_id: int, code: str) -> bool:
+        """Whether ``code`` is an active designated professional of the instantie."""
+        if (instantie_id, code) not in self._gelezen:
+            rij = self._profielen.bevoegde(instantie_id, code)
+            self._gelezen[instantie_id, code] = rij is not None and rij.actief
+        return self._gelezen[instantie_id, code]
+
     def controleer(self, zender: m.Instantie, code: str | None, xpath: str) -> str | None:
         """The professional ``code`` may act for ``zender``: returns the code to keep with the melding, or
         refuses (``VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN`` at ``xpath``). Without designation anyone the
         instantie's system names may act."""
         if not self.verplicht(zender):
             return code
-        rij = self._profielen.bevoegde(zender.id, code) if code else None
-        if rij is None or not rij.actief:
+        if not code or not self._aangewezen(zender.id, code):
             raise RuleError(
                 f"({code})" if code else "(geen medewerkerId of gebruiker)",
                 detail_en=f"({code})" if code else "(no medewerkerId or gebruiker)",
