@@ -4,6 +4,7 @@
     python bench/inproces.py single [--n 1500] [--database URL] [--profile]
     python bench/inproces.py echo [--n 3000] [--profile]
     python bench/inproces.py batch --aanwijzing     (filers must be designated, as outside development mode)
+    python bench/inproces.py single --lock          (also the time the SQLite writer lock is held)
     PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no python bench/inproces.py batch --n 6 --callgrind
 
 Builds the gateway's WSGI application on a fresh store (SQLite in a temporary directory, or a fresh database
@@ -43,6 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +54,7 @@ from endtoend import fresh_database
 from schaal import wsgi_post
 
 from gateway.config import Settings
+from store import db as db_module
 from store.db import Database
 from store.migrate import upgrade
 from store.profielen import Profielen
@@ -119,12 +122,40 @@ def _callgrind(aan: bool) -> None:
     )
 
 
+class _Schrijfslot:
+    """The seconds the SQLite writer lock (``store/db.py``) is held while ``aan``: every write transaction of every
+    worker holds it, so with two workers it bounds what they file together (``bench/README.md``)."""
+
+    def __init__(self) -> None:
+        self.seconden = 0.0
+        self.aan = False
+        origineel = db_module._WriterLock.held
+        slot = self
+
+        @contextlib.contextmanager
+        def held(lock: object) -> Iterator[None]:
+            with origineel(lock):  # type: ignore[arg-type]
+                begin = time.perf_counter()
+                try:
+                    yield
+                finally:
+                    if slot.aan:
+                        slot.seconden += time.perf_counter() - begin
+
+        db_module._WriterLock.held = held  # type: ignore[method-assign,assignment]
+
+
+_SLOT: _Schrijfslot | None = None
+
+
 def _tijd(app: object, verzoeken: list[bytes], profiel: bool, callgrind: bool = False) -> float:
     """Post the requests after the first; the seconds they took (cProfile's top 40 printed with ``profiel``).
     After the first, what the application built is frozen out of the garbage collector's sight, as a gunicorn
     worker does (``gateway/server.py``)."""
     _post(app, verzoeken[0])
     gc.freeze()
+    if _SLOT is not None:
+        _SLOT.aan = True
     p = cProfile.Profile() if profiel else None
     if callgrind:
         _callgrind(True)
@@ -189,13 +220,22 @@ def main() -> int:
         action="store_true",
         help="count only the timed requests' instructions: run under valgrind --tool=callgrind --instr-atstart=no",
     )
+    p.add_argument("--lock", action="store_true", help="also the time the SQLite writer lock is held (SQLite only)")
     args = p.parse_args()
     n = args.n or {"batch": 12, "single": 1500, "echo": 3000}[args.soort]
+    global _SLOT
+    if args.lock:
+        _SLOT = _Schrijfslot()
     with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database) as pg:
         url = pg or f"sqlite:///{Path(tmp) / 'vir.sqlite3'}"
         duur = _meet(args.soort, n, url, Path(tmp), args.profile, args.callgrind, args.aanwijzing)
     eenheid = {"batch": "batch of 1,000", "single": "filing", "echo": "echo"}[args.soort]
     print(f"{n} {args.soort} requests in {duur:.2f} s: {duur / n * 1000:.2f} ms per {eenheid}")
+    if _SLOT is not None:
+        print(
+            f"the writer lock held {_SLOT.seconden / n * 1000:.2f} ms per {eenheid} "
+            f"({_SLOT.seconden / duur * 100:.0f} % of the time)"
+        )
     return 0
 
 
