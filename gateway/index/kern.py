@@ -59,7 +59,7 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 def compact(d: Any) -> str:
     """``json.dumps(d, separators=(",", ":"))``, with one encoder for all: ``dumps`` builds a new one for every
-    call that sets an option, a fifth of the cost of a match's signal."""
+    call that sets an option, a fifth of what encoding a match's view cost."""
     return _COMPACT.encode(d)
 
 
