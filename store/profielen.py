@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from store import models as m
 from store import profielinhoud
 from store.repository import ACTIEF
+
+_AANGEWEZEN = select(m.MeldingsbevoegdeRij.actief).where(
+    m.MeldingsbevoegdeRij.instantie_id == bindparam("b_instantie"), m.MeldingsbevoegdeRij.code == bindparam("b_code")
+)
 
 
 class Profielen:
@@ -53,6 +57,13 @@ class Profielen:
                 m.MeldingsbevoegdeRij.instantie_id == instantie_id, m.MeldingsbevoegdeRij.code == code
             )
         ).one_or_none()
+
+    def is_aangewezen(self, instantie_id: int, code: str) -> bool:
+        """Whether ``code`` is an active designated professional of the instantie: one plain statement, as a
+        filing asks it inside its transaction (loading the row as an object cost six times as much)."""
+        return bool(
+            self.s.connection().execute(_AANGEWEZEN, {"b_instantie": instantie_id, "b_code": code}).scalar_one_or_none()
+        )
 
     def bevoegden(self, instantie_id: int) -> Sequence[m.MeldingsbevoegdeRij]:
         return self.s.scalars(

@@ -139,3 +139,5 @@ def test_a_batch_reads_each_professionals_designation_once(db: Database, tmp_pat
             assert code == "VIR-MELDINGSBEVOEGDE-NIET-AANGEWEZEN"
     lezingen = [sql for sql in gezien if "FROM meldingsbevoegde" in sql and sql.startswith("SELECT")]
     assert len(lezingen) == 2, lezingen
+    # and each asks only whether the professional is designated, not for the row as an object (six times the cost)
+    assert all(sql.startswith("SELECT meldingsbevoegde.actief FROM") for sql in lezingen), lezingen

@@ -45,8 +45,7 @@ class Bevoegden:
     def _aangewezen(self, instantie_id: int, code: str) -> bool:
         """Whether ``code`` is an active designated professional of the instantie."""
         if (instantie_id, code) not in self._gelezen:
-            rij = self._profielen.bevoegde(instantie_id, code)
-            self._gelezen[instantie_id, code] = rij is not None and rij.actief
+            self._gelezen[instantie_id, code] = self._profielen.is_aangewezen(instantie_id, code)
         return self._gelezen[instantie_id, code]
 
     def controleer(self, zender: m.Instantie, code: str | None, xpath: str) -> str | None:
