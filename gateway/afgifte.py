@@ -21,7 +21,6 @@ from gateway.sleutels import sleutelring
 from gateway.vertaling import (
     controleer_bsn_toegestaan,
     jongere_gelezen,
-    jongere_uit_bericht,
     meldingsbevoegde_uit_bericht,
 )
 
@@ -31,27 +30,17 @@ def item_xpath(i: int) -> str:
     return f"/kp:MeldingenAfgeven/kp:item[{i + 1}]"
 
 
-def jongere_van(v: Verzoek, bericht: Any, xpath: str, gelezen: Jongere | GatewayError | None = None) -> Jongere:
-    """The youth of the request; a youth without BSN known under a key of an earlier version of the national
-    key takes its current key first (``gateway.domain.jongere``). ``gelezen``: what ``_lees_item`` read of it
-    before the transaction; the checks run in the same order either way."""
-    if gelezen is None:
-        jongere = jongere_uit_bericht(
-            bericht,
-            bsn_toegestaan=v.zender.bsn_toegestaan,
-            regels=v.index.regels,
-            vandaag=v.index.vandaag,
-            xpath=xpath,
-            vsn_ring=lambda: sleutelring(v.deps.settings, "vsn"),
-        )
-    else:
-        controleer_bsn_toegestaan(bericht, v.zender.bsn_toegestaan, xpath)
-        if isinstance(gelezen, GatewayError):
-            raise gelezen
-        jongere = gelezen
-    if jongere.eerdere:
-        v.repo.federatie().sleutel_overnemen(jongere.eerdere, jongere.sleutel)
-    return jongere
+def jongere_van(v: Verzoek, bericht: Any, xpath: str, gelezen: Jongere | GatewayError) -> Jongere:
+    """The youth of the request, from what ``_lees_item`` read of it before the transaction: first the check that
+    needs the sender's profile, then a refusal found before (the order the checks always had). A youth
+    without BSN known under a key of an earlier version of the national key takes its current key first
+    (``gateway.domain.jongere``)."""
+    controleer_bsn_toegestaan(bericht, v.zender.bsn_toegestaan, xpath)
+    if isinstance(gelezen, GatewayError):
+        raise gelezen
+    if gelezen.eerdere:
+        v.repo.federatie().sleutel_overnemen(gelezen.eerdere, gelezen.sleutel)
+    return gelezen
 
 
 @dataclass(frozen=True)
@@ -76,6 +65,10 @@ def _lees_item(deps: Deps, bericht: Any, mb: Any, nu: datetime, xpath: str) -> G
 
 def lees_melding(deps: Deps, req: Any, nu: datetime) -> GelezenItem:
     return _lees_item(deps, req.jongere, req.meldingsbevoegde, nu, "/kp:MeldingAfgeven/kp:jongere")
+
+
+def lees_casus(deps: Deps, req: Any, nu: datetime) -> GelezenItem:
+    return _lees_item(deps, req.jongere, req.meldingsbevoegde, nu, "/kp:CasusGebeurtenis/kp:jongere")
 
 
 def lees_meldingen(deps: Deps, req: Any, nu: datetime) -> list[GelezenItem]:

@@ -16,7 +16,7 @@ from spyne.util.xml import get_xml_as_object
 
 from gateway import __version__, ns, profielen
 from gateway import berichten as B
-from gateway.afgifte import GelezenItem, item_xpath, jongere_van, lees_melding, lees_meldingen
+from gateway.afgifte import GelezenItem, item_xpath, jongere_van, lees_casus, lees_melding, lees_meldingen
 from gateway.contract import schema_findings
 from gateway.domain.model import Meldingsbevoegde
 from gateway.errors import FAULTS, GatewayError, RuleError
@@ -151,8 +151,9 @@ def afstemming_vastleggen(v: Verzoek, req: Any) -> Any:
 
 
 def casus_gebeurtenis(v: Verzoek, req: Any) -> Any:
-    jongere = jongere_van(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere")
-    meldingsbevoegde = _meldingsbevoegde(req)
+    gelezen: GelezenItem = v.gelezen
+    jongere = jongere_van(v, req.jongere, "/kp:CasusGebeurtenis/kp:jongere", gelezen.jongere)
+    meldingsbevoegde = gelezen.meldingsbevoegde
     code = None
     if req.meldingsbevoegde is not None:
         code = _aangewezen(v, req.meldingsbevoegde, req.stuurgegevens, "/kp:CasusGebeurtenis")
@@ -279,13 +280,15 @@ KETENPARTNER.registreer_muterend(
 KETENPARTNER.registreer_muterend(
     "MeldingenAfgeven", B.MeldingenAfgeven, B.MeldingenAfgevenResponse, meldingen_afgeven, lezen=lees_meldingen
 )
+KETENPARTNER.registreer_muterend(
+    "CasusGebeurtenis", B.CasusGebeurtenis, B.CasusGebeurtenisResponse, casus_gebeurtenis, lezen=lees_casus
+)
 for _naam, _handler in (
     ("MeldingWijzigen", melding_wijzigen),
     ("MeldingBeeindigen", melding_beeindigen),
     ("SignalenBevestigen", signalen_bevestigen),
     ("RegievoerderVastleggen", regievoerder_vastleggen),
     ("AfstemmingVastleggen", afstemming_vastleggen),
-    ("CasusGebeurtenis", casus_gebeurtenis),
 ):
     KETENPARTNER.registreer_muterend(_naam, getattr(B, _naam), getattr(B, f"{_naam}Response"), _handler)
 for _naam, _handler in (

@@ -37,25 +37,6 @@ def kaart_uit_bericht(bericht: Any) -> Contactkaart:
     )
 
 
-def jongere_uit_bericht(
-    bericht: Any,
-    *,
-    bsn_toegestaan: bool,
-    regels: Regels,
-    vandaag: date,
-    xpath: str,
-    vsn_ring: Callable[[], Sleutelring],
-) -> Jongere:
-    """The youth of a request, checked as far as the message itself allows (BSN check digit, age).
-    ``xpath``: where the youth stands in the request, for the faults; ``vsn_ring``: the national key of the
-    verwijsindex-servicenummer, asked only for a youth without BSN."""
-    controleer_bsn_toegestaan(bericht, bsn_toegestaan, xpath)
-    uitkomst = jongere_gelezen(bericht, regels=regels, vandaag=vandaag, xpath=xpath, vsn_ring=vsn_ring)
-    if isinstance(uitkomst, GatewayError):
-        raise uitkomst
-    return uitkomst
-
-
 def controleer_bsn_toegestaan(bericht: Any, bsn_toegestaan: bool, xpath: str) -> None:
     """The one check of a youth that needs the sender's profile, and the first: may it send BSNs?"""
     if bericht.bsn is not None and not bsn_toegestaan:
@@ -65,9 +46,11 @@ def controleer_bsn_toegestaan(bericht: Any, bsn_toegestaan: bool, xpath: str) ->
 def jongere_gelezen(
     bericht: Any, *, regels: Regels, vandaag: date, xpath: str, vsn_ring: Callable[[], Sleutelring]
 ) -> Jongere | GatewayError:
-    """``jongere_uit_bericht`` but for ``controleer_bsn_toegestaan``, its refusal (or a key ring that cannot be
-    read) returned rather than raised: what the message alone says, so it can be read before the request's
-    transaction (``Operatie.lezen``) and raised in it at the same step as ever."""
+    """The youth of a request, checked as far as the message itself allows (BSN check digit, age), its refusal
+    (or a key ring that cannot be read) returned rather than raised: it is read before the request's transaction
+    (``gateway/afgifte.py``) and raised in it after ``controleer_bsn_toegestaan``. ``xpath``: where the youth
+    stands in the request, for the faults; ``vsn_ring``: the national key of the verwijsindex-servicenummer,
+    asked only for a youth without BSN."""
     try:
         if bericht.bsn is not None:
             regels.controleer_bsn(bericht.bsn, f"{xpath}/g:bsn")
