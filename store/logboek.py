@@ -2,8 +2,8 @@
 
 Every statement the log runs is here, by name; ``gateway/log/`` decides what to write and when, and
 ``store/logboom.py`` keeps the tree's interior nodes. All functions take the caller's session, so entries
-commit with the work they record. The statements of an append are built once and run as Core
-statements: an append is part of every request.
+commit with the work they record. The statements of an append are built once and go straight to the driver
+(``store/rechtstreeks.py``): an append is part of every request.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from store import rechtstreeks
 from store.models import Checkpoint, LogHoofd, LogregelRij
 from store.sporen import bevat
 
@@ -88,7 +89,7 @@ def hoofd_als_vrij(s: Session) -> Hoofd | None:
 
 def _op_slot(s: Session, vraag: Any) -> Hoofd | None:
     begin = time.perf_counter()
-    rij = s.connection().execute(vraag).one_or_none()
+    rij = rechtstreeks.eerste(s.connection(), vraag)
     if rij is None:
         return None
     grootte, frontier, wortel = rij
@@ -101,7 +102,7 @@ def _op_slot(s: Session, vraag: Any) -> Hoofd | None:
 def schrijf_regels(s: Session, regels: Sequence[dict[str, Any]]) -> None:
     """New entries (column values, ``volgnummer`` and ``leaf`` included), in one executemany."""
     if regels:
-        s.connection().execute(_REGELS_INVOEGEN, list(regels))
+        rechtstreeks.veel(s.connection(), _REGELS_INVOEGEN, regels)
 
 
 _VOLGNUMMER = text("SELECT nextval('logregel_volgnummer')")
@@ -110,7 +111,9 @@ _VOLGNUMMER = text("SELECT nextval('logregel_volgnummer')")
 def volgnummer(s: Session) -> int:
     """The next entry number from the sequence (PostgreSQL): taken at once and never given twice, whether
     or not the transaction commits (a number whose transaction rolled back is a gap the sequencer fills)."""
-    n = int(s.connection().execute(_VOLGNUMMER).scalar_one())
+    rij = rechtstreeks.eerste(s.connection(), _VOLGNUMMER)
+    assert rij is not None
+    n = int(rij[0])
     s.info.setdefault(GENOMEN, []).append(n)
     return n
 
@@ -183,8 +186,10 @@ def vul_gat(s: Session, rij: dict[str, Any]) -> bytes:
 
 
 def zet_hoofd(s: Session, hoofd: Hoofd) -> None:
-    s.connection().execute(
-        _HOOFD_ZETTEN, {"b_grootte": hoofd.grootte, "b_frontier": hoofd.frontier, "b_wortel": hoofd.wortel}
+    rechtstreeks.uitvoeren(
+        s.connection(),
+        _HOOFD_ZETTEN,
+        {"b_grootte": hoofd.grootte, "b_frontier": hoofd.frontier, "b_wortel": hoofd.wortel},
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from store import rechtstreeks
 from store.models import LogKnoop, LogregelRij
 
 Node = tuple[int, int]
@@ -34,7 +35,7 @@ _KNOPEN_INVOEGEN = insert(LogKnoop)
 
 def schrijf_knopen(conn: Connection, knopen: Sequence[tuple[int, int, bytes]]) -> None:
     if knopen:
-        conn.execute(_KNOPEN_INVOEGEN, [{"sleutel": sleutel(n, p), "hash": h} for n, p, h in knopen])
+        rechtstreeks.veel(conn, _KNOPEN_INVOEGEN, [{"sleutel": sleutel(n, p), "hash": h} for n, p, h in knopen])
 
 
 def lees_knopen(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:

@@ -10,11 +10,10 @@ from typing import Any
 from sqlalchemy import Integer, String, bindparam, case, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from store import eigen
+from store import eigen, rechtstreeks
 from store.basis import Nieuw, Tijdstip
 from store.bevolkingsregister import Bevolkingsregister
 from store.federatie import FederatieOpslag
-from store.invoegen import invoegplan
 from store.jongeren import BRP_GEVULD, dialect_insert, upsert_jongere, upsert_jongeren
 from store.models import (
     Afstemming,
@@ -43,16 +42,6 @@ CLIENTMATCH = "clientmatch"  # match kind
 
 # Hot statements are built once and executed with parameters: building a statement anew for every
 # call costs more than running it (SQLAlchemy then also recomputes its cache key).
-
-
-@cache
-def _insert_returning_id(table: Any) -> Any:
-    return table.insert().returning(table.c.id)
-
-
-@cache
-def _insert(table: Any) -> Any:
-    return table.insert()
 
 
 @cache
@@ -207,7 +196,9 @@ class Repository(Registertoegang):
         """``lock_jongere``, and whether the youth had no melding (active or archived) and no match when it was
         locked: then there is nothing of it to read (the lock keeps it so until this transaction writes)."""
         params = {"sleutel": sleutel, "geboortedatum": geboortedatum}
-        jongere_id, self._brp, leeg = self.c.execute(upsert_jongere(self.dialect), params).one()
+        rij = rechtstreeks.eerste(self.c, upsert_jongere(self.dialect), params)
+        assert rij is not None
+        jongere_id, self._brp, leeg = rij
         return int(jongere_id), bool(leeg)
 
     def lock_jongeren(self, geboortedata: dict[str, date | None]) -> dict[str, int]:
@@ -260,7 +251,7 @@ class Repository(Registertoegang):
     def meldingen_van_jongere(self, jongere_id: int) -> Sequence[Melding]:
         """The youth's active and archived meldingen. Most filings are on a youth the index does not know
         yet: a plain Core probe answers that case without the cost of an ORM query."""
-        if self.c.execute(_HEEFT_MELDINGEN, {"b_jongere": jongere_id}).first() is None:
+        if rechtstreeks.eerste(self.c, _HEEFT_MELDINGEN, {"b_jongere": jongere_id}) is None:
             return []
         return self.s.scalars(_MELDINGEN_VAN_JONGERE, {"b_jongere": jongere_id}).all()
 
@@ -337,7 +328,7 @@ class Repository(Registertoegang):
         cost of an ORM query, after writing what the session holds, as the ORM query would."""
         params = {"b_jongere": jongere_id, "b_soort": soort}
         self.s.flush()
-        if self.c.execute(_HEEFT_ACTIEVE_MATCH, params).first() is None:
+        if rechtstreeks.eerste(self.c, _HEEFT_ACTIEVE_MATCH, params) is None:
             return None
         return self.s.scalars(_ACTIEVE_MATCH, params).one_or_none()
 
@@ -371,8 +362,9 @@ class Repository(Registertoegang):
 
     def volgnummers(self, instantie_id: int, aantal: int) -> int:
         """Reserve ``aantal`` sequence numbers; returns the first. Holds the instantie's row lock."""
-        last = self.c.execute(_VOLGNUMMERS, {"b_id": instantie_id, "b_aantal": aantal}).scalar_one()
-        return int(last) - aantal + 1
+        rij = rechtstreeks.eerste(self.c, _VOLGNUMMERS, {"b_id": instantie_id, "b_aantal": aantal})
+        assert rij is not None
+        return int(rij[0]) - aantal + 1
 
     def bevestig(self, instantie_id: int, tot_en_met: int) -> int | None:
         """Move the acknowledgement cursor forward (never back) in one statement; None if
@@ -414,7 +406,7 @@ class Repository(Registertoegang):
             "antwoord": b"",
             "tijdstip": nu,
         }
-        rij = self.c.execute(_claim_bericht(self.dialect), params).first()
+        rij = rechtstreeks.eerste(self.c, _claim_bericht(self.dialect), params)
         if rij is None:
             return None
         self.zet_versie(int(rij[1]))
@@ -431,11 +423,11 @@ class Repository(Registertoegang):
         return self.c.execute(stmt).scalar_one_or_none() is not None
 
     def bewaar_antwoord(self, claim: int, antwoord: bytes) -> None:
-        self.c.execute(_BEWAAR_ANTWOORD, {"b_id": claim, "b_antwoord": antwoord})
+        rechtstreeks.uitvoeren(self.c, _BEWAAR_ANTWOORD, {"b_id": claim, "b_antwoord": antwoord})
 
     def insert(self, row: Any) -> int:
         """Insert a new row with one Core statement (no unit-of-work flush); returns its id."""
-        row.id = int(self.c.execute(_insert_returning_id(row.__table__), _waarden(row)).scalar_one())
+        row.id = rechtstreeks.invoegen(self.c, row.__table__, _waarden(row))
         return int(row.id)
 
     def tellingen(self, tijdstip: datetime, aantallen: Mapping[tuple[int, str, str | None, int | None], int]) -> None:
@@ -475,9 +467,5 @@ class Repository(Registertoegang):
         for r in rows:
             w = r if isinstance(r, dict) else r.waarden() if isinstance(r, Nieuw) else _waarden(r)
             groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
-        for kolommen, waarden in groepen.items():
-            plan = invoegplan(self.c.dialect, model.__table__, kolommen) if len(waarden) > 1 else None
-            if plan is None:
-                self.c.execute(_insert(model.__table__), waarden)
-            else:
-                self.c.exec_driver_sql(plan.sql, plan.parameters(waarden))
+        for waarden in groepen.values():
+            rechtstreeks.rijen_invoegen(self.c, model.__table__, waarden)

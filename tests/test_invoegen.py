@@ -1,5 +1,5 @@
 """``Repository.insert_alle`` hands a batch's rows to the driver's executemany itself (``store/repository.py``,
-``_invoegplan``); what it stores must be, byte for byte as the database holds it, what SQLAlchemy's own
+``store/rechtstreeks.py``); what it stores must be, byte for byte as the database holds it, what SQLAlchemy's own
 executemany stores for the same rows: the plain rows of a batch (``store.basis.Nieuw``), mapped objects, and
 dicts that leave out columns with a default. Read back through the driver, so no type conversion hides a
 difference."""
