@@ -427,7 +427,9 @@ class Repository(Registertoegang):
 
     def insert(self, row: Any) -> int:
         """Insert a new row with one Core statement (no unit-of-work flush); returns its id."""
-        row.id = rechtstreeks.invoegen(self.c, row.__table__, _waarden(row))
+        row.id = rechtstreeks.invoegen(
+            self.c, row.__table__, row.waarden() if isinstance(row, Nieuw) else _waarden(row)
+        )
         return int(row.id)
 
     def tellingen(self, tijdstip: datetime, aantallen: Mapping[tuple[int, str, str | None, int | None], int]) -> None:

@@ -69,7 +69,10 @@ class Indienen(Gezin):
         archief = [a for a in bekend if a.status == MeldingStatus.GEARCHIVEERD and not a.archief_gemeld]
         if any(a.instantie_id == zender.id for a in actieve):
             raise RuleError(code="VIR-MELDING-BESTAAT-AL", veld="jongere")
-        melding = self._nieuwe_melding(zender.id, jongere_id, meldingsbevoegde, einddatum, bronsysteem, afgeschermd)
+        # A plain row (``store.basis.Nieuw``), as a batch's: built and written without the ORM's instrumentation.
+        melding = self._nieuwe_melding(
+            zender.id, jongere_id, meldingsbevoegde, einddatum, bronsysteem, afgeschermd, in_bulk=True
+        )
         melding.gemeente = self._gemeente(zender.id, jongere_id)
         melding.mb_code = mb_code
         self.repo.insert(melding)
