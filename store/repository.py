@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Integer, String, bindparam, case, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
@@ -81,6 +81,11 @@ _MELDINGEN_VAN_JONGERE = (
     .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
     .order_by(Melding.id)
 )
+_MELDINGEN_VAN_JONGERE_RIJEN = (
+    select(*Melding.__table__.columns)
+    .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
+    .order_by(Melding.id)
+)
 _MELDINGEN_VAN_JONGEREN = (
     select(Melding)
     .where(Melding.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
@@ -108,7 +113,6 @@ _TELLINGEN = insert(Telling).from_select(
         bindparam("b_waarde", type_=Integer()),
     ).select_from(_REEKS),
 )
-_HEEFT_MELDINGEN = select(Melding.id).where(Melding.jongere_id == bindparam("b_jongere")).limit(1)
 _ACTIEVE_MATCH = select(Match).where(
     Match.jongere_id == bindparam("b_jongere"), Match.soort == bindparam("b_soort"), Match.status == ACTIEF
 )
@@ -245,14 +249,15 @@ class Repository(Registertoegang):
         (not an institution) or a shared parent."""
         return set(self.s.scalars(_VERWANTEN, {"b_bsn": bsn})) - {bsn}
 
-    def archief(self, jongere_id: int) -> Sequence[Melding]:
-        return [a for a in self.meldingen_van_jongere(jongere_id) if a.status == GEARCHIVEERD]
-
     def meldingen_van_jongere(self, jongere_id: int) -> Sequence[Melding]:
-        """The youth's active and archived meldingen. Most filings are on a youth the index does not know
-        yet: a plain Core probe answers that case without the cost of an ORM query."""
-        if rechtstreeks.eerste(self.c, _HEEFT_MELDINGEN, {"b_jongere": jongere_id}) is None:
-            return []
+        """The youth's active and archived meldingen, to read: rows with the columns as attributes (SQLAlchemy's
+        ``Row``), not ORM objects, which cost three times as much to load (0.26 against 0.08 ms a filing on a
+        known youth). A row is read-only: setting an attribute raises, so a change can never go unwritten;
+        ``meldingen_van_jongere_te_wijzigen`` loads them to change."""
+        return cast(Sequence[Melding], self.c.execute(_MELDINGEN_VAN_JONGERE_RIJEN, {"b_jongere": jongere_id}).all())
+
+    def meldingen_van_jongere_te_wijzigen(self, jongere_id: int) -> Sequence[Melding]:
+        """``meldingen_van_jongere`` as the ORM's objects: what is changed on them is written with the transaction."""
         return self.s.scalars(_MELDINGEN_VAN_JONGERE, {"b_jongere": jongere_id}).all()
 
     def brp_gevuld(self) -> bool:

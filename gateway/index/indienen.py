@@ -65,6 +65,8 @@ class Indienen(Gezin):
                 self.repo.bevolkingsregister().levensdata(jongere.sleutel[4:]), self.vandaag
             )
         bekend = [] if leeg else self.repo.meldingen_van_jongere(jongere_id)
+        if any(a.status == MeldingStatus.GEARCHIVEERD and not a.archief_gemeld for a in bekend):
+            bekend = self.repo.meldingen_van_jongere_te_wijzigen(jongere_id)  # the archived get marked signalled
         actieve = [a for a in bekend if a.status == MeldingStatus.ACTIEF]
         archief = [a for a in bekend if a.status == MeldingStatus.GEARCHIVEERD and not a.archief_gemeld]
         if any(a.instantie_id == zender.id for a in actieve):
