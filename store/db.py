@@ -26,6 +26,8 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from store import rechtstreeks
+
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +54,9 @@ def _privaat_bestand(pad: Path) -> None:
         os.close(os.open(pad, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+_BEGIN = {"DEFERRED": "BEGIN DEFERRED", "IMMEDIATE": "BEGIN IMMEDIATE"}
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = make_url(url).database
     if path and path != ":memory:" and not path.startswith("file:"):
@@ -76,7 +81,7 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("vir_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        rechtstreeks.sql(conn, _BEGIN[mode])
 
     return engine
 

@@ -175,6 +175,11 @@ def rijen_invoegen(c: Connection, tabel: Any, rijen: Sequence[Mapping[str, Any]]
     veel(c, _insert(tabel), rijen)
 
 
+def sql(c: Connection, tekst: str) -> None:
+    """Run a statement without parameters or rows (SQLite's ``BEGIN IMMEDIATE``) in the same way."""
+    _op_cursor(c, tekst, (), veel=False)
+
+
 def _op_cursor(c: Connection, sql: str, parameters: Any, *, veel: bool) -> list[tuple[Any, ...]]:
     """The statement on a cursor of the connection's own driver connection, inside its transaction: the cursor
     events around it as SQLAlchemy fires them, a driver's error through SQLAlchemy's handling of it."""
