@@ -101,7 +101,16 @@ class Jongere(Base):
     # by the pseudonym alone (then ``sleutel`` is the pseudonym too).
     pseudoniem: Mapped[str | None] = mapped_column(String(40), default=None)
 
-    __table_args__ = (Index("uq_jongere_pseudoniem", "pseudoniem", unique=True),)
+    # Only the youths that have one (migration 0017): most never do, and each would cost every filing an index write.
+    __table_args__ = (
+        Index(
+            "uq_jongere_pseudoniem",
+            "pseudoniem",
+            unique=True,
+            sqlite_where=text("pseudoniem IS NOT NULL"),
+            postgresql_where=text("pseudoniem IS NOT NULL"),
+        ),
+    )
 
 
 class Melding(Base):
@@ -140,7 +149,15 @@ class Melding(Base):
     archief_gemeld: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
-        Index("uq_melding_bron", "bron_systeem", "bron_melding_id", unique=True),
+        # Another system's meldingen only (migration 0017): ours leave both empty.
+        Index(
+            "uq_melding_bron",
+            "bron_systeem",
+            "bron_melding_id",
+            unique=True,
+            sqlite_where=text("bron_systeem IS NOT NULL"),
+            postgresql_where=text("bron_systeem IS NOT NULL"),
+        ),
         # At most one active melding per (instantie, jongere), enforced by the database as well.
         Index(
             "uq_melding_actief",

@@ -210,3 +210,47 @@ def test_the_checkpoint_after_writing_runs_with_the_writer_lock_released(tmp_pat
     finally:
         database.dispose()
     assert vrij == [True]
+
+
+def test_the_partial_unique_indexes_still_guard_and_serve_their_lookups(db: Database) -> None:
+    """``uq_melding_bron`` and ``uq_jongere_pseudoniem`` hold only filled rows (migration 0017): another system's
+    melding or a pseudonym taken twice is still refused, rows without either are many, and a lookup by value still
+    uses the index on both backends (the planner may prefer a scan of a tiny table: told not to, it must still be
+    able to use the index)."""
+    nu = datetime.now(UTC)
+    with db.transaction() as s:
+        repo = Repository(s)
+        inst = repo.add_instantie("00000001111111111000", "Jeugdzorg Noord", None, nu).id
+        ids = [repo.lock_jongere(f"bsn:{n}", None) for n in range(3)]
+        for i, j in enumerate(ids):  # ours: neither filled
+            repo.insert(_melding(f"m{i}", inst, j, "actief", nu))
+        s.execute(Jongere.__table__.update().where(Jongere.id == ids[0]).values(pseudoniem="psn:a"))
+        fremd = _melding("f1", inst, ids[1], "gearchiveerd", nu)
+        fremd.bron_systeem, fremd.bron_melding_id = "ZVJ", "x-1"
+        repo.insert(fremd)
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        s.execute(Jongere.__table__.update().where(Jongere.id == ids[1]).values(pseudoniem="psn:a"))
+    with pytest.raises(IntegrityError), db.transaction() as s:
+        dubbel = _melding("f2", inst, ids[2], "gearchiveerd", nu)
+        dubbel.bron_systeem, dubbel.bron_melding_id = "ZVJ", "x-1"
+        Repository(s).insert(dubbel)
+    vragen = {
+        "uq_jongere_pseudoniem": "SELECT id FROM jongere WHERE pseudoniem = 'psn:a'",
+        "uq_melding_bron": "SELECT id FROM melding WHERE bron_systeem = 'ZVJ' AND bron_melding_id = 'x-1'",
+    }
+    with db.engine.connect() as conn:
+        definities = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            if db.is_sqlite
+            else "SELECT indexname, indexdef FROM pg_indexes"
+        )
+        definitie = dict(conn.exec_driver_sql(definities).all())
+        assert all("IS NOT NULL" in definitie[index] for index in vragen), definitie
+        if not db.is_sqlite:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        for index, vraag in vragen.items():
+            plan = " ".join(
+                str(r[-1] if db.is_sqlite else r[0])
+                for r in conn.exec_driver_sql(f"EXPLAIN {'QUERY PLAN ' if db.is_sqlite else ''}{vraag}")
+            )
+            assert index in plan, plan
