@@ -22,6 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from store.basis import Base, Tijdstip
 
 
+def uniek_waar(naam: str, *kolommen: str, waar: str) -> Index:
+    """A unique index of the rows that satisfy ``waar`` only, on both databases (a partial index)."""
+    return Index(naam, *kolommen, unique=True, sqlite_where=text(waar), postgresql_where=text(waar))
+
+
 class Instantie(Base):
     """An organisation: one of our chain partners (``systeem`` None, unique by OIN), or a party of another
     verwijsindex system known through its meldingen, identified by (system, OIN) and never merged with ours
@@ -70,21 +75,8 @@ class Instantie(Base):
     systeem_inzage: Mapped[bool | None] = mapped_column(default=None)
 
     __table_args__ = (
-        Index(
-            "uq_instantie_lokaal",
-            "oin",
-            unique=True,
-            sqlite_where=text("systeem IS NULL"),
-            postgresql_where=text("systeem IS NULL"),
-        ),
-        Index(
-            "uq_instantie_extern",
-            "systeem",
-            "oin",
-            unique=True,
-            sqlite_where=text("systeem IS NOT NULL"),
-            postgresql_where=text("systeem IS NOT NULL"),
-        ),
+        uniek_waar("uq_instantie_lokaal", "oin", waar="systeem IS NULL"),
+        uniek_waar("uq_instantie_extern", "systeem", "oin", waar="systeem IS NOT NULL"),
     )
 
 
@@ -102,15 +94,7 @@ class Jongere(Base):
     pseudoniem: Mapped[str | None] = mapped_column(String(40), default=None)
 
     # Only the youths that have one (migration 0017): most never do, and each would cost every filing an index write.
-    __table_args__ = (
-        Index(
-            "uq_jongere_pseudoniem",
-            "pseudoniem",
-            unique=True,
-            sqlite_where=text("pseudoniem IS NOT NULL"),
-            postgresql_where=text("pseudoniem IS NOT NULL"),
-        ),
-    )
+    __table_args__ = (uniek_waar("uq_jongere_pseudoniem", "pseudoniem", waar="pseudoniem IS NOT NULL"),)
 
 
 class Melding(Base):
@@ -150,23 +134,9 @@ class Melding(Base):
 
     __table_args__ = (
         # Another system's meldingen only (migration 0017): ours leave both empty.
-        Index(
-            "uq_melding_bron",
-            "bron_systeem",
-            "bron_melding_id",
-            unique=True,
-            sqlite_where=text("bron_systeem IS NOT NULL"),
-            postgresql_where=text("bron_systeem IS NOT NULL"),
-        ),
+        uniek_waar("uq_melding_bron", "bron_systeem", "bron_melding_id", waar="bron_systeem IS NOT NULL"),
         # At most one active melding per (instantie, jongere), enforced by the database as well.
-        Index(
-            "uq_melding_actief",
-            "instantie_id",
-            "jongere_id",
-            unique=True,
-            sqlite_where=text("status = 'actief'"),
-            postgresql_where=text("status = 'actief'"),
-        ),
+        uniek_waar("uq_melding_actief", "instantie_id", "jongere_id", waar="status = 'actief'"),
         Index("ix_melding_jongere_status", "jongere_id", "status"),
         Index("ix_melding_instantie_status", "instantie_id", "status"),
     )
@@ -192,14 +162,7 @@ class Match(Base):
     leden: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (
-        Index(
-            "uq_match_actief",
-            "jongere_id",
-            "soort",
-            unique=True,
-            sqlite_where=text("status = 'actief'"),
-            postgresql_where=text("status = 'actief'"),
-        ),
+        uniek_waar("uq_match_actief", "jongere_id", "soort", waar="status = 'actief'"),
         # Every match of a youth, ended ones too: forgetting a youth (and the foreign-key check of its row)
         # looks them up (migration 0016).
         Index("ix_match_jongere", "jongere_id"),
