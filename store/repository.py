@@ -87,7 +87,7 @@ _MELDINGEN_VAN_JONGERE_RIJEN = (
     .order_by(Melding.id)
 )
 _MELDINGEN_VAN_JONGEREN = (
-    select(Melding)
+    select(*Melding.__table__.columns)
     .where(Melding.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
     .order_by(Melding.id)
 )
@@ -214,10 +214,11 @@ class Repository(Registertoegang):
         return {sleutel: int(i) for sleutel, i in self.c.execute(upsert_jongeren(self.dialect), rijen)}
 
     def meldingen_van_jongeren(self, jongere_ids: Iterable[int]) -> dict[int, list[Melding]]:
-        """``meldingen_van_jongere`` for many youths in one query; a youth without any is absent."""
+        """``meldingen_van_jongere`` for many youths in one query, as read-only rows too; a youth without any is
+        absent."""
         uit: dict[int, list[Melding]] = {}
-        for melding in self.s.scalars(_MELDINGEN_VAN_JONGEREN, {"b_jongeren": list(jongere_ids)}):
-            uit.setdefault(melding.jongere_id, []).append(melding)
+        for melding in self.c.execute(_MELDINGEN_VAN_JONGEREN, {"b_jongeren": list(jongere_ids)}):
+            uit.setdefault(melding.jongere_id, []).append(cast(Melding, melding))
         return uit
 
     def actieve_clientmatches(self, jongere_ids: Iterable[int]) -> dict[int, Match]:
