@@ -96,7 +96,7 @@ def plan(dialect: Any, stmt: Any, kolommen: tuple[str, ...] | None = None) -> Pl
             uitvoerbaar = False
         elif kolommen is not None and naam in kolommen:
             standaard.append(_GEGEVEN)
-        elif kolom is not None:  # an INSERT's column left out: its default, when that is a plain value
+        elif kolom is not None and bind.value is None:  # an INSERT's column left out: its plain default, if any
             if kolom.default is None or not kolom.default.is_scalar:
                 uitvoerbaar = False
             else:
