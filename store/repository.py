@@ -252,9 +252,9 @@ class Repository(Registertoegang):
 
     def meldingen_van_jongere(self, jongere_id: int) -> Sequence[Melding]:
         """The youth's active and archived meldingen, to read: rows with the columns as attributes (SQLAlchemy's
-        ``Row``), not ORM objects, which cost three times as much to load (0.26 against 0.08 ms a filing on a
-        known youth). A row is read-only: setting an attribute raises, so a change can never go unwritten;
-        ``meldingen_van_jongere_te_wijzigen`` loads them to change."""
+        ``Row``), not ORM objects, which cost twice as much to load (104 against 48 µs for a youth's two
+        meldingen, 3,000 reads in one SQLite transaction). A row is read-only: setting an attribute raises, so a
+        change can never go unwritten; ``meldingen_van_jongere_te_wijzigen`` loads them to change."""
         return cast(Sequence[Melding], self.c.execute(_MELDINGEN_VAN_JONGERE_RIJEN, {"b_jongere": jongere_id}).all())
 
     def meldingen_van_jongere_te_wijzigen(self, jongere_id: int) -> Sequence[Melding]:
