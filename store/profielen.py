@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from store import models as m
-from store import profielinhoud
+from store import profielinhoud, rechtstreeks
 from store.repository import ACTIEF
 
 _AANGEWEZEN = select(m.MeldingsbevoegdeRij.actief).where(
@@ -61,9 +61,8 @@ class Profielen:
     def is_aangewezen(self, instantie_id: int, code: str) -> bool:
         """Whether ``code`` is an active designated professional of the instantie: one plain statement, as a
         filing asks it inside its transaction (loading the row as an object cost six times as much)."""
-        return bool(
-            self.s.connection().execute(_AANGEWEZEN, {"b_instantie": instantie_id, "b_code": code}).scalar_one_or_none()
-        )
+        rij = rechtstreeks.eerste(self.s.connection(), _AANGEWEZEN, {"b_instantie": instantie_id, "b_code": code})
+        return rij is not None and bool(rij[0])
 
     def bevoegden(self, instantie_id: int) -> Sequence[m.MeldingsbevoegdeRij]:
         return self.s.scalars(

@@ -76,16 +76,13 @@ _VERWANTEN = (
         )
     )
 )
-_MELDINGEN_VAN_JONGERE = (
-    select(Melding)
-    .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
-    .order_by(Melding.id)
-)
+# A youth's active and archived meldingen: as read-only rows, and as the ORM's objects to change.
 _MELDINGEN_VAN_JONGERE_RIJEN = (
     select(*Melding.__table__.columns)
     .where(Melding.jongere_id == bindparam("b_jongere"), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
     .order_by(Melding.id)
 )
+_MELDINGEN_VAN_JONGERE = _MELDINGEN_VAN_JONGERE_RIJEN.with_only_columns(Melding)
 _MELDINGEN_VAN_JONGEREN = (
     select(*Melding.__table__.columns)
     .where(Melding.jongere_id.in_(bindparam("b_jongeren", expanding=True)), Melding.status.in_([ACTIEF, GEARCHIVEERD]))
@@ -129,7 +126,10 @@ _ACTIEVE_MELDINGEN = (
 
 
 def _waarden(row: Any) -> dict[str, Any]:
-    """A new row's column values; an attribute left unset gets its column default, as the ORM would give it."""
+    """A new row's column values (a mapped object's, or a plain row's: ``store.basis.Nieuw``); an attribute left
+    unset gets its column default, as the ORM would give it."""
+    if isinstance(row, Nieuw):
+        return row.waarden()
     return {
         c.key: v
         for c in row.__table__.columns
@@ -433,9 +433,7 @@ class Repository(Registertoegang):
 
     def insert(self, row: Any) -> int:
         """Insert a new row with one Core statement (no unit-of-work flush); returns its id."""
-        row.id = rechtstreeks.invoegen(
-            self.c, row.__table__, row.waarden() if isinstance(row, Nieuw) else _waarden(row)
-        )
+        row.id = rechtstreeks.invoegen(self.c, row.__table__, _waarden(row))
         return int(row.id)
 
     def tellingen(self, tijdstip: datetime, aantallen: Mapping[tuple[int, str, str | None, int | None], int]) -> None:
@@ -473,7 +471,7 @@ class Repository(Registertoegang):
         their ids are not read back."""
         groepen: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in rows:
-            w = r if isinstance(r, dict) else r.waarden() if isinstance(r, Nieuw) else _waarden(r)
+            w = r if isinstance(r, dict) else _waarden(r)
             groepen.setdefault(tuple(w), []).append(w)  # one executemany needs the same columns in each row
         for waarden in groepen.values():
             rechtstreeks.rijen_invoegen(self.c, model.__table__, waarden)
