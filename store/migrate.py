@@ -22,3 +22,6 @@ def upgrade(db: Database) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    # SQLite: the migrations' writes (a table rebuilt holds a copy of all its rows) out of the write-ahead log, and
+    # the log's file back to nothing, rather than kept at that size until some later checkpoint truncates it.
+    db.wal_legen()

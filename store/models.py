@@ -201,6 +201,12 @@ class Bericht(Base):
     __table_args__ = (UniqueConstraint("zender_oin", "bericht_id", name="uq_bericht_zender"),)
 
 
+# A 64-bit primary key that is the table's own row key on SQLite: there a column is the rowid only when its type is
+# exactly INTEGER (an integer of up to 64 bits all the same), and a BIGINT key is a second b-tree beside the table,
+# written on every insert (migration 0018). PostgreSQL keeps BIGINT.
+_RIJSLEUTEL_64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class LogregelRij(Base):
     """One leaf of the message log. The leaf hash commits to every column except ``payload`` and
     ``payload_verwijderd``: it commits to the payload's digest, so a payload can be removed after its
@@ -208,7 +214,7 @@ class LogregelRij(Base):
 
     __tablename__ = "logregel"
 
-    volgnummer: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    volgnummer: Mapped[int] = mapped_column(_RIJSLEUTEL_64, primary_key=True, autoincrement=False)
     tijdstip: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC with microseconds, as hashed
     soort: Mapped[str] = mapped_column(String(16))
     operatie: Mapped[str] = mapped_column(String(64))
@@ -259,7 +265,7 @@ class LogKnoop(Base):
 
     __tablename__ = "logknoop"
 
-    sleutel: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sleutel: Mapped[int] = mapped_column(_RIJSLEUTEL_64, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

@@ -6,8 +6,10 @@ import os
 import stat
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -254,3 +256,73 @@ def test_the_partial_unique_indexes_still_guard_and_serve_their_lookups(db: Data
                 for r in conn.exec_driver_sql(f"EXPLAIN {'QUERY PLAN ' if db.is_sqlite else ''}{vraag}")
             )
             assert index in plan, plan
+
+
+def _logtabellen(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        tabel: [tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {tabel} ORDER BY {sleutel}")]
+        for tabel, sleutel in (("logregel", "volgnummer"), ("logknoop", "sleutel"))
+    }
+
+
+def test_the_log_keys_are_the_tables_row_keys_on_sqlite_and_the_rebuild_keeps_every_row(tmp_path: Path) -> None:
+    """Migration 0018 rebuilds ``logregel`` and ``logknoop`` on SQLite with their keys as the rowid (no second
+    b-tree beside the table): every row, value and index is kept, 64-bit keys included, and back again."""
+    database = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    cfg = alembic_config(database.url)
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0017_gedeeltelijke_uniek")
+    groot = 2**62 + 5  # beyond 32 bits: the rowid holds 64
+    with database.engine.begin() as conn:
+        for n in (0, 1, 2, groot):
+            conn.exec_driver_sql(
+                "INSERT INTO logregel (volgnummer, tijdstip, soort, operatie, actor, bericht_id, kruisverwijzing, "
+                "foutcode, correlatie_id, payload_digest, payload_lengte, payload, payload_verwijderd, leaf) "
+                "VALUES (?, ?, 'inkomend', 'MeldingAfgeven', '00000001111111111000', ?, NULL, NULL, ?, ?, ?, ?, ?, ?)",
+                (
+                    n,
+                    f"2026-12-04T10:00:0{n % 10}.000001Z",
+                    f"b-{n}",
+                    f"c-{n}",
+                    bytes([n % 256]) * 32,
+                    n % 1000,
+                    None if n == 1 else b"<x>\x00\xff</x>" * (n % 7 + 1),
+                    "2026-12-05T00:00:00Z" if n == 1 else None,
+                    bytes([(n + 1) % 256]) * 32,
+                ),
+            )
+        for sleutel in (65, 129, 66, groot):
+            conn.exec_driver_sql("INSERT INTO logknoop (sleutel, hash) VALUES (?, ?)", (sleutel, bytes(32)))
+        voor = _logtabellen(conn)
+
+    def schema(conn: Any) -> dict[str, str]:
+        """The tables' and indexes' definitions (a rebuilt table's name comes back quoted)."""
+        sql = "SELECT name, sql FROM sqlite_master WHERE tbl_name IN ('logregel', 'logknoop')"
+        return {naam: (definitie or "").replace('"', "") for naam, definitie in conn.exec_driver_sql(sql)}
+
+    with database.engine.begin() as conn:
+        oud = schema(conn)
+        assert "sqlite_autoindex_logregel_1" in oud and "sqlite_autoindex_logknoop_1" in oud
+    upgrade(database)
+    with database.engine.begin() as conn:
+        assert _logtabellen(conn) == voor
+        nieuw = schema(conn)
+        assert not {n for n in nieuw if n.startswith("sqlite_autoindex")}, nieuw
+        assert {"ix_logregel_tijdstip", "ix_logregel_bericht", "ix_logregel_actor"} <= set(nieuw)
+        for tabel, sleutel in (("logregel", "volgnummer"), ("logknoop", "sleutel")):
+            assert f"{sleutel} INTEGER NOT NULL" in nieuw[tabel]
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {tabel} WHERE rowid != {sleutel}").scalar() == 0
+        plan = " ".join(
+            str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT * FROM logregel WHERE volgnummer = 2")
+        )
+        assert "INTEGER PRIMARY KEY" in plan, plan
+        with pytest.raises(IntegrityError):
+            conn.exec_driver_sql("INSERT INTO logknoop (sleutel, hash) VALUES (?, ?)", (groot, bytes(32)))
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0017_gedeeltelijke_uniek")
+    with database.engine.begin() as conn:
+        assert _logtabellen(conn) == voor
+        assert schema(conn) == oud
+    database.dispose()
