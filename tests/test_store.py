@@ -326,3 +326,67 @@ def test_the_log_keys_are_the_tables_row_keys_on_sqlite_and_the_rebuild_keeps_ev
         assert _logtabellen(conn) == voor
         assert schema(conn) == oud
     database.dispose()
+
+
+def test_sqlite_write_transactions_share_one_kept_connection_safely(tmp_path: Path) -> None:
+    """SQLite: a process writes on one connection it keeps (``Database._schrijven``). A failed write transaction
+    lets it go and the next one works on a fresh one; threads writing at once each get the whole transaction to
+    themselves (the writer lock) while readers go on; a forked process takes its own and leaves the parent's."""
+    import threading
+
+    database = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    upgrade(database)
+    nu = datetime.now(UTC)
+
+    def claim(n: int) -> None:
+        with database.transaction() as s:
+            assert Repository(s).claim_bericht("00000001999999999000", f"b-{n}", "t", b"h", nu) is not None
+
+    def aantal() -> int:
+        with database.transaction(write=False) as s:
+            return int(s.execute(text("SELECT count(*) FROM bericht")).scalar_one())
+
+    claim(0)
+    eerste = database._schrijven()
+    claim(1)
+    assert database._schrijven() is eerste  # kept
+    with pytest.raises(IntegrityError), database.transaction() as s:
+        s.execute(text("INSERT INTO bericht SELECT * FROM bericht WHERE bericht_id = 'b-0'"))
+    assert database._schrijfverbinding is None and eerste.closed  # let go after the failure
+    claim(2)
+    assert aantal() == 3
+
+    fouten: list[BaseException] = []
+
+    def schrijver(begin: int) -> None:
+        try:
+            for n in range(begin, begin + 50):
+                claim(n)
+                aantal()
+        except BaseException as exc:  # reported below
+            fouten.append(exc)
+
+    draden = [threading.Thread(target=schrijver, args=(100 * (i + 1),)) for i in range(4)]
+    for d in draden:
+        d.start()
+    for d in draden:
+        d.join()
+    assert not fouten, fouten
+    assert aantal() == 3 + 200
+
+    van_ouder = database._schrijven()
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, and its write lands
+        code = 1
+        try:
+            claim(10_000)
+            code = 0 if database._schrijven() is not van_ouder and not van_ouder.closed else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    claim(10_001)  # the parent's connection still works
+    assert database._schrijven() is van_ouder
+    assert aantal() == 3 + 200 + 2
+    database.dispose()
+    assert van_ouder.closed
