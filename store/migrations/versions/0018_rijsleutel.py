@@ -12,8 +12,8 @@ entries and their nodes: 2.2 of its 26.4 pages in the write-ahead log were those
 BIGINT and is not touched.
 
 The rebuild copies the log once; on a large SQLite store it takes a while at the first start after the upgrade
-(about 22 s per million entries with 1.2 kB payloads, 200,000 measured on two cores), inside the migration's transaction, so an interruption leaves the old
-tables as they were. The old tables' pages are zeroed as they are freed (``secure_delete``, ``store/db.py``).
+(about 22 s per million entries with 1.2 kB payloads; 200,000 measured on two cores), inside the migration's
+transaction, so an interruption leaves the old tables as they were. The old tables' pages are zeroed as they are freed (``secure_delete``, ``store/db.py``).
 """
 
 import sqlalchemy as sa
