@@ -170,7 +170,8 @@ class Database:
         processes), so one is enough. Taking one from the pool and giving it back made an empty write transaction
         cost 69 µs; on the kept one it costs 47 (``bench/README.md``). A transaction that fails lets
         it go (``_transaction``), and the next one takes another. A process forked from one that held it leaves
-        it alone (closing it there would drop locks of the parent's) and takes its own."""
+        it alone (SQLite's connections are not to be used in a forked process, closing them included) and takes
+        its own."""
         if self._schrijfverbinding is not None and self._schrijfverbinding_pid != os.getpid():
             self._schrijven_loslaten()
         if self._schrijfverbinding is None:
