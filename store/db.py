@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -127,6 +128,18 @@ class _WriterLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
+def _opruimen(engine: Engine, schrijfhouder: list[Connection], pid: int) -> None:
+    """What ``Database.dispose`` does, for a Database collected without it; in the process that made it only."""
+    if os.getpid() != pid:
+        return
+    try:
+        for verbinding in schrijfhouder:
+            verbinding.close()
+        engine.dispose()
+    except Exception:  # noqa: S110 - collected anyway; nothing to report to
+        pass
+
+
 class Database:
     """One per process (create it after forking)."""
 
@@ -144,8 +157,13 @@ class Database:
         self._writer_lock = _WriterLock(Path(f"{path}.writer-lock")) if path and path != ":memory:" else None
         self._laatste_checkpoint = time.monotonic()
         # SQLite: the connection this process writes on, kept between write transactions (``_schrijven``).
+        self._schrijfhouder: list[Connection] = []  # the same connection, for ``_opruimen``
         self._schrijfverbinding: Connection | None = None
         self._schrijfverbinding_pid = 0
+        # A Database dropped without ``dispose`` (a command run in process, a test) closes its connections when it is
+        # collected, not the interpreter at some later moment (which Python 3.13 reports as a ResourceWarning).
+        self._opruimen = weakref.finalize(self, _opruimen, self.engine, self._schrijfhouder, os.getpid())
+        self._opruimen.atexit = False
         # Called with the session's ``info`` when a transaction has ended (committed or rolled back): how long
         # it held locks it noted there (the log head, ``store/logboek.py``) goes to the metrics.
         self.na_afloop: Callable[[dict[Any, Any]], None] | None = None
@@ -177,10 +195,12 @@ class Database:
         if self._schrijfverbinding is None:
             self._schrijfverbinding = self._binds[True].connect()
             self._schrijfverbinding_pid = os.getpid()
+            self._schrijfhouder[:] = [self._schrijfverbinding]
         return self._schrijfverbinding
 
     def _schrijven_loslaten(self) -> None:
         verbinding, self._schrijfverbinding = self._schrijfverbinding, None
+        self._schrijfhouder.clear()
         if verbinding is None:
             return
         if self._schrijfverbinding_pid == os.getpid():
@@ -262,5 +282,6 @@ class Database:
             raw.close()
 
     def dispose(self) -> None:
+        self._opruimen.detach()
         self._schrijven_loslaten()
         self.engine.dispose()

@@ -390,3 +390,27 @@ def test_sqlite_write_transactions_share_one_kept_connection_safely(tmp_path: Pa
     assert aantal() == 3 + 200 + 2
     database.dispose()
     assert van_ouder.closed
+
+
+def test_a_database_dropped_without_dispose_closes_its_connections_when_collected(tmp_path: Path) -> None:
+    """A ``Database`` nobody disposes (a command run in process, say) closes its connections, the kept write
+    connection included, when it is collected; Python 3.13 reports a driver connection collected open as a
+    ResourceWarning, which here fails the test that happens to collect it."""
+    import gc
+    import sys
+
+    gemeld: list[str] = []
+    oud = sys.unraisablehook
+    sys.unraisablehook = lambda u: gemeld.append(f"{u.exc_type.__name__}: {u.exc_value}")
+    try:
+        database = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+        upgrade(database)
+        with database.transaction() as s:
+            Repository(s).claim_bericht("00000001999999999000", "b-1", "t", b"h", datetime.now(UTC))
+        with database.transaction(write=False) as s:
+            s.execute(text("SELECT 1"))
+        del database, s
+        gc.collect()
+    finally:
+        sys.unraisablehook = oud
+    assert gemeld == []
