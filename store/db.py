@@ -128,12 +128,12 @@ class _WriterLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-def _opruimen(engine: Engine, schrijfhouder: list[Connection], pid: int) -> None:
+def _opruimen(engine: Engine, schrijfverbinding: list[Connection], pid: int) -> None:
     """What ``Database.dispose`` does, for a Database collected without it; in the process that made it only."""
     if os.getpid() != pid:
         return
     try:
-        for verbinding in schrijfhouder:
+        for verbinding in schrijfverbinding:
             verbinding.close()
         engine.dispose()
     except Exception:  # noqa: S110 - collected anyway; nothing to report to
@@ -157,12 +157,11 @@ class Database:
         self._writer_lock = _WriterLock(Path(f"{path}.writer-lock")) if path and path != ":memory:" else None
         self._laatste_checkpoint = time.monotonic()
         # SQLite: the connection this process writes on, kept between write transactions (``_schrijven``).
-        self._schrijfhouder: list[Connection] = []  # the same connection, for ``_opruimen``
-        self._schrijfverbinding: Connection | None = None
+        self._schrijfverbinding: list[Connection] = []  # none or one; ``_opruimen`` holds the same list
         self._schrijfverbinding_pid = 0
         # A Database dropped without ``dispose`` (a command run in process, a test) closes its connections when it is
         # collected, not the interpreter at some later moment (which Python 3.13 reports as a ResourceWarning).
-        self._opruimen = weakref.finalize(self, _opruimen, self.engine, self._schrijfhouder, os.getpid())
+        self._opruimen = weakref.finalize(self, _opruimen, self.engine, self._schrijfverbinding, os.getpid())
         self._opruimen.atexit = False
         # Called with the session's ``info`` when a transaction has ended (committed or rolled back): how long
         # it held locks it noted there (the log head, ``store/logboek.py``) goes to the metrics.
@@ -190,19 +189,17 @@ class Database:
         it go (``_transaction``), and the next one takes another. A process forked from one that held it leaves
         it alone (SQLite's connections are not to be used in a forked process, closing them included) and takes
         its own."""
-        if self._schrijfverbinding is not None and self._schrijfverbinding_pid != os.getpid():
+        if self._schrijfverbinding and self._schrijfverbinding_pid != os.getpid():
             self._schrijven_loslaten()
-        if self._schrijfverbinding is None:
-            self._schrijfverbinding = self._binds[True].connect()
+        if not self._schrijfverbinding:
+            self._schrijfverbinding.append(self._binds[True].connect())
             self._schrijfverbinding_pid = os.getpid()
-            self._schrijfhouder[:] = [self._schrijfverbinding]
-        return self._schrijfverbinding
+        return self._schrijfverbinding[0]
 
     def _schrijven_loslaten(self) -> None:
-        verbinding, self._schrijfverbinding = self._schrijfverbinding, None
-        self._schrijfhouder.clear()
-        if verbinding is None:
+        if not self._schrijfverbinding:
             return
+        verbinding = self._schrijfverbinding.pop()
         if self._schrijfverbinding_pid == os.getpid():
             verbinding.close()
         else:

@@ -352,7 +352,7 @@ def test_sqlite_write_transactions_share_one_kept_connection_safely(tmp_path: Pa
     assert database._schrijven() is eerste  # kept
     with pytest.raises(IntegrityError), database.transaction() as s:
         s.execute(text("INSERT INTO bericht SELECT * FROM bericht WHERE bericht_id = 'b-0'"))
-    assert database._schrijfverbinding is None and eerste.closed  # let go after the failure
+    assert not database._schrijfverbinding and eerste.closed  # let go after the failure
     claim(2)
     assert aantal() == 3
 
