@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from store import rechtstreeks
 from store.models import Checkpoint, LogHoofd, LogregelRij
@@ -250,7 +250,13 @@ def met_filter(
     bericht_id: str | None,
 ) -> Any:
     """``q`` narrowed to the entries in [van, tot) with these values (empty: any); a berichtId also finds the
-    answer that names it as kruisverwijzing. Shared by ``log search`` and the console."""
+    answer or fault that names it as kruisverwijzing. Shared by ``log search`` and the console.
+
+    Only ``bericht_id`` is indexed, not ``kruisverwijzing`` (an index more for every filing to write), so the
+    answer is found through its request: the log writes an entry naming a berichtId as kruisverwijzing only
+    together with the request's entry carrying it, at the same ``tijdstip`` (``gateway/pipeline.py``,
+    ``Logboek.afwijzing``). Both halves of the condition then use an index; ``kruisverwijzing`` alone would
+    read the whole log."""
     if van:
         q = q.where(LogregelRij.tijdstip >= van)
     if tot:
@@ -264,7 +270,12 @@ def met_filter(
         if waarde:
             q = q.where(kolom == waarde)
     if bericht_id:
-        q = q.where((LogregelRij.bericht_id == bericht_id) | (LogregelRij.kruisverwijzing == bericht_id))
+        verzoek = aliased(LogregelRij)
+        samen = select(verzoek.tijdstip).where(verzoek.bericht_id == bericht_id)
+        q = q.where(
+            (LogregelRij.bericht_id == bericht_id)
+            | ((LogregelRij.kruisverwijzing == bericht_id) & LogregelRij.tijdstip.in_(samen))
+        )
     return q
 
 

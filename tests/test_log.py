@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zeep
 from lxml import etree
 from sqlalchemy import create_engine, text
 
@@ -309,8 +310,6 @@ def test_receipt_and_inclusion_proof_through_the_service(server: Server) -> None
     assert data.grootte == answer.boomgrootte
     assert merkle.verify_inclusion(receipt.leafHash, receipt.volgnummer, data.grootte, path, data.wortel)
     # Another instantie cannot use this receipt.
-    import zeep
-
     with pytest.raises(zeep.exceptions.Fault):
         svc.OntvangstbewijsOpvragen(stuurgegevens=sg(B), ontvangstbewijs=bewijs)
 
@@ -408,3 +407,64 @@ def test_concurrent_gateways_build_one_tree(backend: str, tmp_path: Path) -> Non
         second.stop()
         if pg:
             drop_pg_database(url)
+
+
+def test_a_search_by_berichtid_finds_request_answer_replay_and_fault_without_reading_the_whole_log(
+    own_server: Server,
+) -> None:
+    """``log search --bericht-id`` and the console find every entry naming the berichtId, as berichtId or as
+    kruisverwijzing (a request, its answer, a replay and its stored answer, a refused request and its fault),
+    exactly the entries a look at every row finds; and the database answers it through indexes, so a search
+    in a log of millions of entries does not read them all."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from store import console
+    from store.logboek import Zoekvraag, met_filter, zoek
+    from store.models import LogregelRij
+    from tests.support import fault_code, invalid_bsn
+
+    traffic(own_server, 2)
+    svc = client(own_server)
+    herhaald = sg(A)
+    y = bsn()
+    for _ in range(2):  # the second is a retry: the stored answer again, both logged
+        svc.MeldingAfgeven(stuurgegevens=herhaald, jongere={"bsn": y}, meldingsbevoegde={"naam": "Anna"})
+    geweigerd = sg(B)
+    with pytest.raises(zeep.exceptions.Fault) as fout:
+        svc.MeldingAfgeven(stuurgegevens=geweigerd, jongere={"bsn": invalid_bsn()}, meldingsbevoegde={"naam": "Bert"})
+    assert fault_code(fout.value) == "VIR-BSN-ONGELDIG"
+    traffic(own_server, 1)
+
+    engine = create_engine(own_server.db_url)
+    try:
+        with Session(engine) as s:
+            alle = s.execute(select(LogregelRij)).scalars().all()
+            antwoord_id = next(
+                r.bericht_id for r in alle if r.soort == "uitgaand" and r.kruisverwijzing == herhaald["berichtId"]
+            )
+            for gezocht, verwacht_soorten in (
+                (herhaald["berichtId"], ["inkomend", "uitgaand", "inkomend", "uitgaand"]),
+                (geweigerd["berichtId"], ["inkomend", "fout"]),
+                (antwoord_id, ["uitgaand"]),
+            ):
+                elk = sorted(r.volgnummer for r in alle if gezocht in (r.bericht_id, r.kruisverwijzing))
+                gevonden = zoek(s, Zoekvraag(bericht_id=gezocht), limit=50)
+                assert [r.volgnummer for r in gevonden] == elk
+                assert [r.soort for r in gevonden] == verwacht_soorten
+                in_console = console.zoek(s, console.Zoekvraag(bericht_id=gezocht), voor=None, limit=50)
+                assert sorted(r.volgnummer for r in in_console) == elk
+
+            laatste = select(LogregelRij.volgnummer).order_by(LogregelRij.volgnummer.desc()).limit(50)
+            geen = dict.fromkeys(("van", "tot", "operatie", "actor", "foutcode", "soort"))
+            q = met_filter(laatste, **geen, bericht_id=herhaald["berichtId"])
+            gecompileerd = q.compile(engine, compile_kwargs={"literal_binds": True})
+            if engine.dialect.name == "sqlite":
+                plan = [r[-1] for r in s.execute(text(f"EXPLAIN QUERY PLAN {gecompileerd}"))]
+                assert not [p for p in plan if p.startswith("SCAN")], plan
+            else:
+                s.execute(text("SET LOCAL enable_seqscan = off"))  # what it does when the table is large
+                plan = [r[0] for r in s.execute(text(f"EXPLAIN {gecompileerd}"))]
+                assert not [p for p in plan if "Seq Scan" in p], plan
+    finally:
+        engine.dispose()
