@@ -233,6 +233,13 @@ class LogregelRij(Base):
         Index("ix_logregel_tijdstip", "tijdstip"),
         Index("ix_logregel_bericht", "bericht_id"),
         Index("ix_logregel_actor", "actor"),
+        # Only entries with a fault code: an answered filing writes nothing here (migration 0019).
+        Index(
+            "ix_logregel_foutcode",
+            "foutcode",
+            sqlite_where=text("foutcode IS NOT NULL"),
+            postgresql_where=text("foutcode IS NOT NULL"),
+        ),
     )
 
 
