@@ -6,11 +6,13 @@ Create Date: 2026-12-05
 
 An operator's search for a fault code (``vir-gateway log search --foutcode``, the console's log page) found its
 entries by reading the log from the newest entry backwards until it had a page of them; faults are rare, so that
-read most of the log, and all of it when the code had fewer entries than a page. The index holds only the entries
-that carry a code (refusals and their kind), so a filing that is answered writes nothing to it. A search compares
-the code with a value, which implies it is filled, so both databases use the index for it.
+read far back (118 ms in a million-entry log for a code in one filing of 2,000), and all of it when the code had
+fewer entries than a page. The index (0.8 ms there) holds only the entries that carry a code (refusals and their
+kind), so a filing that is answered writes nothing to it. A search compares the code with a value, which implies it
+is filled, so both databases use the index for it.
 
-Building it reads the log once (a few seconds per million entries), inside the migration's transaction.
+Building it reads the log once, inside the migration's transaction: `vir-gateway db upgrade` took 1.6 s on a SQLite
+log of a million entries with 1.2 kB payloads (2 GB, `bench/logzoek.py`), on two cores.
 """
 
 from alembic import op
