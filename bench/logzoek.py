@@ -118,18 +118,21 @@ def main(argv: list[str] | None = None) -> int:
 
     filings = args.entries // 2
     rng = random.Random(2)
-    geweigerd = [i for i in range(WEIGERING - 1, filings, WEIGERING)]
+    geweigerd = list(range(WEIGERING - 1, filings, WEIGERING))
+    beantwoord = [
+        i for i in rng.sample(range(filings), min(filings, 2 * args.searches)) if i % WEIGERING != WEIGERING - 1
+    ]
     soorten: list[tuple[str, list[Zoekvraag]]] = [
         ("berichtId of a request", [Zoekvraag(bericht_id=bericht_id("a", rng.randrange(filings)))
                                     for _ in range(args.searches)]),
-        ("berichtId of an answer", [Zoekvraag(bericht_id=bericht_id("b", rng.randrange(filings)))
-                                    for _ in range(args.searches)]),
+        ("berichtId of an answer", [Zoekvraag(bericht_id=bericht_id("b", i))
+                                    for i in beantwoord[: args.searches]]),
         ("berichtId of a refused request", [Zoekvraag(bericht_id=bericht_id("a", rng.choice(geweigerd)))
                                             for _ in range(args.searches)]),
         ("fault code", [Zoekvraag(foutcode=c) for c in FOUTCODES]),
         ("instantie", [Zoekvraag(actor=a) for a in ACTOREN]),
         ("a minute (12,000 entries)", [Zoekvraag(van=tijd(m * 6000), tot=tijd((m + 1) * 6000))
-                                       for m in range(0, filings // 6000, max(1, filings // 6000 // 10))]),
+                                       for m in range(0, max(1, filings // 6000), max(1, filings // 6000 // 10))]),
     ]  # fmt: skip
     print(f"\n{'search (a page of 50)':<32} {'searches':>8} {'p50 ms':>9} {'max ms':>9} {'found':>7}")
     for naam, vragen in soorten:
