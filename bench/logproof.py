@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -102,6 +103,39 @@ def fill(path: Path, n: int) -> float:
     return time.perf_counter() - start
 
 
+def kept_log(
+    keep: Path | None,
+    prefix: str,
+    entries: int,
+    have: Callable[[Database], int],
+    fill: Callable[[Path, int], float],
+    what: str,
+) -> tuple[Settings, Database] | None:
+    """The store of a log of ``entries`` entries: the one in ``keep`` when it holds that many (``have``), else a
+    new one (in ``keep`` or a temporary directory) filled by ``fill``. None, said on stderr, when ``keep`` holds
+    a log of another size."""
+    directory = keep or Path(tempfile.mkdtemp(prefix=prefix))
+    settings = Settings(data_dir=directory)
+    db = Database(settings.url)
+    upgrade(db)
+    n = have(db)
+    if n == 0:
+        db.dispose()
+        took = fill(directory / "vir-gateway.sqlite3", entries)
+        print(f"filled {entries:,} {what} in {took:.0f} s")
+        return settings, Database(settings.url)
+    if n != entries:
+        db.dispose()
+        print(f"{directory} holds a log of {n:,} entries, not {entries:,}", file=sys.stderr)
+        return None
+    return settings, db
+
+
+def _size(db: Database) -> int:
+    with db.transaction(write=False) as s:
+        return int(s.execute(select(LogHoofd.grootte)).scalar_one())
+
+
 def pct(xs: list[float], p: float) -> float:
     return sorted(xs)[min(len(xs) - 1, int(len(xs) * p))]
 
@@ -115,20 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes checking entries (--verify)")
     args = p.parse_args(argv)
 
-    directory = args.keep or Path(tempfile.mkdtemp(prefix="vir-logproof-"))
-    settings = Settings(data_dir=directory)
-    db = Database(settings.url)
-    upgrade(db)
-    with db.transaction(write=False) as s:
-        have = s.execute(select(LogHoofd.grootte)).scalar_one()
-    if have == 0:
-        db.dispose()
-        took = fill(directory / "vir-gateway.sqlite3", args.entries)
-        print(f"filled {args.entries:,} entries and their interior nodes in {took:.0f} s")
-        db = Database(settings.url)
-    elif have != args.entries:
-        print(f"{directory} holds a log of {have:,} entries, not {args.entries:,}", file=sys.stderr)
+    gevuld = kept_log(args.keep, "vir-logproof-", args.entries, _size, fill, "entries and their interior nodes")
+    if gevuld is None:
         return 2
+    settings, db = gevuld
     logboek = Logboek(settings, db)
     logboek.checkpoint(force=True)
     n = args.entries

@@ -25,17 +25,15 @@ import random
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from logproof import kept_log  # bench/, the directory of this script
 from sqlalchemy import func, select
 
 import gateway  # noqa: F401  (Spyne shim first)
-from gateway.config import Settings
 from store.db import Database
 from store.logboek import Zoekvraag, zoek
-from store.migrate import upgrade
 from store.models import LogregelRij
 
 ACTOREN = ("00000001111111111000", "00000002222222222000", "00000003333333333000")
@@ -100,20 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.entries < 2 * WEIGERING:
         p.error(f"--entries must be at least {2 * WEIGERING}")
 
-    directory = args.keep or Path(tempfile.mkdtemp(prefix="vir-logzoek-"))
-    settings = Settings(data_dir=directory)
-    db = Database(settings.url)
-    upgrade(db)
-    have = _count(db)
-    if have == 0:
-        db.dispose()
-        took = fill(directory / "vir-gateway.sqlite3", args.entries)
-        print(f"filled {args.entries:,} entries in {took:.0f} s")
-        db = Database(settings.url)
-    elif have != args.entries:
-        print(f"{directory} holds a log of {have:,} entries, not {args.entries:,}", file=sys.stderr)
+    gevuld = kept_log(args.keep, "vir-logzoek-", args.entries, _count, fill, "entries")
+    if gevuld is None:
         return 2
-    size = sum(f.stat().st_size for f in directory.glob("vir-gateway.sqlite3*")) / 2**30
+    settings, db = gevuld
+    size = sum(f.stat().st_size for f in settings.data_dir.glob("vir-gateway.sqlite3*")) / 2**30
     print(f"log of {args.entries:,} entries, {size:.2f} GiB; load average {os.getloadavg()[0]:.2f}")
 
     filings = args.entries // 2
