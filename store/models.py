@@ -22,9 +22,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from store.basis import Base, Tijdstip
 
 
+def index_waar(naam: str, *kolommen: str, waar: str, unique: bool = False) -> Index:
+    """An index of the rows that satisfy ``waar`` only, on both databases (a partial index)."""
+    return Index(naam, *kolommen, unique=unique, sqlite_where=text(waar), postgresql_where=text(waar))
+
+
 def uniek_waar(naam: str, *kolommen: str, waar: str) -> Index:
     """A unique index of the rows that satisfy ``waar`` only, on both databases (a partial index)."""
-    return Index(naam, *kolommen, unique=True, sqlite_where=text(waar), postgresql_where=text(waar))
+    return index_waar(naam, *kolommen, waar=waar, unique=True)
 
 
 class Instantie(Base):
@@ -234,12 +239,7 @@ class LogregelRij(Base):
         Index("ix_logregel_bericht", "bericht_id"),
         Index("ix_logregel_actor", "actor"),
         # Only entries with a fault code: an answered filing writes nothing here (migration 0019).
-        Index(
-            "ix_logregel_foutcode",
-            "foutcode",
-            sqlite_where=text("foutcode IS NOT NULL"),
-            postgresql_where=text("foutcode IS NOT NULL"),
-        ),
+        index_waar("ix_logregel_foutcode", "foutcode", waar="foutcode IS NOT NULL"),
     )
 
 
