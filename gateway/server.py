@@ -124,10 +124,13 @@ def run(
         options.update(tls_opties(settings))
     sys.argv = sys.argv[:1]  # gunicorn must not read our command line
     metrics_map = _metrics_map(settings)
+    arbiter = os.getpid()
     try:
         _Gunicorn(factory, options).run()
     finally:
-        if settings.metrics_dir is None:
+        # A worker leaves through here too (gunicorn's workers are forks of this call, and end with SystemExit):
+        # only the arbiter removes the directory its next workers still need.
+        if settings.metrics_dir is None and os.getpid() == arbiter:
             shutil.rmtree(metrics_map, ignore_errors=True)
 
 
