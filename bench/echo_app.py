@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--worker-class", default="sync")
+    p.add_argument("--worker-class", help="a gunicorn worker class; default: the gateway's (gateway.server.Werker)")
     p.add_argument("--port-file", help="write the port to this file once listening")
     return p
 

@@ -183,6 +183,18 @@ class Settings:
     reads it again (``VIR_PROFIEL_CACHE_S``): an operator's change takes effect within this time. Whether
     a sender is registered and active is read in every request's own transaction, never from here."""
 
+    keepalive: int = 0
+    """Seconds a connection a client keeps open may stay idle before its next request, and a new one before its
+    first (``VIR_KEEPALIVE_S``, 0 to 300); the gateway then closes it. 0: a connection per request (gunicorn's
+    sync workers). Default 2 when the gateway terminates TLS, where a handshake costs more than a filing, else 0:
+    on loopback or a proxy's network a connection costs little, and one per request lets the kernel give each
+    request to whichever worker is free (``bench/README.md``, "Kept connections")."""
+
+    worker_timeout: int = 60
+    """A request still running after this many seconds ends its worker process, which gunicorn's arbiter then
+    replaces (``VIR_WORKER_TIMEOUT_S``): the caller gets no answer and retries under its berichtId, which the
+    store answers as it was committed, or not at all. Raise it only for batches that legitimately take longer."""
+
     rapport_drempel: int = 5
     """Published management information shows no count below this number (``VIR_RAPPORT_DREMPEL``;
     ``rapport cijfers``/``rapport jaar --drempel`` per report): such a count is ``<5`` and more cells are
@@ -310,6 +322,16 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         changes["development"] = False
     if v := env.get("VIR_OPERATOR"):
         changes["operator"] = v
+    if v := env.get("VIR_KEEPALIVE_S"):
+        if not 0 <= int(v) <= 300:
+            raise ValueError("VIR_KEEPALIVE_S is between 0 and 300 seconds")
+        changes["keepalive"] = int(v)
+    elif "tls_cert" in changes:
+        changes["keepalive"] = 2
+    if v := env.get("VIR_WORKER_TIMEOUT_S"):
+        if int(v) < 1:
+            raise ValueError("VIR_WORKER_TIMEOUT_S must be 1 or more")
+        changes["worker_timeout"] = int(v)
     if v := env.get("VIR_RAPPORT_DREMPEL"):
         if int(v) < 1:
             raise ValueError("VIR_RAPPORT_DREMPEL must be 1 or more")

@@ -5,18 +5,23 @@ from __future__ import annotations
 import gc
 import ipaddress
 import os
+import select
 import shutil
 import socket
 import ssl
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
-from gunicorn import glogging
+from gunicorn import glogging, http, util
+from gunicorn import sock as gsock
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import _DEFER, ThreadWorker
 
 from gateway.config import Settings
+from gateway.grootte import VERBINDING_SLUITEN
 from gateway.uitvoer import beveilig
 
 
@@ -82,6 +87,91 @@ class _Logger(glogging.Logger):
         beveilig(self.error_log)
 
 
+HANDDRUK_S = 10
+"""Seconds a client may take over its TLS handshake before the worker gives up on it."""
+
+
+def _wacht_iets(sock: socket.socket) -> bool:
+    """Whether the client sent something that is ready to read now (without waiting)."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    peiler = select.poll()  # not select(): a worker may hold more than 1,024 descriptors
+    peiler.register(sock, select.POLLIN)
+    return bool(peiler.poll(0))
+
+
+class Werker(ThreadWorker):
+    """The worker ``serve`` runs: gunicorn's threaded worker with one thread, so that a client may keep its
+    connection (HTTP/1.1 keep-alive, ``VIR_KEEPALIVE_S``) and pays the TCP and TLS handshakes once, not for every
+    request. The application still runs in one thread per process, one request at a time, as in a sync worker;
+    the worker's main thread accepts connections and holds the idle ones in its poller until their next request.
+
+    That one thread never waits for a client that has not sent anything: a new connection with nothing to read
+    yet, or one whose TLS handshake is done but whose request has not come (a browser opens connections ahead of
+    need), goes back to the poller (and is closed after ``keepalive`` seconds of silence). A handshake may take
+    ``HANDDRUK_S`` at most.
+
+    A request that runs longer than ``timeout`` seconds (``VIR_WORKER_TIMEOUT_S``) ends its worker, as it ended
+    a sync worker: the arbiter ends a worker that has not said it is alive for that long, and the main thread
+    no longer says so while the connection that was in the thread when it last did is still there. (Otherwise
+    the main thread would go on saying so for a thread that hangs.)"""
+
+    _bezig_sinds: float | None = None  # since when the thread has the connection it now has
+    _gemeld = 0.0  # when the worker last said it is alive
+
+    def handle(self, conn: Any) -> Any:
+        self._bezig_sinds = time.monotonic()
+        try:
+            if not conn.initialized:
+                if not conn.data_ready and not _wacht_iets(conn.sock):
+                    return _DEFER  # to the poller until the client sends something
+                if self.cfg.is_ssl:
+                    if not self._handdruk(conn):
+                        return False
+                    if not _wacht_iets(conn.sock):
+                        return True  # handshake done, no request yet: to the poller as a kept connection
+            return super().handle(conn)
+        finally:
+            self._bezig_sinds = None
+
+    def _handdruk(self, conn: Any) -> bool:
+        """The TLS handshake within ``HANDDRUK_S``, then the HTTP/1.1 parser: what ``TConn.init`` does for a
+        TLS connection (HTTP/2 is not offered), with a time limit."""
+        conn.initialized = True
+        try:
+            conn.sock.settimeout(HANDDRUK_S)
+            conn.sock = gsock.ssl_wrap_socket(conn.sock, self.cfg)
+            conn.sock.setblocking(True)
+        except (OSError, ValueError):  # a refused certificate (ssl.SSLError), a timeout, a client gone
+            self.log.debug("TLS handshake failed")
+            util.close(conn.sock)  # at once: a failed handshake gets no graceful close
+            return False
+        conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        return True
+
+    def notify(self) -> None:
+        bezig_sinds = self._bezig_sinds
+        if bezig_sinds is not None and bezig_sinds < self._gemeld:
+            return
+        self._gemeld = time.monotonic()
+        super().notify()
+
+    def load_wsgi(self) -> None:
+        """The application may ask that the connection end with its answer (``VERBINDING_SLUITEN`` in the
+        environ, called before it starts the answer): when it leaves part of a request body unread on purpose
+        (``gateway/grootte.py``). ``Connection`` is a header PEP 3333 leaves to the server, so it asks the server."""
+        super().load_wsgi()
+        app: Callable[..., Any] = self.wsgi  # type: ignore[has-type]  # gunicorn is not typed
+
+        def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+            antwoord = getattr(start_response, "__self__", None)
+            if antwoord is not None and hasattr(antwoord, "force_close"):
+                environ[VERBINDING_SLUITEN] = antwoord.force_close
+            return app(environ, start_response)
+
+        self.wsgi = wsgi
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
         self.factory = factory
@@ -104,15 +194,23 @@ class _Gunicorn(BaseApplication):
 
 
 def run(
-    factory: Callable[[], Any], sock: socket.socket, settings: Settings, workers: int, worker_class: str = "sync"
+    factory: Callable[[], Any],
+    sock: socket.socket,
+    settings: Settings,
+    workers: int,
+    worker_class: str | None = None,
 ) -> None:
+    """Serve the application of ``factory`` on ``sock`` with ``workers`` processes: ``Werker`` when clients may
+    keep their connections (``VIR_KEEPALIVE_S`` above 0, the default with TLS at the gateway), else gunicorn's
+    sync workers (a connection per request). ``worker_class`` overrides that (the benchmarks compare the two)."""
     options = {
         "bind": [f"fd://{sock.fileno()}"],
         "workers": workers,
-        "worker_class": worker_class,
-        "timeout": 60,
+        "worker_class": worker_class or (Werker if settings.keepalive else "sync"),
+        "threads": 1,
+        "timeout": settings.worker_timeout,
         "graceful_timeout": 10,
-        "keepalive": 5,
+        "keepalive": settings.keepalive,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

@@ -4,13 +4,17 @@ and a real nginx (Debian package) terminating it and forwarding the verified cer
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +162,91 @@ def test_the_certificate_decides_who_is_calling(tls_server: Server, ontwikkel_pk
     b.MeldingBeeindigen(stuurgegevens=sg(B), meldingId=mb_b.meldingId, reden="onterecht")
 
 
+def _ping(oin: str) -> bytes:
+    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body><kp:Ping>
+<kp:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{oin}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens></kp:Ping></soap:Body>
+</soap:Envelope>""".encode()
+
+
+def test_a_kept_connection_serves_request_after_request_and_a_revocation_still_counts(
+    tls_server: Server, ontwikkel_pki: Pki
+) -> None:
+    """A client that keeps its connection does the mutual-TLS handshake once, not for every request. What
+    the handshake established is not taken on trust for the connection's lifetime: each request on it is
+    checked against the revocation list as it is now."""
+    p = ontwikkel_pki
+    ctx = ssl.create_default_context(cafile=str(p.ca))
+    ctx.check_hostname = False
+    ctx.load_cert_chain(*p.paar(B))
+    host, poort = urllib.parse.urlsplit(tls_server.url).netloc.split(":")
+    conn = http.client.HTTPSConnection(host, int(poort), context=ctx, timeout=10)
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+
+    def ping() -> tuple[int, bytes, str | None]:
+        conn.request("POST", "/v1/ketenpartner", body=_ping(B), headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read(), r.getheader("Connection")
+
+    antwoorden = []
+    for _ in range(5):
+        antwoorden.append(ping())
+        if len(antwoorden) == 1:
+            sock = conn.sock
+            assert isinstance(sock, ssl.SSLSocket)
+        assert conn.sock is sock, "the gateway closed the connection after an answer"
+    gezien = [(status, b"PingResponse" in body, wat) for status, body, wat in antwoorden]
+    assert gezien == [(200, True, "keep-alive")] * 5
+
+    crl = p.map / "crl.pem"
+    voor = crl.read_bytes()
+    try:
+        pki.intrekken(p.map, B)
+        status, body, _ = ping()
+        assert conn.sock is sock  # the same connection: its handshake passed before the revocation
+        code = etree.fromstring(body).findtext(".//{urn:nl:vir:gateway:gegevens:v1}code")
+        assert (status, code) == (403, "VIR-CERTIFICAAT-ONGELDIG")
+    finally:
+        crl.write_bytes(voor)
+        conn.close()
+    # B's next connection is heard again: its certificate is no longer revoked.
+    b = kp_client(tls_server.url, p, p.paar(B))
+    assert b.Ping(stuurgegevens=sg(B)).versie
+
+
+def test_a_client_that_completes_the_handshake_and_sends_nothing_does_not_hold_up_a_worker(
+    tls_server: Server, ontwikkel_pki: Pki
+) -> None:
+    """A browser opens connections ahead of need: the handshake done, no request yet. They wait in the workers'
+    pollers, not in the thread that runs requests, so with more of them than there are workers the next
+    client is still answered (the read timeout is far shorter than the keepalive time that closes them)."""
+    p = ontwikkel_pki
+    ctx = ssl.create_default_context(cafile=str(p.ca))
+    ctx.check_hostname = False
+    ctx.load_cert_chain(*p.paar(A))
+    host, poort = urllib.parse.urlsplit(tls_server.url).netloc.split(":")
+    stil = []
+    try:
+        for _ in range(6):
+            s = ctx.wrap_socket(socket.create_connection((host, int(poort)), timeout=10))
+            stil.append(s)  # the handshake is done (wrap_socket of a connected socket does it)
+        for _ in range(4):
+            r = requests.post(
+                f"{tls_server.url}/v1/ketenpartner",
+                data=_ping(A),
+                headers={"Content-Type": "text/xml; charset=utf-8"},
+                cert=p.paar(A),
+                verify=str(p.ca),
+                timeout=(5, 1.5),
+            )
+            assert r.status_code == 200 and b"PingResponse" in r.content
+    finally:
+        for s in stil:
+            s.close()
+
+
 # --- nginx in front ---------------------------------------------------------------------------
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -178,6 +267,11 @@ http {{
   access_log off;
   client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
   uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  upstream gateway {{
+    server 127.0.0.1:{gateway_poort};
+    keepalive 4;
+    keepalive_timeout 20s;
+  }}
   server {{
     listen 127.0.0.1:{poort} ssl;
     ssl_certificate {d}/server.pem;
@@ -188,7 +282,9 @@ http {{
     ssl_protocols TLSv1.2 TLSv1.3;
     client_max_body_size 5m;
     location / {{
-      proxy_pass http://127.0.0.1:{gateway_poort};
+      proxy_pass http://gateway;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_bind 127.0.0.2;
       proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
       proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
@@ -202,7 +298,8 @@ http {{
 @pytest.fixture(scope="module")
 def achter_nginx(ontwikkel_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Server]]:
     tmp = tmp_path_factory.mktemp("nginx")
-    env = {**ontwikkel_pki.env(), "VIR_PROXY_ADRESSEN": "127.0.0.2"}
+    # nginx keeps its connections to the gateway (nginx_conf), so the gateway keeps them too.
+    env = {**ontwikkel_pki.env(), "VIR_PROXY_ADRESSEN": "127.0.0.2", "VIR_KEEPALIVE_S": "30"}
     srv = start_server(tmp / "gateway", None, extra_env=env)
     poort = free_port()
     conf = nginx_conf(tmp, ontwikkel_pki, poort, int(srv.url.rsplit(":", 1)[1]))
@@ -230,14 +327,36 @@ def achter_nginx(ontwikkel_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -
     srv.stop()
 
 
+def _van_nginx(poort: int) -> set[int]:
+    """The source ports of nginx's open connections (from 127.0.0.2) to the gateway's port."""
+    uit = set()
+    for regel in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        lokaal, ander, staat = regel.split()[1:4]
+        if staat == "01" and lokaal == f"0100007F:{poort:04X}" and ander.startswith("0200007F:"):
+            uit.add(int(ander.split(":")[1], 16))
+    return uit
+
+
 def test_nginx_forwards_the_verified_certificate(achter_nginx: tuple[str, Server], ontwikkel_pki: Pki) -> None:
-    url, _ = achter_nginx
+    url, srv = achter_nginx
     p = ontwikkel_pki
     a = kp_client(url, p, p.paar(A))
+    b = kp_client(url, p, p.paar(B))
     assert a.Ping(stuurgegevens=sg(A)).versie
     with pytest.raises(zeep.exceptions.Fault) as exc:
         a.Ping(stuurgegevens=sg(B))
     assert fault_code(exc.value) == "VIR-ZENDER-ONJUIST"
+    # nginx keeps its connections to the gateway: each request still carries its own client's certificate.
+    poort = int(srv.url.rsplit(":", 1)[1])
+    voor = _van_nginx(poort)
+    for _ in range(3):
+        assert b.Ping(stuurgegevens=sg(B)).versie
+        with pytest.raises(zeep.exceptions.Fault) as exc:
+            b.Ping(stuurgegevens=sg(A))
+        assert fault_code(exc.value) == "VIR-ZENDER-ONJUIST"
+        assert a.Ping(stuurgegevens=sg(A)).versie
+    kept = _van_nginx(poort)
+    assert kept and len(kept - voor) <= 2, "nginx opened a connection to the gateway per request"
     # nginx refuses what has no valid certificate; the gateway never sees it.
     for cert in (None, p.paar("vreemd"), p.paar("verlopen"), p.paar(C)):
         try:

@@ -1,0 +1,202 @@
+"""The worker ``serve`` runs (``gateway.server.Werker``): connections a client keeps, for as long as
+``VIR_KEEPALIVE_S`` says; a client that sends nothing does not hold up the one thread that runs requests; and a
+request that hangs ends its worker (``VIR_WORKER_TIMEOUT_S``), after which its retry is answered once and the
+log verifies. The TLS side (a kept connection over mutual TLS, a revocation on it) is in ``tests/test_tls.py``."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import create_engine, text
+
+from gateway.config import from_env
+from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
+from tests.support import NS, A, Server, bsn, run_cli, start_server
+
+KOP = {"Content-Type": "text/xml; charset=utf-8"}
+
+
+def _ping() -> bytes:
+    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body><kp:Ping>
+<kp:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{A}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens></kp:Ping></soap:Body>
+</soap:Envelope>""".encode()
+
+
+def _melding(bericht_id: str, nummer: str) -> bytes:
+    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body>
+<kp:MeldingAfgeven><kp:stuurgegevens><g:berichtId>{bericht_id}</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{A}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens>
+<kp:jongere><g:bsn>{nummer}</g:bsn></kp:jongere>
+<kp:meldingsbevoegde><g:naam>Anna de Vries</g:naam><g:telefoon>050-1234567</g:telefoon></kp:meldingsbevoegde>
+</kp:MeldingAfgeven></soap:Body></soap:Envelope>""".encode()
+
+
+def _verbinding(server: Server) -> http.client.HTTPConnection:
+    host, poort = server.url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(poort), timeout=10)
+
+
+def _ping_op(conn: http.client.HTTPConnection) -> tuple[int, str | None]:
+    conn.request("POST", "/v1/ketenpartner", body=_ping(), headers=KOP)
+    r = conn.getresponse()
+    body = r.read()
+    assert b"PingResponse" in body, body[:300]
+    return r.status, r.getheader("Connection")
+
+
+def test_a_client_keeps_its_connection_for_the_keepalive_time(tmp_path: Path) -> None:
+    srv = start_server(tmp_path, None, workers=1, extra_env={"VIR_KEEPALIVE_S": "1"})
+    try:
+        conn = _verbinding(srv)
+        assert _ping_op(conn) == (200, "keep-alive")
+        sock = conn.sock
+        assert sock is not None
+        assert _ping_op(conn) == (200, "keep-alive")
+        assert conn.sock is sock  # the second request came over the first one's connection
+        # Idle past VIR_KEEPALIVE_S, the gateway closes it: the client reads the end of the connection, not a
+        # timeout (10 s).
+        sock.settimeout(10)
+        assert sock.recv(1) == b""
+        conn.close()
+        # A request that asks for it gets its connection closed with the answer.
+        conn = _verbinding(srv)
+        conn.request("POST", "/v1/ketenpartner", body=_ping(), headers={**KOP, "Connection": "close"})
+        r = conn.getresponse()
+        assert (r.status, r.getheader("Connection"), b"PingResponse" in r.read()) == (200, "close", True)
+        assert conn.sock is None
+    finally:
+        srv.stop()
+
+
+def test_keepalive_is_on_where_the_gateway_terminates_tls_and_off_elsewhere(tmp_path: Path) -> None:
+    """A handshake costs more than a filing, so with TLS at the gateway clients keep their connections by
+    default; on loopback or behind a proxy a connection costs little, and one per request lets the kernel give
+    each request to whichever worker is free."""
+    assert from_env({}).keepalive == 0
+    assert from_env({"VIR_PROXY_ADRESSEN": "10.0.0.1"}).keepalive == 0
+    tls = {"VIR_TLS_CERT": str(tmp_path / "s.pem"), "VIR_TLS_KEY": str(tmp_path / "k.pem")}
+    assert from_env(tls).keepalive == 2
+    assert from_env({**tls, "VIR_KEEPALIVE_S": "0"}).keepalive == 0
+    assert from_env({"VIR_KEEPALIVE_S": "30"}).keepalive == 30
+    for fout in ("-1", "301"):
+        with pytest.raises(ValueError, match="VIR_KEEPALIVE_S"):
+            from_env({"VIR_KEEPALIVE_S": fout})
+    with pytest.raises(ValueError, match="VIR_WORKER_TIMEOUT_S"):
+        from_env({"VIR_WORKER_TIMEOUT_S": "0"})
+
+
+def test_a_client_that_sends_nothing_does_not_hold_up_the_worker(tmp_path: Path) -> None:
+    """Connections that say nothing (a browser opens some ahead of need) wait in the worker's poller, not in the
+    thread that runs requests: with more of them than the gateway has workers, requests are still answered
+    (the read timeout below is far shorter than the keepalive time after which the silent ones are closed)."""
+    server = start_server(tmp_path, None, extra_env={"VIR_KEEPALIVE_S": "20"})
+    host, poort = server.url.removeprefix("http://").split(":")
+    stil = [socket.create_connection((host, int(poort)), timeout=10) for _ in range(6)]
+    try:
+        for _ in range(4):
+            r = requests.post(server.endpoint, data=_ping(), headers=KOP, timeout=(5, 1.5))
+            assert r.status_code == 200
+    finally:
+        for s in stil:
+            s.close()
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    if request.param == "sqlite":
+        yield None  # the gateway's own file under its data directory
+        return
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+class _Bezet:
+    """Another writer holds the database, so that a filing waits for it (SQLite: a write transaction of its
+    own; PostgreSQL: a lock on the table every filing writes to first)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._los: Any = None
+
+    def __enter__(self) -> _Bezet:
+        if self.db_url.startswith("sqlite"):
+            conn = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), isolation_level=None)
+            conn.execute("BEGIN IMMEDIATE")
+            self._los = conn
+        else:
+            engine = create_engine(self.db_url)
+            conn = engine.connect()
+            conn.execute(text("LOCK TABLE bericht IN EXCLUSIVE MODE"))
+            self._los = (engine, conn)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if isinstance(self._los, sqlite3.Connection):
+            self._los.rollback()
+            self._los.close()
+        else:
+            engine, conn = self._los
+            conn.rollback()
+            conn.close()
+            engine.dispose()
+
+
+@pytest.mark.parametrize("keepalive", ["0", "2"])  # sync workers, and the gateway's own
+def test_a_request_that_hangs_ends_its_worker_and_its_retry_is_answered_once(
+    db_url: str | None, keepalive: str, tmp_path: Path
+) -> None:
+    env = {"VIR_WORKER_TIMEOUT_S": "2", "VIR_KEEPALIVE_S": keepalive}
+    srv = start_server(tmp_path, db_url, workers=1, extra_env=env)
+    bericht_id, nummer = str(uuid.uuid4()), bsn()
+    body = _melding(bericht_id, nummer)
+    try:
+        # The filing waits for the database far longer than VIR_WORKER_TIMEOUT_S: the arbiter ends the worker,
+        # and the client sees its connection end without an answer, or (a sync worker that could still write
+        # one) gunicorn's HTTP 500; not its own 60 s timeout.
+        with _Bezet(srv.db_url):
+            try:
+                status: int | None = requests.post(srv.endpoint, data=body, headers=KOP, timeout=(5, 60)).status_code
+            except requests.ConnectionError:
+                status = None
+        assert status in (None, 500)
+        assert "WORKER TIMEOUT" in srv.log.read_text()
+        # A new worker serves; the retry under the same berichtId is filed, and answered the same way again.
+        antwoorden = []
+        for _ in range(2):
+            r = requests.post(srv.endpoint, data=body, headers=KOP, timeout=30)
+            assert r.status_code == 200, r.text[:300]
+            antwoorden.append(etree.fromstring(r.content).findtext(".//kp:meldingId", namespaces=NS))
+        assert antwoorden[0] is not None and antwoorden[0] == antwoorden[1]
+    finally:
+        srv.stop()
+
+    engine = create_engine(srv.db_url)
+    try:
+        with engine.connect() as conn:
+            meldingen = conn.execute(text("SELECT melding_id FROM melding")).scalars().all()
+            berichten = conn.execute(text("SELECT count(*) FROM bericht")).scalar_one()
+    finally:
+        engine.dispose()
+    assert (meldingen, berichten) == ([antwoorden[0]], 1)
+    env = {**os.environ, "VIR_DATA_DIR": str(tmp_path / "data"), "VIR_OPERATOR": "test"}
+    if db_url:
+        env["VIR_DATABASE_URL"] = db_url
+    verify = run_cli("log", "verify", "--workers", "1", env=env, cwd=tmp_path)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
