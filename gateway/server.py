@@ -55,8 +55,22 @@ def tls_opties(settings: Settings) -> dict[str, Any]:
     not from the operator CA, the chain-partner service every certificate not from ``VIR_TLS_CA``)."""
     crl = settings.tls_crl
     beheer_ca, beheer_crl = settings.beheer_ca, settings.beheer_crl
+    bestanden = [settings.tls_cert, settings.tls_key, settings.tls_ca, crl]
+    if beheer_ca is not None:
+        bestanden += [beheer_ca, beheer_crl]
+    bewaard: dict[str, Any] = {}  # per worker process: the context, and the files' state it was made from
 
     def ssl_context(config: Any, default_ssl_context_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        """gunicorn asks for a context for every connection: made again only when one of its files changed
+        (a new CRL, a renewed certificate), which also lets a returning client resume its TLS session."""
+        stand = _bestandsstand(bestanden)
+        if bewaard.get("stand") == stand:
+            return bewaard["context"]
+        ctx = _ssl_context(default_ssl_context_factory)
+        bewaard.update(stand=stand, context=ctx)
+        return ctx
+
+    def _ssl_context(default_ssl_context_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         ctx = default_ssl_context_factory()
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.verify_mode = ssl.CERT_REQUIRED if beheer_ca is None else ssl.CERT_OPTIONAL
@@ -76,6 +90,18 @@ def tls_opties(settings: Settings) -> dict[str, Any]:
         "do_handshake_on_connect": True,
         "ssl_context": ssl_context,
     }
+
+
+def _bestandsstand(paden: list[Any]) -> tuple[tuple[int, int, int] | None, ...]:
+    """Of each file (None: not configured, or not there): inode, size and modification time."""
+    uit: list[tuple[int, int, int] | None] = []
+    for pad in paden:
+        try:
+            st = os.stat(pad) if pad is not None else None
+        except OSError:
+            st = None
+        uit.append((st.st_ino, st.st_size, st.st_mtime_ns) if st is not None else None)
+    return tuple(uit)
 
 
 class _Logger(glogging.Logger):

@@ -208,6 +208,10 @@ def test_a_kept_connection_serves_request_after_request_and_a_revocation_still_c
         assert conn.sock is sock  # the same connection: its handshake passed before the revocation
         code = etree.fromstring(body).findtext(".//{urn:nl:vir:gateway:gegevens:v1}code")
         assert (status, code) == (403, "VIR-CERTIFICAAT-ONGELDIG")
+        # A new connection does not get past the handshake: the workers' TLS context follows the file.
+        for _ in range(4):  # more than there are workers
+            with pytest.raises(REFUSED):
+                requests.get(f"{tls_server.url}/health", cert=p.paar(B), verify=str(p.ca), timeout=10)
     finally:
         crl.write_bytes(voor)
         conn.close()
