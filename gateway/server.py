@@ -116,14 +116,19 @@ class _Logger(glogging.Logger):
 HANDDRUK_S = 10
 """Seconds a client may take over its TLS handshake before the worker gives up on it."""
 
+EERSTE_BYTES_S = 0.01
+"""Seconds the thread waits for a new connection's first bytes before it leaves the connection to the poller:
+most clients send at once, and a trip through the poller cost a new TLS connection a tenth more CPU
+(``bench/tls.py``); a connection that stays silent holds the thread up this long, once."""
 
-def _wacht_iets(sock: socket.socket) -> bool:
-    """Whether the client sent something that is ready to read now (without waiting)."""
+
+def _wacht_iets(sock: socket.socket, wacht: float = 0.0) -> bool:
+    """Whether the client sent something that is ready to read, waiting at most ``wacht`` seconds."""
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
     peiler = select.poll()  # not select(): a worker may hold more than 1,024 descriptors
     peiler.register(sock, select.POLLIN)
-    return bool(peiler.poll(0))
+    return bool(peiler.poll(int(wacht * 1000)))
 
 
 class Werker(ThreadWorker):
@@ -132,10 +137,10 @@ class Werker(ThreadWorker):
     request. The application still runs in one thread per process, one request at a time, as in a sync worker;
     the worker's main thread accepts connections and holds the idle ones in its poller until their next request.
 
-    That one thread never waits for a client that has not sent anything: a new connection with nothing to read
-    yet, or one whose TLS handshake is done but whose request has not come (a browser opens connections ahead of
-    need), goes back to the poller (and is closed after ``keepalive`` seconds of silence). A handshake may take
-    ``HANDDRUK_S`` at most.
+    That one thread does not wait for a client that has not sent anything: a new connection with nothing to read
+    after ``EERSTE_BYTES_S``, or one whose TLS handshake is done but whose request has not come (a browser opens
+    connections ahead of need), goes back to the poller (and is closed after ``keepalive`` seconds of silence).
+    A handshake may take ``HANDDRUK_S`` at most.
 
     A request that runs longer than ``timeout`` seconds (``VIR_WORKER_TIMEOUT_S``) ends its worker, as it ended
     a sync worker: the arbiter ends a worker that has not said it is alive for that long, and the main thread
@@ -149,12 +154,12 @@ class Werker(ThreadWorker):
         self._bezig_sinds = time.monotonic()
         try:
             if not conn.initialized:
-                if not conn.data_ready and not _wacht_iets(conn.sock):
+                if not conn.data_ready and not _wacht_iets(conn.sock, EERSTE_BYTES_S):
                     return _DEFER  # to the poller until the client sends something
                 if self.cfg.is_ssl:
                     if not self._handdruk(conn):
                         return False
-                    if not _wacht_iets(conn.sock):
+                    if not _wacht_iets(conn.sock, EERSTE_BYTES_S):
                         return True  # handshake done, no request yet: to the poller as a kept connection
             return super().handle(conn)
         finally:
