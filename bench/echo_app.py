@@ -13,6 +13,7 @@ The endpoint is ``http://HOST:PORT/echo`` (any path works; Spyne ignores it), Co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"echo service listening on http://{shown}:{port}/echo", flush=True)
     if args.port_file:
         Path(args.port_file).write_text(str(port))
-    run(create_app, sock, Settings(), args.workers, args.worker_class)
+    # Only what serving needs from the gateway's environment: how long connections are kept.
+    run(
+        create_app,
+        sock,
+        Settings(keepalive=int(os.environ.get("VIR_KEEPALIVE_S", "0"))),
+        args.workers,
+        args.worker_class,
+    )
     return 0
 
 

@@ -1,13 +1,14 @@
 """End-to-end benchmark: ``MeldingAfgeven`` over HTTP against a bare Spyne echo service.
 
     python bench/endtoend.py [--duration S] [--warmup S] [--connections C] [--threads T] [--workers W]
-                             [--timeout S] [--json FILE] [--check]
+                             [--keepalive S] [--timeout S] [--json FILE] [--check]
 
 Both services run on the same server stack (``gateway.server``: gunicorn, same settings, same number of
-sync workers) and are loaded by ``wrk`` with ``bench/meldingen.lua`` at the same concurrency for the
-same time, one after the other: first the echo service (``bench/echo_app.py``), then the gateway
-(``vir-gateway serve --demo`` on a fresh SQLite database in a temporary directory). Every request is a
-unique, valid message; every answer is checked (HTTP 200 with the expected response element).
+sync workers, or with ``--keepalive`` the gateway's own worker, which keeps connections) and are loaded by
+``wrk`` with ``bench/meldingen.lua`` at the same concurrency for the same time, one after the other: first
+the echo service (``bench/echo_app.py``), then the gateway (``vir-gateway serve --demo`` on a fresh SQLite
+database in a temporary directory). Every request is a unique, valid message; every answer is checked (HTTP
+200 with the expected response element).
 
 The ratio gateway req/s / echo req/s says how much of the bare framework's throughput the gateway keeps
 once it adds what it is for (schema validation, the business rules, a database transaction and its
@@ -208,6 +209,9 @@ class Options:
     """A PostgreSQL server (URL of a database on it) where each gateway run gets a fresh database."""
     processes: int = 1
     """Gateway processes (each a gunicorn master with its workers) on one database, each loaded by its own wrk."""
+    keepalive: int = 0
+    """``VIR_KEEPALIVE_S`` of both services: 0, a connection per request (sync workers, what ``serve`` runs
+    without TLS); above 0, wrk's connections are kept (``gateway.server.Werker``, the default with TLS)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,9 +222,16 @@ class Server:
     """A service started in its own process group and stopped, with everything it forked, on exit."""
 
     def __init__(
-        self, service: Service, workdir: Path, workers: int, database_url: str | None = None, nummer: int = 0
+        self,
+        service: Service,
+        workdir: Path,
+        workers: int,
+        database_url: str | None = None,
+        nummer: int = 0,
+        keepalive: int = 0,
     ) -> None:
         self.service = service
+        self.keepalive = keepalive
         self.workdir = workdir
         self.workers = workers
         self.database_url = database_url
@@ -237,6 +248,7 @@ class Server:
         if self.database_url:
             env["VIR_DATABASE_URL"] = self.database_url  # a fresh PostgreSQL database per run
         env.update(self.service.env)
+        env["VIR_KEEPALIVE_S"] = str(self.keepalive)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.service.command(port_file, self.workers),
@@ -419,7 +431,7 @@ def measure(wrk: str, service: Service, opts: Options, workers: int) -> Result:
         contextlib.ExitStack() as stack,
     ):
         # One after the other: the first creates the schema of the fresh database.
-        servers = [stack.enter_context(Server(service, Path(tmp), workers, url, i)) for i in range(n)]
+        servers = [stack.enter_context(Server(service, Path(tmp), workers, url, i, opts.keepalive)) for i in range(n)]
         urls = ", ".join(s.url for s in servers)
         print(f"  {service.name} ({n} x {workers} workers): {urls}, warm-up {opts.warmup} s ...", flush=True)
         if opts.warmup > 0:
@@ -556,6 +568,14 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="gateway processes on one database, each with --workers workers and its own wrk (default 1)",
     )
+    p.add_argument(
+        "--keepalive",
+        type=int,
+        default=0,
+        metavar="S",
+        help="VIR_KEEPALIVE_S of both services: 0 a connection per request (default, what serve runs without "
+        "TLS); above 0 wrk's connections are kept (the gateway's own worker, the default with TLS)",
+    )
     p.add_argument("--timeout", type=int, default=10, help="wrk per-request timeout in seconds (default 10)")
     p.add_argument("--json", type=Path, help="also write the results to this file as JSON")
     p.add_argument("--check", action="store_true", help="exit with status 3 when a target is missed")
@@ -598,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         args.timeout,
         args.database,
         args.processes,
+        args.keepalive,
     )
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
@@ -611,8 +632,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     database = "PostgreSQL (a fresh database per run)" if opts.database else "SQLite (a fresh file per run)"
     print(
-        f"servers: gunicorn (gateway.server), {', '.join(map(str, opts.workers))} sync workers each; "
-        f"{opts.processes} gateway process(es) on "
+        f"servers: gunicorn (gateway.server), {', '.join(map(str, opts.workers))} "
+        + (f"workers each, keeping connections {opts.keepalive} s; " if opts.keepalive else "sync workers each; ")
+        + f"{opts.processes} gateway process(es) on "
         f"{database}; {os.cpu_count()} CPUs, load average {load1:.2f} before start"
     )
     if load1 >= 0.5 * (os.cpu_count() or 1):
