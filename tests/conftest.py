@@ -52,6 +52,18 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A gateway's own database on each backend: None on SQLite (the file under its data directory), else a
+    fresh PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield None
+        return
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules with the most slow tests first, each in its own order (after pytest has grouped the tests by

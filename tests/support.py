@@ -228,6 +228,28 @@ def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
+def melding_body(bericht_id: str, oin: str, nummer: str) -> bytes:
+    """A MeldingAfgeven envelope as a record system sends it (SOAP 1.1)."""
+    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body>
+<kp:MeldingAfgeven><kp:stuurgegevens><g:berichtId>{bericht_id}</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{oin}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens>
+<kp:jongere><g:bsn>{nummer}</g:bsn></kp:jongere>
+<kp:meldingsbevoegde><g:naam>Anna de Vries</g:naam><g:telefoon>050-1234567</g:telefoon></kp:meldingsbevoegde>
+</kp:MeldingAfgeven></soap:Body></soap:Envelope>""".encode()
+
+
+def ping_body(oin: str) -> bytes:
+    """A Ping envelope from ``oin`` with a new berichtId (SOAP 1.1)."""
+    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body><kp:Ping>
+<kp:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>
+<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{oin}</g:oin><g:applicatie>t</g:applicatie></g:zender>
+<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens></kp:Ping></soap:Body>
+</soap:Envelope>""".encode()
+
+
 def post(server: Server, body: bytes, content_type: str = "text/xml; charset=utf-8") -> requests.Response:
     return requests.post(server.endpoint, data=body, headers={"Content-Type": content_type}, timeout=30)
 

@@ -15,7 +15,6 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +23,7 @@ import requests
 from lxml import etree
 from sqlalchemy import create_engine, text
 
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
-from tests.support import NS, A, B, C, Server, bsn, run_cli, start_server
+from tests.support import NS, A, B, C, Server, bsn, melding_body, run_cli, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +41,6 @@ class Verzoek:
     verstuurd: bool = False  # sent before the kill
 
 
-def _body(bericht_id: str, oin: str, nummer: str) -> bytes:
-    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
- xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body>
-<kp:MeldingAfgeven><kp:stuurgegevens><g:berichtId>{bericht_id}</g:berichtId>
-<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{oin}</g:oin><g:applicatie>t</g:applicatie></g:zender>
-<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens>
-<kp:jongere><g:bsn>{nummer}</g:bsn></kp:jongere>
-<kp:meldingsbevoegde><g:naam>Anna de Vries</g:naam><g:telefoon>050-1234567</g:telefoon></kp:meldingsbevoegde>
-</kp:MeldingAfgeven></soap:Body></soap:Envelope>""".encode()
-
-
 def _verzoeken(groepen: int) -> list[Verzoek]:
     """Groups of three: one youth with one melding, one with two (the second makes a match)."""
     uit = []
@@ -63,7 +50,7 @@ def _verzoeken(groepen: int) -> list[Verzoek]:
         enkel, paar = bsn(), bsn()
         for oin, nummer in ((x, enkel), (y, paar), (z, paar)):
             bericht_id = str(uuid.uuid4())
-            uit.append(Verzoek(bericht_id, oin, _body(bericht_id, oin, nummer)))
+            uit.append(Verzoek(bericht_id, oin, melding_body(bericht_id, oin, nummer)))
     return uit
 
 
@@ -99,16 +86,6 @@ def _doden(server: Server) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
     server.proc.wait(15)
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None  # the gateway's own file under its data directory
-        return
-    url = create_pg_database()
-    yield url
-    drop_pg_database(url)
 
 
 def test_kill_9_mid_load_loses_nothing_acknowledged(db_url: str | None, tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from tests.support import (
     free_port,
     log_size,
     log_tail,
+    ping_body,
     run_cli,
     sg,
     start_server,
@@ -162,15 +162,6 @@ def test_the_certificate_decides_who_is_calling(tls_server: Server, ontwikkel_pk
     b.MeldingBeeindigen(stuurgegevens=sg(B), meldingId=mb_b.meldingId, reden="onterecht")
 
 
-def _ping(oin: str) -> bytes:
-    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
- xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body><kp:Ping>
-<kp:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>
-<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{oin}</g:oin><g:applicatie>t</g:applicatie></g:zender>
-<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens></kp:Ping></soap:Body>
-</soap:Envelope>""".encode()
-
-
 def test_a_kept_connection_serves_request_after_request_and_a_revocation_still_counts(
     tls_server: Server, ontwikkel_pki: Pki
 ) -> None:
@@ -186,7 +177,7 @@ def test_a_kept_connection_serves_request_after_request_and_a_revocation_still_c
     headers = {"Content-Type": "text/xml; charset=utf-8"}
 
     def ping() -> tuple[int, bytes, str | None]:
-        conn.request("POST", "/v1/ketenpartner", body=_ping(B), headers=headers)
+        conn.request("POST", "/v1/ketenpartner", body=ping_body(B), headers=headers)
         r = conn.getresponse()
         return r.status, r.read(), r.getheader("Connection")
 
@@ -239,7 +230,7 @@ def test_a_client_that_completes_the_handshake_and_sends_nothing_does_not_hold_u
         for _ in range(4):
             r = requests.post(
                 f"{tls_server.url}/v1/ketenpartner",
-                data=_ping(A),
+                data=ping_body(A),
                 headers={"Content-Type": "text/xml; charset=utf-8"},
                 cert=p.paar(A),
                 verify=str(p.ca),

@@ -10,7 +10,6 @@ import os
 import socket
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,9 @@ from lxml import etree
 from sqlalchemy import create_engine, text
 
 from gateway.config import from_env
-from tests.conftest import BACKENDS, create_pg_database, drop_pg_database
-from tests.support import NS, A, Server, bsn, run_cli, start_server
+from tests.support import NS, A, Server, bsn, melding_body, ping_body, run_cli, start_server
 
 KOP = {"Content-Type": "text/xml; charset=utf-8"}
-
-
-def _ping() -> bytes:
-    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
- xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body><kp:Ping>
-<kp:stuurgegevens><g:berichtId>{uuid.uuid4()}</g:berichtId>
-<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{A}</g:oin><g:applicatie>t</g:applicatie></g:zender>
-<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens></kp:Ping></soap:Body>
-</soap:Envelope>""".encode()
-
-
-def _melding(bericht_id: str, nummer: str) -> bytes:
-    return f"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"
- xmlns:kp="urn:nl:vir:gateway:ketenpartner:v1" xmlns:g="urn:nl:vir:gateway:gegevens:v1"><soap:Body>
-<kp:MeldingAfgeven><kp:stuurgegevens><g:berichtId>{bericht_id}</g:berichtId>
-<g:tijdstip>2026-11-23T10:00:00Z</g:tijdstip><g:zender><g:oin>{A}</g:oin><g:applicatie>t</g:applicatie></g:zender>
-<g:ontvanger><g:oin>00000001000000000000</g:oin></g:ontvanger></kp:stuurgegevens>
-<kp:jongere><g:bsn>{nummer}</g:bsn></kp:jongere>
-<kp:meldingsbevoegde><g:naam>Anna de Vries</g:naam><g:telefoon>050-1234567</g:telefoon></kp:meldingsbevoegde>
-</kp:MeldingAfgeven></soap:Body></soap:Envelope>""".encode()
 
 
 def _verbinding(server: Server) -> http.client.HTTPConnection:
@@ -52,7 +30,7 @@ def _verbinding(server: Server) -> http.client.HTTPConnection:
 
 
 def _ping_op(conn: http.client.HTTPConnection) -> tuple[int, str | None]:
-    conn.request("POST", "/v1/ketenpartner", body=_ping(), headers=KOP)
+    conn.request("POST", "/v1/ketenpartner", body=ping_body(A), headers=KOP)
     r = conn.getresponse()
     body = r.read()
     assert b"PingResponse" in body, body[:300]
@@ -75,7 +53,7 @@ def test_a_client_keeps_its_connection_for_the_keepalive_time(tmp_path: Path) ->
         conn.close()
         # A request that asks for it gets its connection closed with the answer.
         conn = _verbinding(srv)
-        conn.request("POST", "/v1/ketenpartner", body=_ping(), headers={**KOP, "Connection": "close"})
+        conn.request("POST", "/v1/ketenpartner", body=ping_body(A), headers={**KOP, "Connection": "close"})
         r = conn.getresponse()
         assert (r.status, r.getheader("Connection"), b"PingResponse" in r.read()) == (200, "close", True)
         assert conn.sock is None
@@ -109,22 +87,12 @@ def test_a_client_that_sends_nothing_does_not_hold_up_the_worker(tmp_path: Path)
     stil = [socket.create_connection((host, int(poort)), timeout=10) for _ in range(6)]
     try:
         for _ in range(4):
-            r = requests.post(server.endpoint, data=_ping(), headers=KOP, timeout=(5, 1.5))
+            r = requests.post(server.endpoint, data=ping_body(A), headers=KOP, timeout=(5, 1.5))
             assert r.status_code == 200
     finally:
         for s in stil:
             s.close()
         server.stop()
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    if request.param == "sqlite":
-        yield None  # the gateway's own file under its data directory
-        return
-    url = create_pg_database()
-    yield url
-    drop_pg_database(url)
 
 
 class _Bezet:
@@ -165,7 +133,7 @@ def test_a_request_that_hangs_ends_its_worker_and_its_retry_is_answered_once(
     env = {"VIR_WORKER_TIMEOUT_S": "2", "VIR_KEEPALIVE_S": keepalive}
     srv = start_server(tmp_path, db_url, workers=1, extra_env=env)
     bericht_id, nummer = str(uuid.uuid4()), bsn()
-    body = _melding(bericht_id, nummer)
+    body = melding_body(bericht_id, A, nummer)
     try:
         # The filing waits for the database far longer than VIR_WORKER_TIMEOUT_S: the arbiter ends the worker,
         # and the client sees its connection end without an answer, or (a sync worker that could still write
