@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import ipaddress
 import os
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gunicorn import glogging, http, util
+from gunicorn import glogging, http
 from gunicorn import sock as gsock
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import _DEFER, ThreadWorker
@@ -175,7 +176,9 @@ class Werker(ThreadWorker):
             conn.sock.setblocking(True)
         except (OSError, ValueError):  # a refused certificate (ssl.SSLError), a timeout, a client gone
             self.log.debug("TLS handshake failed")
-            util.close(conn.sock)  # at once: a failed handshake gets no graceful close
+            # Ended at once, so that gunicorn's graceful close (the worker's to do) does not wait for the client.
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
             return False
         conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
         return True

@@ -11,6 +11,7 @@ import random
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -226,6 +227,37 @@ def snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
             return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in TABLES}
     finally:
         engine.dispose()
+
+
+class DatabaseBezet:
+    """Another writer holds the database, so that a filing waits for it (SQLite: a write transaction of its
+    own; PostgreSQL: a lock on the table every filing writes to first)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._los: Any = None
+
+    def __enter__(self) -> DatabaseBezet:
+        if self.db_url.startswith("sqlite"):
+            conn = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), isolation_level=None)
+            conn.execute("BEGIN IMMEDIATE")
+            self._los = conn
+        else:
+            engine = create_engine(self.db_url)
+            conn = engine.connect()
+            conn.execute(text("LOCK TABLE bericht IN EXCLUSIVE MODE"))
+            self._los = (engine, conn)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if isinstance(self._los, sqlite3.Connection):
+            self._los.rollback()
+            self._los.close()
+        else:
+            engine, conn = self._los
+            conn.rollback()
+            conn.close()
+            engine.dispose()
 
 
 def melding_body(bericht_id: str, oin: str, nummer: str) -> bytes:

@@ -8,10 +8,12 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -34,6 +36,7 @@ from tests.support import (
     A,
     B,
     C,
+    DatabaseBezet,
     Server,
     bsn,
     fault_code,
@@ -240,6 +243,49 @@ def test_a_client_that_completes_the_handshake_and_sends_nothing_does_not_hold_u
     finally:
         for s in stil:
             s.close()
+
+
+def test_a_stopping_gateway_finishes_the_request_it_has_begun_also_after_refused_handshakes(
+    ontwikkel_pki: Pki, tmp_path: Path
+) -> None:
+    """SIGTERM lets a worker finish the request it is running (gunicorn's graceful timeout) and then stop
+    cleanly, also a worker that refused connections at the handshake before."""
+    d = ontwikkel_pki.map
+    env = {**ontwikkel_pki.env(), "VIR_TLS_CERT": str(d / "server.pem"), "VIR_TLS_KEY": str(d / "server-key.pem")}
+    health = {"cert": ontwikkel_pki.paar(A), "verify": str(ontwikkel_pki.ca)}
+    srv = start_server(tmp_path, None, workers=1, extra_env=env, scheme="https", health=health)
+    try:
+        for _ in range(5):
+            with pytest.raises(REFUSED):
+                requests.get(
+                    f"{srv.url}/health", cert=ontwikkel_pki.paar("vreemd"), verify=str(d / "ca.pem"), timeout=10
+                )
+        a = kp_client(srv.url, ontwikkel_pki, ontwikkel_pki.paar(A))
+        uitkomst: list[Any] = []
+
+        def afgeven() -> None:
+            try:
+                uitkomst.append(
+                    a.MeldingAfgeven(
+                        stuurgegevens={**sg(A), "gebruiker": "demo"},
+                        jongere={"bsn": bsn()},
+                        meldingsbevoegde={"naam": "A"},
+                    ).meldingId
+                )
+            except Exception as exc:  # what the client saw is the outcome
+                uitkomst.append(exc)
+
+        with DatabaseBezet(srv.db_url):
+            draad = threading.Thread(target=afgeven)
+            draad.start()
+            time.sleep(1.0)  # the filing waits for the database now
+            srv.proc.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+        draad.join(30)
+        assert len(uitkomst) == 1 and isinstance(uitkomst[0], str), uitkomst
+        assert srv.proc.wait(30) == 0
+    finally:
+        srv.stop()
 
 
 # --- nginx in front ---------------------------------------------------------------------------

@@ -8,10 +8,8 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import sqlite3
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -19,7 +17,7 @@ from lxml import etree
 from sqlalchemy import create_engine, text
 
 from gateway.config import from_env
-from tests.support import NS, A, Server, bsn, melding_body, ping_body, run_cli, start_server
+from tests.support import NS, A, DatabaseBezet, Server, bsn, melding_body, ping_body, run_cli, start_server
 
 KOP = {"Content-Type": "text/xml; charset=utf-8"}
 
@@ -95,37 +93,6 @@ def test_a_client_that_sends_nothing_does_not_hold_up_the_worker(tmp_path: Path)
         server.stop()
 
 
-class _Bezet:
-    """Another writer holds the database, so that a filing waits for it (SQLite: a write transaction of its
-    own; PostgreSQL: a lock on the table every filing writes to first)."""
-
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-        self._los: Any = None
-
-    def __enter__(self) -> _Bezet:
-        if self.db_url.startswith("sqlite"):
-            conn = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), isolation_level=None)
-            conn.execute("BEGIN IMMEDIATE")
-            self._los = conn
-        else:
-            engine = create_engine(self.db_url)
-            conn = engine.connect()
-            conn.execute(text("LOCK TABLE bericht IN EXCLUSIVE MODE"))
-            self._los = (engine, conn)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if isinstance(self._los, sqlite3.Connection):
-            self._los.rollback()
-            self._los.close()
-        else:
-            engine, conn = self._los
-            conn.rollback()
-            conn.close()
-            engine.dispose()
-
-
 @pytest.mark.parametrize("keepalive", ["0", "2"])  # sync workers, and the gateway's own
 def test_a_request_that_hangs_ends_its_worker_and_its_retry_is_answered_once(
     db_url: str | None, keepalive: str, tmp_path: Path
@@ -138,7 +105,7 @@ def test_a_request_that_hangs_ends_its_worker_and_its_retry_is_answered_once(
         # The filing waits for the database far longer than VIR_WORKER_TIMEOUT_S: the arbiter ends the worker,
         # and the client sees its connection end without an answer, or (a sync worker that could still write
         # one) gunicorn's HTTP 500; not its own 60 s timeout.
-        with _Bezet(srv.db_url):
+        with DatabaseBezet(srv.db_url):
             try:
                 status: int | None = requests.post(srv.endpoint, data=body, headers=KOP, timeout=(5, 60)).status_code
             except requests.ConnectionError:
