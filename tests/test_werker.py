@@ -72,8 +72,10 @@ def test_keepalive_is_on_where_the_gateway_terminates_tls_and_off_elsewhere(tmp_
     for fout in ("-1", "301"):
         with pytest.raises(ValueError, match="VIR_KEEPALIVE_S"):
             from_env({"VIR_KEEPALIVE_S": fout})
-    with pytest.raises(ValueError, match="VIR_WORKER_TIMEOUT_S"):
-        from_env({"VIR_WORKER_TIMEOUT_S": "0"})
+    for fout in ("0", "1"):
+        with pytest.raises(ValueError, match="VIR_WORKER_TIMEOUT_S"):
+            from_env({"VIR_WORKER_TIMEOUT_S": fout})
+    assert from_env({"VIR_WORKER_TIMEOUT_S": "2"}).worker_timeout == 2
 
 
 def test_a_client_that_sends_nothing_does_not_hold_up_the_worker(tmp_path: Path) -> None:
