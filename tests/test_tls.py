@@ -219,7 +219,8 @@ def test_a_client_that_completes_the_handshake_and_sends_nothing_does_not_hold_u
 ) -> None:
     """A browser opens connections ahead of need: the handshake done, no request yet. They wait in the workers'
     pollers, not in the thread that runs requests, so with more of them than there are workers the next
-    client is still answered (the read timeout is far shorter than the keepalive time that closes them)."""
+    client is still answered (within a read timeout shorter than the keepalive time after which the silent ones
+    are closed; a worker that waited for them would never answer, or only after that)."""
     p = ontwikkel_pki
     ctx = ssl.create_default_context(cafile=str(p.ca))
     ctx.check_hostname = False

@@ -87,7 +87,7 @@ def test_a_client_that_sends_nothing_does_not_hold_up_the_worker(tmp_path: Path)
     stil = [socket.create_connection((host, int(poort)), timeout=10) for _ in range(6)]
     try:
         for _ in range(4):
-            r = requests.post(server.endpoint, data=ping_body(A), headers=KOP, timeout=(5, 1.5))
+            r = requests.post(server.endpoint, data=ping_body(A), headers=KOP, timeout=(5, 4))
             assert r.status_code == 200
     finally:
         for s in stil:
