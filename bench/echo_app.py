@@ -54,7 +54,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--worker-class", help="a gunicorn worker class; default: the gateway's (gateway.server.Werker)")
     p.add_argument("--port-file", help="write the port to this file once listening")
     return p
 
@@ -71,14 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"echo service listening on http://{shown}:{port}/echo", flush=True)
     if args.port_file:
         Path(args.port_file).write_text(str(port))
-    # Only what serving needs from the gateway's environment: how long connections are kept.
-    run(
-        create_app,
-        sock,
-        Settings(keepalive=int(os.environ.get("VIR_KEEPALIVE_S", "0"))),
-        args.workers,
-        args.worker_class,
-    )
+    # Of the gateway's environment only what serving needs: how long connections are kept (and so which worker).
+    run(create_app, sock, Settings(keepalive=int(os.environ.get("VIR_KEEPALIVE_S", "0"))), args.workers)
     return 0
 
 

@@ -135,7 +135,7 @@ def cmd_serve(args: argparse.Namespace, create_app: Callable[[config.Settings], 
     def factory() -> object:
         return create_app(settings)
 
-    run(factory, sock, settings, args.workers, args.worker_class)
+    run(factory, sock, settings, args.workers)
     return 0
 
 
@@ -179,7 +179,6 @@ def add_parsers(sub: Any, create_app: Callable[[config.Settings], object]) -> No
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     s.add_argument("--workers", type=int, default=2)
-    s.add_argument("--worker-class", help=argparse.SUPPRESS)  # benchmarks: "sync" to compare
     s.add_argument("--demo", action="store_true", help="register the demo instanties")
     s.add_argument("--port-file", help="write the port to this file once listening")
     s.set_defaults(fn=lambda args: cmd_serve(args, create_app))

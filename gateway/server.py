@@ -227,20 +227,14 @@ class _Gunicorn(BaseApplication):
         return app
 
 
-def run(
-    factory: Callable[[], Any],
-    sock: socket.socket,
-    settings: Settings,
-    workers: int,
-    worker_class: str | None = None,
-) -> None:
+def run(factory: Callable[[], Any], sock: socket.socket, settings: Settings, workers: int) -> None:
     """Serve the application of ``factory`` on ``sock`` with ``workers`` processes: ``Werker`` when clients may
     keep their connections (``VIR_KEEPALIVE_S`` above 0, the default with TLS at the gateway), else gunicorn's
-    sync workers (a connection per request). ``worker_class`` overrides that (the benchmarks compare the two)."""
+    sync workers (a connection per request)."""
     options = {
         "bind": [f"fd://{sock.fileno()}"],
         "workers": workers,
-        "worker_class": worker_class or (Werker if settings.keepalive else "sync"),
+        "worker_class": Werker if settings.keepalive else "sync",
         "threads": 1,
         "timeout": settings.worker_timeout,
         "graceful_timeout": 10,
