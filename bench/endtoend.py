@@ -10,6 +10,10 @@ the echo service (``bench/echo_app.py``), then the gateway (``vir-gateway serve 
 database in a temporary directory). Every request is a unique, valid message; every answer is checked (HTTP
 200 with the expected response element).
 
+Around each measured run it reads the CPU time of the service's processes, of wrk and of PostgreSQL's
+processes (``/proc``), and prints it per request: the ratio of the two is the ceiling of the rate ratio when
+both keep the cores busy.
+
 The ratio gateway req/s / echo req/s says how much of the bare framework's throughput the gateway keeps
 once it adds what it is for (schema validation, the business rules, a database transaction and its
 answer). The specification asks for a ratio >= 0.5 and a gateway p99 <= 50 ms at 32 connections.
@@ -27,6 +31,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -35,7 +40,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
@@ -125,6 +130,61 @@ class Lock:
 _METRIC = re.compile(r"^([a-z_]+)(\{[^}]*\})? ([0-9.eE+-]+)$")
 
 
+TIK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds (user + system) spent during a measured run: by the service's processes (arbiter and
+    workers, every process of its process group), by wrk, and by the database server's processes (PostgreSQL's
+    backends; 0 for SQLite, which runs inside the workers); and the seconds the run lasted."""
+
+    service_s: float
+    wrk_s: float
+    database_s: float
+    wall_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.service_s + self.wrk_s + self.database_s
+
+    def minus(self, before: Cpu) -> Cpu:
+        return Cpu(*(a - b for a, b in zip(astuple(self), astuple(before), strict=True)))
+
+
+def _proc_cpu(keep: Callable[[int, str], bool]) -> float:
+    """CPU seconds of every process ``keep(pgid, comm)`` accepts, read from ``/proc`` (0 where there is none)."""
+    totaal = 0
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0.0
+    for naam in proc.iterdir():
+        if not naam.name.isdigit():
+            continue
+        try:
+            stat = (naam / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        velden = stat.rpartition(")")[2].split()
+        if keep(int(velden[2]), comm):
+            totaal += int(velden[11]) + int(velden[12])
+    return totaal / TIK
+
+
+def read_cpu(servers: list[Server], database: bool) -> Cpu:
+    """The CPU so far of the servers' process groups, of this script's finished children (wrk), and of the
+    database server's processes."""
+    groepen = {s.proc.pid for s in servers if s.proc is not None}
+    kinderen = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Cpu(
+        service_s=_proc_cpu(lambda pgid, _comm: pgid in groepen),
+        wrk_s=kinderen.ru_utime + kinderen.ru_stime,
+        database_s=_proc_cpu(lambda _pgid, comm: comm.startswith("postgres")) if database else 0.0,
+        wall_s=time.monotonic(),
+    )
+
+
 def read_lock(server: Server) -> Lock:
     """The log-head sums from the gateway's /metrics (every worker's, in prometheus' multi-process mode)."""
     with urllib.request.urlopen(f"http://{HOST}:{server.port}/metrics", timeout=30) as r:
@@ -170,6 +230,8 @@ class Result:
     workers: int = 0
     lock: Lock | None = None
     """The gateway's log-head accounting over the measured run (None for the echo)."""
+    cpu: Cpu | None = None
+    """CPU seconds spent during the measured run, by whom."""
 
     @classmethod
     def from_wrk(cls, service: str, raw: dict[str, Any]) -> Result:
@@ -439,14 +501,16 @@ def measure(wrk: str, service: Service, opts: Options, workers: int) -> Result:
                 check(r, server, "warm-up")
         print(f"  {service.name} ({n} x {workers} workers): measuring {opts.duration} s ...", flush=True)
         before = [read_lock(s) for s in servers] if gateway else None
+        cpu_before = read_cpu(servers, gateway and opts.database is not None)
         results = _wrk_all(wrk, servers, opts, 1, opts.duration, nonce)
+        cpu = read_cpu(servers, gateway and opts.database is not None).minus(cpu_before)
         for server, r in zip(servers, results, strict=True):
             check(r, server, "measurement")
         lock = None
         if before is not None:
             na = [read_lock(s).minus(b) for s, b in zip(servers, before, strict=True)]
             lock = Lock(*(sum(x) for x in zip(*(astuple(lk) for lk in na), strict=True)))
-        return replace(_samen(results), workers=workers, lock=lock)
+        return replace(_samen(results), workers=workers, lock=lock, cpu=cpu)
 
 
 def _wrk_all(wrk: str, servers: list[Server], opts: Options, run: int, seconds: int, nonce: int) -> list[Result]:
@@ -484,6 +548,24 @@ def _samen(results: list[Result]) -> Result:
 # Report
 
 
+def _cpu_regels(echo: Result, gw: Result) -> None:
+    """CPU per request of both services, by whom, and the machine's share in use. When both runs keep the
+    cores busy, the rates stand in the inverse ratio of the CPU a request costs everything on the machine,
+    whatever the number of workers: ``ceiling`` is that ratio, the ratio the gateway could reach with its
+    CPU per filing if it used the cores as fully as the echo does."""
+    assert echo.cpu is not None and gw.cpu is not None
+    cores = os.cpu_count() or 1
+    for r, cpu in ((echo, echo.cpu), (gw, gw.cpu)):
+        per = 1000 / r.requests
+        print(
+            f"    CPU per request, {r.service}: service {cpu.service_s * per:.2f} ms, wrk {cpu.wrk_s * per:.2f} ms"
+            + (f", database {cpu.database_s * per:.2f} ms" if cpu.database_s else "")
+            + f", all {cpu.total_s * per:.2f} ms; cores busy {cpu.total_s / max(cpu.wall_s, 1e-9) / cores:.0%}"
+        )
+    plafond = (echo.cpu.total_s / echo.requests) / (gw.cpu.total_s / gw.requests)
+    print(f"    ceiling from CPU alone (echo's CPU per request / gateway's): {plafond:.3f}")
+
+
 def report(results: list[Result], opts: Options) -> tuple[float, bool]:
     """Print the table, the ratios, the log head's serial fraction and the targets; return the ratio at the
     first worker count and whether both targets are met there."""
@@ -513,6 +595,8 @@ def report(results: list[Result], opts: Options) -> tuple[float, bool]:
             f"target <= {TARGET_P99_FACTOR:.0f}x ({p99_grens:.1f} ms): {'met' if p99_ok else 'MISSED'}"
             + ("" if opts.connections == 32 else " (the targets are defined at 32 connections)")
         )
+        if echo.cpu is not None and gw.cpu is not None and echo.requests and gw.requests:
+            _cpu_regels(echo, gw)
         if gw.lock is not None and gw.lock.filings:
             lock = gw.lock
             print(
