@@ -337,6 +337,7 @@ class Dienst:
                 code="VIR-BERICHTID-HERGEBRUIKT",
                 xpath=f"/{self.prefix}:{op.naam}/{self.prefix}:stuurgegevens/g:berichtId",
             )
+        antwoord = get_xml_as_object(etree.fromstring(eerder.antwoord), op.antwoord)
         t, logop, actor = deps.logboek.nu(), f"{self.logprefix}{op.naam}", sg.zender.oin
         boek = deps.logboek.open(session)
         boek.add(_inkomend(t, logop, actor, request_info, sg))
@@ -347,13 +348,15 @@ class Dienst:
                 logop,
                 actor,
                 eerder.antwoord,
+                # The answer's own berichtId, as on its first entry: a search by it finds every time it was sent.
+                bericht_id=antwoord.stuurgegevens.berichtId,
                 kruisverwijzing=sg.berichtId,
                 correlatie_id=request_info.correlatie_id,
             )
         )
         boek.close()
         request_info.antwoord_xml = eerder.antwoord
-        return get_xml_as_object(etree.fromstring(eerder.antwoord), op.antwoord)
+        return antwoord
 
 
 def _inkomend(t: str, logop: str, actor: str, request_info: RequestInfo, sg: Any) -> Logregel:

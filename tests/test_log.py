@@ -444,16 +444,16 @@ def test_a_search_by_berichtid_or_fault_code_finds_every_entry_without_reading_t
     try:
         with Session(engine) as s:
             alle = s.execute(select(LogregelRij).order_by(LogregelRij.volgnummer)).scalars().all()
-            # The first answer's own berichtId (the retry's entry logs the stored answer without one).
-            antwoord_id = next(
-                r.bericht_id
-                for r in alle
-                if r.soort == "uitgaand" and r.kruisverwijzing == herhaald["berichtId"] and r.bericht_id
-            )
+            # The answer's own berichtId: its first entry and the retry's, which logs the stored answer again.
+            antwoord_ids = {
+                r.bericht_id for r in alle if r.soort == "uitgaand" and r.kruisverwijzing == herhaald["berichtId"]
+            }
+            assert len(antwoord_ids) == 1 and None not in antwoord_ids
+            (antwoord_id,) = antwoord_ids
             for gezocht, verwacht_soorten in (
                 (herhaald["berichtId"], ["inkomend", "uitgaand", "inkomend", "uitgaand"]),
                 (geweigerd[0]["berichtId"], ["inkomend", "fout"]),
-                (antwoord_id, ["uitgaand"]),
+                (antwoord_id, ["uitgaand", "uitgaand"]),
             ):
                 elk = sorted(r.volgnummer for r in alle if gezocht in (r.bericht_id, r.kruisverwijzing))
                 gevonden = zoek(s, Zoekvraag(bericht_id=gezocht), limit=50)
