@@ -195,6 +195,14 @@ class Settings:
     replaces (``VIR_WORKER_TIMEOUT_S``): the caller gets no answer and retries under its berichtId, which the
     store answers as it was committed, or not at all. Raise it only for batches that legitimately take longer."""
 
+    lees_timeout: int = 10
+    """Seconds a client may send nothing in the middle of its request (its request line, headers or body, and on
+    a new connection before its first byte) before the gateway closes the connection (``VIR_READ_TIMEOUT_S``, 1
+    or more): what nginx's ``client_header_timeout`` and ``client_body_timeout`` do. It counts from each read, so
+    it ends a stalled client, not a slow upload; a request that trickles on is ended by ``worker_timeout``. The
+    worker goes on serving others; before, a stalled client held it until the worker timeout ended the worker,
+    and every connection it held. Capped at ``worker_timeout`` less one second (``Settings.stilte``)."""
+
     rapport_drempel: int = 5
     """Published management information shows no count below this number (``VIR_RAPPORT_DREMPEL``;
     ``rapport cijfers``/``rapport jaar --drempel`` per report): such a count is ``<5`` and more cells are
@@ -228,6 +236,12 @@ class Settings:
         if self.proxy_adressen:
             return "proxy"
         return "ontwikkeling"
+
+    @property
+    def stilte(self) -> int:
+        """The read timeout in force: ``lees_timeout``, below the worker timeout, so that it ends the connection
+        before the worker timeout ends the worker."""
+        return max(1, min(self.lees_timeout, self.worker_timeout - 1))
 
     @property
     def url(self) -> str:
@@ -332,6 +346,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         if int(v) < 2:  # a worker says it is alive once a second
             raise ValueError("VIR_WORKER_TIMEOUT_S must be 2 or more")
         changes["worker_timeout"] = int(v)
+    if v := env.get("VIR_READ_TIMEOUT_S"):
+        if int(v) < 1:
+            raise ValueError("VIR_READ_TIMEOUT_S must be 1 or more")
+        changes["lees_timeout"] = int(v)
     if v := env.get("VIR_RAPPORT_DREMPEL"):
         if int(v) < 1:
             raise ValueError("VIR_RAPPORT_DREMPEL must be 1 or more")

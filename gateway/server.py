@@ -10,6 +10,7 @@ import select
 import shutil
 import socket
 import ssl
+import struct
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ from gunicorn import glogging, http
 from gunicorn import sock as gsock
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import _DEFER, ThreadWorker
+from gunicorn.workers.sync import SyncWorker
 
 from gateway.config import Settings
 from gateway.grootte import VERBINDING_SLUITEN
@@ -105,13 +107,52 @@ def _bestandsstand(paden: list[Any]) -> tuple[tuple[int, int, int] | None, ...]:
     return tuple(uit)
 
 
+class KlantStil(TimeoutError):
+    """A client sent nothing for the read timeout in the middle of its request."""
+
+
 class _Logger(glogging.Logger):
     """gunicorn's own error log ("Error handling request" and the like) writes tracebacks without
-    exception messages, as ours do (``gateway.uitvoer``)."""
+    exception messages, as ours do (``gateway.uitvoer``); a client that stopped sending is one line."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         beveilig(self.error_log)
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        # KlantStil from the gateway's own worker; BlockingIOError from a sync worker's socket (SO_RCVTIMEO).
+        if isinstance(sys.exc_info()[1], KlantStil | BlockingIOError):
+            self.warning("a client sent nothing for VIR_READ_TIMEOUT_S in the middle of its request: connection closed")
+            return
+        super().exception(msg, *args, **kwargs)
+
+
+class _Geduldig:
+    """A connection as gunicorn's HTTP parser reads it: each read waits at most ``timeout`` seconds for the
+    client (``VIR_READ_TIMEOUT_S``), where the socket itself, blocking, would wait for ever. The parser may
+    shorten it for a read (``settimeout``: draining an unread body before a kept connection's next request)."""
+
+    __slots__ = ("sock", "timeout")
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self.sock = sock
+        self.timeout: float | None = timeout
+
+    def gettimeout(self) -> float | None:
+        return self.timeout
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.timeout = timeout
+
+    def recv(self, n: int) -> bytes:
+        self.sock.settimeout(self.timeout)
+        try:
+            return self.sock.recv(n)
+        except TimeoutError as exc:
+            raise KlantStil from exc
+        finally:
+            with contextlib.suppress(OSError):
+                self.sock.settimeout(None)  # blocking again, as gunicorn writes the answer and keeps it
 
 
 HANDDRUK_S = 10
@@ -148,6 +189,7 @@ class Werker(ThreadWorker):
     no longer says so while the connection that was in the thread when it last did is still there. (Otherwise
     the main thread would go on saying so for a thread that hangs.)"""
 
+    stilte: float = 10.0  # VIR_READ_TIMEOUT_S in force (``run``)
     _bezig_sinds: float | None = None  # since when the thread has the connection it now has
     _gemeld = 0.0  # when the worker last said it is alive
 
@@ -162,6 +204,10 @@ class Werker(ThreadWorker):
                         return False
                     if not _wacht_iets(conn.sock, EERSTE_BYTES_S):
                         return True  # handshake done, no request yet: to the poller as a kept connection
+                else:  # what TConn.init does for a plain connection, with the read timeout
+                    conn.initialized = True
+                    conn.sock.setblocking(True)
+                    conn.parser = http.get_parser(self.cfg, _Geduldig(conn.sock, self.stilte), conn.client)
             return super().handle(conn)
         finally:
             self._bezig_sinds = None
@@ -180,7 +226,7 @@ class Werker(ThreadWorker):
             with contextlib.suppress(OSError):
                 conn.sock.shutdown(socket.SHUT_RDWR)
             return False
-        conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser = http.get_parser(self.cfg, _Geduldig(conn.sock, self.stilte), conn.client)
         return True
 
     def notify(self) -> None:
@@ -204,6 +250,22 @@ class Werker(ThreadWorker):
             return app(environ, start_response)
 
         self.wsgi = wsgi
+
+
+class SyncWerker(SyncWorker):
+    """gunicorn's sync worker (a connection per request), whose reads of a plain connection give up after
+    ``stilte`` seconds of silence (``VIR_READ_TIMEOUT_S``): the kernel's receive timeout, which leaves writing
+    the answer alone. Before, a client silent before or in the middle of its request held the worker until the
+    worker timeout ended it. (With TLS at the gateway ``serve`` runs ``Werker`` unless ``VIR_KEEPALIVE_S`` is
+    0; a TLS read would retry past the kernel's timeout, so there the worker timeout still applies.)"""
+
+    stilte: float = 10.0
+
+    def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
+        if not self.cfg.is_ssl:
+            sec = int(self.stilte)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", sec, 0))
+        super().handle(listener, client, addr)
 
 
 class _Gunicorn(BaseApplication):
@@ -230,11 +292,17 @@ class _Gunicorn(BaseApplication):
 def run(factory: Callable[[], Any], sock: socket.socket, settings: Settings, workers: int) -> None:
     """Serve the application of ``factory`` on ``sock`` with ``workers`` processes: ``Werker`` when clients may
     keep their connections (``VIR_KEEPALIVE_S`` above 0, the default with TLS at the gateway), else gunicorn's
-    sync workers (a connection per request)."""
+    sync workers (``SyncWerker``: a connection per request); both with the read timeout
+    (``VIR_READ_TIMEOUT_S``)."""
     options = {
         "bind": [f"fd://{sock.fileno()}"],
         "workers": workers,
-        "worker_class": Werker if settings.keepalive else "sync",
+        # A subclass per run carries the read timeout into the forked workers.
+        "worker_class": type(
+            "Werker" if settings.keepalive else "SyncWerker",
+            (Werker if settings.keepalive else SyncWerker,),
+            {"stilte": float(settings.stilte)},
+        ),
         "threads": 1,
         "timeout": settings.worker_timeout,
         "graceful_timeout": 10,

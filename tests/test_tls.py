@@ -246,6 +246,62 @@ def test_a_client_that_completes_the_handshake_and_sends_nothing_does_not_hold_u
             s.close()
 
 
+def test_a_client_that_stops_in_the_middle_of_its_request_is_let_go_over_tls(
+    ontwikkel_pki: Pki, tmp_path: Path
+) -> None:
+    """A chain partner's client that stops halfway through its request over a kept TLS connection (in its
+    headers, in its body) has its connection closed after ``VIR_READ_TIMEOUT_S`` of silence; the one worker goes
+    on serving, without the worker timeout (60 s here) that ended it before."""
+    p = ontwikkel_pki
+    d = p.map
+    env = {
+        **p.env(),
+        "VIR_TLS_CERT": str(d / "server.pem"),
+        "VIR_TLS_KEY": str(d / "server-key.pem"),
+        "VIR_READ_TIMEOUT_S": "1",
+    }
+    health = {"cert": p.paar(A), "verify": str(p.ca)}
+    srv = start_server(tmp_path, None, workers=1, extra_env=env, scheme="https", health=health)
+    ctx = ssl.create_default_context(cafile=str(p.ca))
+    ctx.check_hostname = False
+    ctx.load_cert_chain(*p.paar(A))
+    host, poort = urllib.parse.urlsplit(srv.url).netloc.split(":")
+    body = ping_body(A)
+    kop = (
+        f"POST /v1/ketenpartner HTTP/1.1\r\nHost: gateway\r\nContent-Type: text/xml; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    try:
+        for eerste in (kop[:30], kop + body[:40]):
+            s = ctx.wrap_socket(socket.create_connection((host, int(poort)), timeout=8))
+            try:
+                s.sendall(kop + body)  # a whole request first: the connection is kept
+                antwoord = b""
+                while b"Envelope>" not in antwoord:  # the answer's header and body come in records of their own
+                    antwoord += s.recv(65536)
+                assert b"PingResponse" in antwoord
+                s.sendall(eerste)
+                t = time.monotonic()
+                assert s.recv(1000) == b""  # closed by the gateway, not by the client's timeout (8 s)
+                assert time.monotonic() - t < 6
+            finally:
+                s.close()
+            r = requests.post(
+                f"{srv.url}/v1/ketenpartner",
+                data=body,
+                headers={"Content-Type": "text/xml"},
+                cert=p.paar(A),
+                verify=str(p.ca),
+                timeout=(5, 8),
+            )
+            assert r.status_code == 200 and b"PingResponse" in r.content
+    finally:
+        srv.stop()
+    log = srv.log.read_text()
+    assert "WORKER TIMEOUT" not in log and "Traceback" not in log
+    assert log.count("a client sent nothing for VIR_READ_TIMEOUT_S in the middle of its request") == 2
+
+
 def test_a_stopping_gateway_finishes_the_request_it_has_begun_also_after_refused_handshakes(
     ontwikkel_pki: Pki, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -76,6 +77,13 @@ def test_keepalive_is_on_where_the_gateway_terminates_tls_and_off_elsewhere(tmp_
         with pytest.raises(ValueError, match="VIR_WORKER_TIMEOUT_S"):
             from_env({"VIR_WORKER_TIMEOUT_S": fout})
     assert from_env({"VIR_WORKER_TIMEOUT_S": "2"}).worker_timeout == 2
+    # The read timeout: 10 s by default, 1 or more, and below the worker timeout, which it must come before.
+    assert from_env({}).stilte == 10
+    assert from_env({"VIR_READ_TIMEOUT_S": "30"}).stilte == 30
+    assert from_env({"VIR_READ_TIMEOUT_S": "30", "VIR_WORKER_TIMEOUT_S": "20"}).stilte == 19
+    assert from_env({"VIR_WORKER_TIMEOUT_S": "2"}).stilte == 1
+    with pytest.raises(ValueError, match="VIR_READ_TIMEOUT_S"):
+        from_env({"VIR_READ_TIMEOUT_S": "0"})
 
 
 def test_a_client_that_sends_nothing_does_not_hold_up_the_worker(tmp_path: Path) -> None:
@@ -93,6 +101,74 @@ def test_a_client_that_sends_nothing_does_not_hold_up_the_worker(tmp_path: Path)
         for s in stil:
             s.close()
         server.stop()
+
+
+HALVE_MELDING = (
+    b"POST /v1/ketenpartner HTTP/1.1\r\nHost: gateway\r\nContent-Type: text/xml; charset=utf-8\r\n"
+    b"Content-Length: 2000\r\n\r\n<soap:Envelope"
+)
+
+
+@pytest.mark.parametrize("keepalive", ["0", "2"])  # sync workers, and the gateway's own
+def test_a_client_that_stops_in_the_middle_of_its_request_is_let_go_and_the_worker_serves_on(
+    keepalive: str, tmp_path: Path
+) -> None:
+    """A client that stops sending in its request line, its headers or its body (a crashed client, a
+    hostile one) has its connection closed after ``VIR_READ_TIMEOUT_S`` of silence, and the one worker goes on
+    serving: before, it held the worker until the worker timeout (here 60 s) ended it, and every connection the
+    worker held. Nothing of the unfinished request is stored. The timeout counts from each read: a client that
+    sends its body in pieces, each within it, is answered however long the whole takes."""
+    srv = start_server(tmp_path, None, workers=1, extra_env={"VIR_READ_TIMEOUT_S": "1", "VIR_KEEPALIVE_S": keepalive})
+    host, poort = srv.url.removeprefix("http://").split(":")
+    try:
+        # Silent from the start (the gateway's own worker leaves that to its poller, closed after the keepalive
+        # time), stopped in the headers, stopped in the body.
+        stil = [b""] if keepalive == "0" else []
+        begin = [*stil, b"POST /v1/ketenpartner HTTP/1.1\r\nHost: gate", HALVE_MELDING]
+        for eerste in begin:
+            s = socket.create_connection((host, int(poort)), timeout=8)
+            try:
+                s.sendall(eerste)
+                t = time.monotonic()
+                assert s.recv(1000) == b""  # closed by the gateway, not by the client's timeout (8 s)
+                assert time.monotonic() - t < 6
+            finally:
+                s.close()
+            r = requests.post(srv.endpoint, data=ping_body(A), headers=KOP, timeout=(5, 8))
+            assert r.status_code == 200 and b"PingResponse" in r.content
+
+        # Slow but steady: the body in six pieces, 0.5 s apart (3 s in all, three times the read timeout).
+        body = melding_body(str(uuid.uuid4()), A, bsn())
+        s = socket.create_connection((host, int(poort)), timeout=15)
+        try:
+            kop = (
+                f"POST /v1/ketenpartner HTTP/1.1\r\nHost: gateway\r\nContent-Type: text/xml; charset=utf-8\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            s.sendall(kop)
+            stuk = -(-len(body) // 6)
+            for i in range(0, len(body), stuk):
+                time.sleep(0.5)
+                s.sendall(body[i : i + stuk])
+            antwoord = b""
+            while deel := s.recv(65536):
+                antwoord += deel
+        finally:
+            s.close()
+        assert antwoord.startswith(b"HTTP/1.1 200") and b"MeldingAfgevenResponse" in antwoord, antwoord[:300]
+    finally:
+        srv.stop()
+    log = srv.log.read_text()
+    assert "WORKER TIMEOUT" not in log
+    assert log.count("a client sent nothing for VIR_READ_TIMEOUT_S in the middle of its request") == len(begin)
+    assert "Traceback" not in log
+    engine = create_engine(srv.db_url)
+    try:
+        with engine.connect() as conn:  # the slow filing, and nothing of the unfinished one
+            assert conn.execute(text("SELECT count(*) FROM melding")).scalar_one() == 1
+            assert conn.execute(text("SELECT count(*) FROM bericht")).scalar_one() == 1
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("keepalive", ["0", "2"])  # sync workers, and the gateway's own
