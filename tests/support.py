@@ -369,3 +369,15 @@ def federatie(basis: Path, basispoort: int, **kwargs: Any) -> list[Any]:
     from federation import demo
 
     return demo.federatie(basis, basispoort, starter=zygote.start, **kwargs)
+
+
+def stokt(s: socket.socket, begin: bytes) -> None:
+    """Send the start of a request on ``s`` and stop: the gateway must close the connection (the client reads its
+    end) well within the client's own timeout, which ``s`` must have longer than 6 s. Closes ``s``."""
+    try:
+        s.sendall(begin)
+        t = time.monotonic()
+        assert s.recv(1000) == b""
+        assert time.monotonic() - t < 6
+    finally:
+        s.close()
