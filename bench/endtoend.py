@@ -152,8 +152,9 @@ class Cpu:
         return Cpu(*(a - b for a, b in zip(astuple(self), astuple(before), strict=True)))
 
 
-def _proc_cpu(keep: Callable[[int, str], bool]) -> float:
-    """CPU seconds of every process ``keep(pgid, comm)`` accepts, read from ``/proc`` (0 where there is none)."""
+def proc_cpu(keep: Callable[[int, int, str], bool]) -> float:
+    """CPU seconds (user + system) so far of every process ``keep(ppid, pgid, comm)`` accepts, read from ``/proc``
+    (0 where there is none)."""
     totaal = 0
     proc = Path("/proc")
     if not proc.is_dir():
@@ -167,7 +168,7 @@ def _proc_cpu(keep: Callable[[int, str], bool]) -> float:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         velden = stat.rpartition(")")[2].split()
-        if keep(int(velden[2]), comm):
+        if keep(int(velden[1]), int(velden[2]), comm):
             totaal += int(velden[11]) + int(velden[12])
     return totaal / TIK
 
@@ -178,9 +179,9 @@ def read_cpu(servers: list[Server], database: bool) -> Cpu:
     groepen = {s.proc.pid for s in servers if s.proc is not None}
     kinderen = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Cpu(
-        service_s=_proc_cpu(lambda pgid, _comm: pgid in groepen),
+        service_s=proc_cpu(lambda _ppid, pgid, _comm: pgid in groepen),
         wrk_s=kinderen.ru_utime + kinderen.ru_stime,
-        database_s=_proc_cpu(lambda _pgid, comm: comm.startswith("postgres")) if database else 0.0,
+        database_s=proc_cpu(lambda _ppid, _pgid, comm: comm.startswith("postgres")) if database else 0.0,
         wall_s=time.monotonic(),
     )
 

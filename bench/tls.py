@@ -34,10 +34,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from endtoend import proc_cpu
 from soak import OINS, _body, _bsn, _bsns
 
 GATEWAY = "00000001000000000000"
-TIK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -77,17 +77,7 @@ def _env(map_: Path, data: Path, keepalive: str) -> dict[str, str]:
 
 def _cpu(arbiter: int) -> float:
     """CPU seconds (user + system) of the arbiter's children, its workers, so far."""
-    totaal = 0
-    for naam in Path("/proc").iterdir():
-        if not naam.name.isdigit():
-            continue
-        try:
-            velden = (naam / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(velden[1]) == arbiter:
-            totaal += int(velden[11]) + int(velden[12])
-    return totaal / TIK
+    return proc_cpu(lambda ppid, _pgid, _comm: ppid == arbiter)
 
 
 @dataclass(frozen=True)
